@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages xen-gpu needs, or prints the exact command when not root.
+# Usage: scripts/deps.sh [group...]   groups: build test xen image (default: all)
+# Why each package:
+#   build: clang + libclang-rt-14-dev (ASan/UBSan/TSan runtimes and libFuzzer), libxen-dev (Xen transport),
+#          libcli11-dev (command lines), doctest-dev (unit tests), pkg-config
+#   xen:   qemu-system-x86 busybox-static cpio xz-utils (boot real Xen under QEMU in tests/xen)
+#   image: debootstrap packer linux-source flex bison bc libelf-dev libssl-dev systemd (zone kernel, node image)
+set -euo pipefail
+declare -A group
+group[build]="build-essential cmake git pkg-config clang libclang-rt-14-dev libxen-dev libcli11-dev doctest-dev"
+group[xen]="qemu-system-x86 busybox-static cpio gzip xz-utils"
+group[image]="debootstrap packer linux-source flex bison bc libelf-dev libssl-dev systemd"
+groups=("$@")
+[ ${#groups[@]} -gt 0 ] || groups=(build xen image)
+want=()
+for g in "${groups[@]}"; do
+  [ -n "${group[$g]:-}" ] || { echo "deps.sh: unknown group '$g'" >&2; exit 2; }
+  for p in ${group[$g]}; do want+=("$p"); done
+done
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+cmd="apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "xen-gpu needs these Debian packages; run as root:" >&2
+  echo "  apt-get update && $cmd" >&2
+  exit 1
+fi
+echo "deps.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+$cmd
