@@ -8,8 +8,7 @@ set(XG_FUZZ_SHORT_SECONDS 20 CACHE STRING "Seconds per fuzz target inside make t
 function(xg_unit_test name)
   cmake_parse_arguments(T "" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
   add_executable(${name} ${T_SOURCES})
-  target_link_libraries(${name} PRIVATE doctest::doctest ${T_LIBS})
-  target_compile_definitions(${name} PRIVATE DOCTEST_CONFIG_TREAT_CHAR_STAR_AS_STRING)
+  target_link_libraries(${name} PRIVATE xg_test_support ${T_LIBS})
   add_test(NAME ${name} COMMAND ${name})
   if(NOT T_LABELS)
     set(T_LABELS unit)
@@ -36,3 +35,8 @@ function(xg_fuzz_target name)
   set_tests_properties(${name} PROPERTIES LABELS fuzz TIMEOUT 300)
   set_property(GLOBAL APPEND PROPERTY XG_FUZZ_TARGETS "${name}|$<TARGET_FILE:${name}>|${F_CORPUS}")
 endfunction()
+
+add_library(xg_test_support STATIC ${PROJECT_SOURCE_DIR}/tests/support/doctest_main.cc
+                                   ${PROJECT_SOURCE_DIR}/tests/support/child.cc)
+target_include_directories(xg_test_support PUBLIC ${PROJECT_SOURCE_DIR})
+target_link_libraries(xg_test_support PUBLIC doctest::doctest)

@@ -1,0 +1,57 @@
+#include "idm/sample_messages.h"
+
+#include <cstring>
+
+namespace xg::idm {
+namespace {
+
+// A request struct with fields a validator accepts, plus a tail where the opcode takes one.
+template <typename Req>
+std::vector<std::byte> sample_tail() {
+  if constexpr (OpTraits<Req>::max_request_tail == 0) return {};
+  std::vector<std::byte> t(std::min<uint32_t>(OpTraits<Req>::max_request_tail, 24));
+  for (size_t i = 0; i < t.size(); ++i) t[i] = std::byte('a' + i % 26);
+  return t;
+}
+
+template <typename Req>
+Req sample_fixed(std::span<const std::byte> tail) {
+  Req r{};
+  if constexpr (std::is_same_v<Req, HelloReq>) r.protocol_version = kProtocolVersion;
+  if constexpr (std::is_same_v<Req, EchoReq>) r.checksum = fnv1a(tail);
+  return r;
+}
+
+std::vector<std::byte> whole(const MsgHeader& h, std::span<const std::byte> fixed, std::span<const std::byte> tail) {
+  std::vector<std::byte> out(sizeof h + fixed.size() + tail.size());
+  (void)encode(out, h, fixed, tail);
+  return out;
+}
+
+template <typename Req>
+Sample make_sample() {
+  using T = OpTraits<Req>;
+  using Rsp = typename T::Response;
+  Sample s{find_op(static_cast<uint16_t>(T::op)), {}, {}};
+  auto tail = sample_tail<Req>();
+  Req req = sample_fixed<Req>(tail);
+  s.request = whole(make_header(T::op, 42, static_cast<uint32_t>(kWireSize<Req> + tail.size()), 0, 0),
+                    bytes_of(req), tail);
+  if constexpr (T::kind != Kind::kPost) {
+    Rsp rsp{};
+    s.response = whole(make_header(T::op, 42, kWireSize<Rsp>, kFlagResponse, 0), bytes_of(rsp), {});
+  }
+  return s;
+}
+
+}  // namespace
+
+std::vector<Sample> sample_messages() {
+  std::vector<Sample> v;
+#define IDM_SAMPLE(name, code, kind, req, rsp, req_tail, rsp_tail) v.push_back(make_sample<req>());
+  IDM_MESSAGES(IDM_SAMPLE)
+#undef IDM_SAMPLE
+  return v;
+}
+
+}  // namespace xg::idm

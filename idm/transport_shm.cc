@@ -1,0 +1,204 @@
+#include "idm/transport_shm.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "idm/codec.h"
+#include "idm/futex_doorbell.h"
+#include "idm/log.h"
+
+namespace xg::idm {
+
+Result<std::unique_ptr<ShmMemory>> ShmMemory::create(size_t bytes, const char* debug_name) {
+  UniqueFd fd(::memfd_create(debug_name, MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (!fd.valid() || ::ftruncate(fd.get(), static_cast<off_t>(bytes)) != 0) {
+    log_errno("memfd_create/ftruncate");
+    return Error::kSystem;
+  }
+  // The size is fixed from here on: a zone cannot shrink the file under the proxy's mapping (SIGBUS).
+  ::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+  return map(std::move(fd), bytes);
+}
+
+Result<std::unique_ptr<ShmMemory>> ShmMemory::map(UniqueFd fd, size_t bytes) {
+  struct stat st{};
+  if (::fstat(fd.get(), &st) != 0 || static_cast<uint64_t>(st.st_size) < bytes) {
+    log_line("shm: channel memory is smaller than its geometry");
+    return Error::kBadLength;
+  }
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+  if (p == MAP_FAILED) {
+    log_errno("mmap channel");
+    return Error::kSystem;
+  }
+  return std::unique_ptr<ShmMemory>(new ShmMemory(std::move(fd), static_cast<std::byte*>(p), bytes));
+}
+
+ShmMemory::~ShmMemory() { ::munmap(base_, size_); }
+
+Result<UniqueFd> listen_unix(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return Error::kBadLength;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  UniqueFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  ::unlink(path.c_str());
+  if (!fd.valid() || ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(fd.get(), 64) != 0) {
+    log_errno("listen on " + path);
+    return Error::kSystem;
+  }
+  return fd;
+}
+
+Error send_packet(int fd, std::span<const std::byte> bytes, int pass_fd) {
+  iovec iov{const_cast<std::byte*>(bytes.data()), bytes.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  if (pass_fd >= 0) {
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &pass_fd, sizeof pass_fd);
+  }
+  ssize_t n;
+  do n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return errno == EPIPE || errno == ECONNRESET ? Error::kPeerGone : Error::kSystem;
+  return static_cast<size_t>(n) == bytes.size() ? Error::kOk : Error::kSystem;
+}
+
+Result<size_t> recv_packet(int fd, std::span<std::byte> out, UniqueFd* received_fd,
+                           std::chrono::milliseconds timeout) {
+  pollfd p{fd, POLLIN, 0};
+  int r;
+  do r = ::poll(&p, 1, static_cast<int>(timeout.count()));
+  while (r < 0 && errno == EINTR);
+  if (r == 0) return Error::kTimeout;
+  if (r < 0) return Error::kSystem;
+  iovec iov{out.data(), out.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)] = {};
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return Error::kSystem;
+  if (n == 0) return Error::kPeerGone;
+  // Take ownership of every fd that arrived, wanted or not, so a hostile peer cannot make us leak fds.
+  UniqueFd got;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; ++i) {
+      int f;
+      std::memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof f);
+      if (!got.valid() && received_fd) got.reset(f);
+      else ::close(f);
+    }
+  }
+  if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) return Error::kBadLength;
+  if (received_fd) *received_fd = std::move(got);
+  return static_cast<size_t>(n);
+}
+
+Result<Registration> read_hello(UniqueFd socket, std::chrono::milliseconds timeout) {
+  std::array<std::byte, sizeof(MsgHeader) + sizeof(HelloReq) + kMaxZoneName> buf{};
+  auto n = recv_packet(socket.get(), buf, nullptr, timeout);
+  if (!n) {
+    log_line(std::string("registration: no usable Hello: ") + std::string(error_name(n.error())));
+    return n.error();
+  }
+  auto m = decode(std::span(buf).first(*n), Direction::kRequest, Path::kSocket);
+  if (!m || m->op() != Op::Hello) {
+    log_line(std::string("registration: rejected Hello: ") +
+             std::string(error_name(m ? Error::kUnknownOpcode : m.error())));
+    return m ? Error::kUnknownOpcode : m.error();
+  }
+  Registration reg;
+  reg.hello = m->fixed<HelloReq>();
+  auto tail = m->tail<HelloReq>();
+  reg.name.assign(reinterpret_cast<const char*>(tail.data()), tail.size());
+  reg.socket = std::move(socket);
+  return reg;
+}
+
+Error send_welcome(int socket, uint32_t zone_id, const ChannelGeometry& g, int memfd) {
+  WelcomeRsp w{zone_id, g.request_ring_bytes, g.response_ring_bytes, g.max_payload, g.data_pages, 0};
+  std::array<std::byte, sizeof(MsgHeader) + sizeof w> buf{};
+  auto n = encode(buf, make_header(Op::Hello, 0, sizeof w, kFlagResponse, 0), bytes_of(w));
+  if (!n) return n.error();
+  return send_packet(socket, std::span(buf).first(*n), memfd);
+}
+
+Result<std::unique_ptr<Endpoint>> welcome_zone(Registration& reg, uint32_t zone_id, const ChannelGeometry& g) {
+  auto mem = ShmMemory::create(g.total_bytes(), "xen-gpu-channel");
+  if (!mem) return mem.error();
+  Channel::format((*mem)->bytes(), g);
+  if (Error e = send_welcome(reg.socket.get(), zone_id, g, (*mem)->fd()); e != Error::kOk) return e;
+  return make_endpoint(std::move(mem.value()), std::make_unique<FutexDoorbell>(std::move(reg.socket)), g,
+                       Role::kProxy);
+}
+
+Result<ZoneConnection> register_zone(UniqueFd socket, std::string_view name, uint64_t requested_quota,
+                                     std::chrono::milliseconds timeout) {
+  HelloReq hello{kProtocolVersion, static_cast<uint32_t>(::getpid()), requested_quota};
+  std::array<std::byte, sizeof(MsgHeader) + sizeof(HelloReq) + kMaxZoneName> out{};
+  auto tail = std::as_bytes(std::span(name.data(), name.size()));
+  if (!hello.valid(tail) || tail.size() > kMaxZoneName) return Error::kInvalidField;
+  auto n = encode(out, make_header(Op::Hello, 0, static_cast<uint32_t>(sizeof hello + tail.size()), 0, 0),
+                  bytes_of(hello), tail);
+  if (!n) return n.error();
+  if (Error e = send_packet(socket.get(), std::span(out).first(*n)); e != Error::kOk) return e;
+
+  std::array<std::byte, sizeof(MsgHeader) + sizeof(WelcomeRsp)> in{};
+  UniqueFd memfd;
+  auto got = recv_packet(socket.get(), in, &memfd, timeout);
+  if (!got) return got.error();
+  auto m = decode(std::span(in).first(*got), Direction::kResponse, Path::kSocket);
+  if (!m) return m.error();
+  if (m->header.result != 0) return Error::kInvalidField;  // the proxy refused us
+  if (!memfd.valid()) return Error::kTruncated;
+  const WelcomeRsp w = m->fixed<WelcomeRsp>();
+  ChannelGeometry g{w.request_ring_bytes, w.response_ring_bytes, w.max_payload, w.data_pages};
+  if (!g.valid()) return Error::kInvalidField;
+  auto mem = ShmMemory::map(std::move(memfd), g.total_bytes());
+  if (!mem) return mem.error();
+  auto ep = make_endpoint(std::move(mem.value()), std::make_unique<FutexDoorbell>(std::move(socket)), g,
+                          Role::kZone);
+  if (!ep) return ep.error();
+  return ZoneConnection{w.zone_id, std::move(ep.value())};
+}
+
+Result<ZoneConnection> connect_zone(const std::string& socket_path, std::string_view name, uint64_t requested_quota,
+                                    std::chrono::milliseconds timeout) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (socket_path.size() >= sizeof addr.sun_path) return Error::kBadLength;
+  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  UniqueFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  if (!fd.valid() || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    return Error::kPeerGone;
+  }
+  return register_zone(std::move(fd), name, requested_quota, timeout);
+}
+
+}  // namespace xg::idm

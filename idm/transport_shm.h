@@ -1,0 +1,78 @@
+// The shm transport: channel memory is a memfd, handed from the proxy to the zone over a Unix socket with
+// SCM_RIGHTS; doorbells are futexes in that memory; the registration socket stays open as the liveness link
+// (its hang-up is how each side learns the other died).
+//
+// Registration (SOCK_SEQPACKET, one IDM control message per packet):
+//   zone -> proxy   Hello{version, pid, requested quota} + zone name tail
+//   proxy -> zone   Welcome{zone id, geometry} + the memfd
+// The Xen transport (transport_xen.h) follows the same shape with grant references and an event channel
+// exchanged through xenstore instead.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "idm/channel.h"
+#include "idm/messages.h"
+#include "idm/result.h"
+#include "idm/unique_fd.h"
+
+namespace xg::idm {
+
+// A memfd mapped shared. Zero-filled when created.
+class ShmMemory final : public SharedMemory {
+ public:
+  [[nodiscard]] static Result<std::unique_ptr<ShmMemory>> create(size_t bytes, const char* debug_name);
+  // Maps a received memfd. `bytes` comes from our own validated geometry; the file must be at least that big.
+  [[nodiscard]] static Result<std::unique_ptr<ShmMemory>> map(UniqueFd fd, size_t bytes);
+  ~ShmMemory() override;
+  std::span<std::byte> bytes() noexcept override { return {base_, size_}; }
+  [[nodiscard]] int fd() const noexcept { return fd_.get(); }
+
+ private:
+  ShmMemory(UniqueFd fd, std::byte* base, size_t size) : fd_(std::move(fd)), base_(base), size_(size) {}
+  UniqueFd fd_;
+  std::byte* base_;
+  size_t size_;
+};
+
+// Proxy side ---------------------------------------------------------------------------------------------
+
+[[nodiscard]] Result<UniqueFd> listen_unix(const std::string& path);
+
+// A registration read off an accepted socket: validated Hello and the zone's name.
+struct Registration {
+  UniqueFd socket;
+  HelloReq hello{};
+  std::string name;
+};
+// Reads and validates one Hello (bounded size, bounded wait). A malformed Hello is an error, never a crash.
+[[nodiscard]] Result<Registration> read_hello(UniqueFd socket, std::chrono::milliseconds timeout);
+// Creates the channel memory for a registered zone, sends Welcome + memfd, and returns the proxy's endpoint
+// (doorbell liveness = the registration socket).
+[[nodiscard]] Result<std::unique_ptr<Endpoint>> welcome_zone(Registration& reg, uint32_t zone_id,
+                                                             const ChannelGeometry& geometry);
+// Sends Welcome + memfd for memory created elsewhere (the daemon creates it; a worker serves it).
+[[nodiscard]] Error send_welcome(int socket, uint32_t zone_id, const ChannelGeometry& geometry, int memfd);
+
+// Zone side ----------------------------------------------------------------------------------------------
+
+struct ZoneConnection {
+  uint32_t zone_id = 0;
+  std::unique_ptr<Endpoint> endpoint;
+};
+[[nodiscard]] Result<ZoneConnection> connect_zone(const std::string& socket_path, std::string_view name,
+                                                  uint64_t requested_quota, std::chrono::milliseconds timeout);
+// Completes registration on an already-connected socket (used when the socket was inherited).
+[[nodiscard]] Result<ZoneConnection> register_zone(UniqueFd socket, std::string_view name, uint64_t requested_quota,
+                                                   std::chrono::milliseconds timeout);
+
+// Socket helpers (SOCK_SEQPACKET): one packet, optionally with one fd attached.
+[[nodiscard]] Error send_packet(int fd, std::span<const std::byte> bytes, int pass_fd = -1);
+// Receives one packet of at most out.size() bytes within `timeout`; a longer packet is kBadLength.
+[[nodiscard]] Result<size_t> recv_packet(int fd, std::span<std::byte> out, UniqueFd* received_fd,
+                                         std::chrono::milliseconds timeout);
+
+}  // namespace xg::idm
