@@ -190,7 +190,7 @@ TEST_CASE("shm channel: the zone waiting on a killed proxy learns it within 1 s"
   auto zc = connect_zone(path, "orphan", 0, 5s);
   REQUIRE(zc.ok());
   ConformanceClient cl(zc->endpoint->channel);
-  REQUIRE(cl.send(PingReq{5}) == Error::kOk);
+  REQUIRE(cl.send<Op::Ping>(PingReq{5}) == Error::kOk);
   const auto t0 = clock_type::now();
   auto r = cl.receive();
   const auto waited = clock_type::now() - t0;

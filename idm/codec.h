@@ -49,14 +49,15 @@ inline std::span<const std::byte> bytes_of(const auto& v) noexcept {
 }
 
 // Zone side: one request onto the request ring (header, fixed payload and tail gathered, no staging copy).
-template <typename Req>
-[[nodiscard]] Error send_request(RingProducer& ring, uint32_t seq, const Req& req,
+template <Op op>
+[[nodiscard]] Error send_request(RingProducer& ring, uint32_t seq, const typename OpTraits<op>::Request& req,
                                  std::span<const std::byte> tail = {},
                                  std::chrono::steady_clock::time_point deadline = kForever) noexcept {
-  using T = OpTraits<Req>;
+  using T = OpTraits<op>;
+  using Req = typename T::Request;
   static_assert(T::kind != Kind::kControl, "control messages go over the registration socket");
   if (tail.size() > T::max_request_tail) return Error::kTailTooLong;
-  const MsgHeader h = make_header(T::op, seq, static_cast<uint32_t>(kWireSize<Req> + tail.size()), 0, 0);
+  const MsgHeader h = make_header(op, seq, static_cast<uint32_t>(kWireSize<Req> + tail.size()), 0, 0);
   std::span<const std::byte> parts[3] = {bytes_of(h), bytes_of(req), tail};
   return ring.push(parts, deadline);
 }
@@ -78,14 +79,14 @@ template <typename Rsp>
 [[nodiscard]] Result<size_t> encode(std::span<std::byte> out, const MsgHeader& h, std::span<const std::byte> fixed,
                                     std::span<const std::byte> tail = {}) noexcept;
 
-// Calls handler(header, const Req&, tail) for the message's opcode. A missing overload is a compile error,
-// which is how a new row in the table finds every place that must handle it.
+// Calls handler(OpTag<op>, header, const Request&, tail) for the message's opcode. A missing overload is a
+// compile error, which is how a new row in the table finds every place that must handle it.
 template <typename Handler>
 decltype(auto) dispatch(const Message& m, Handler&& handler) {
   switch (m.op()) {
 #define IDM_DISPATCH_CASE(name, code, kind, req, rsp, req_tail, rsp_tail) \
   case Op::name:                                                          \
-    return handler(m.header, m.fixed<req>(), m.tail<req>());
+    return handler(OpTag<Op::name>{}, m.header, m.fixed<req>(), m.tail<req>());
     IDM_MESSAGES(IDM_DISPATCH_CASE)
 #undef IDM_DISPATCH_CASE
   }

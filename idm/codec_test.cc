@@ -26,7 +26,8 @@ TEST_CASE("codec: every opcode's sample request and response decode, and dispatc
     CHECK(m->op() == s.info->op);
     // dispatch() picks the overload by the table's request type.
     Op seen{};
-    dispatch(*m, [&](const MsgHeader& h, const auto& req, std::span<const std::byte>) {
+    dispatch(*m, [&](auto tag, const MsgHeader& h, const auto& req, std::span<const std::byte>) {
+      CHECK(decltype(tag)::value == s.info->op);
       seen = static_cast<Op>(h.opcode);
       (void)req;
     });

@@ -16,21 +16,26 @@ struct Handler {
   std::vector<std::byte>& own;
   std::span<std::byte> device;
 
-  Error operator()(const MsgHeader& h, const HelloReq&, std::span<const std::byte>) {
-    return Error::kUnknownOpcode;  // decode() never admits control messages on a ring
+  // Everything that is not conformance traffic (control messages never reach a ring; CUDA calls belong to the
+  // real worker) is refused with an error answer.
+  template <Op op, typename Req>
+  Error operator()(OpTag<op>, const MsgHeader& h, const Req&, std::span<const std::byte>) {
+    ++st.rejected;
+    if constexpr (OpTraits<op>::kind == Kind::kCall) return send_response(ch.tx(), h, 801 /*NOT_SUPPORTED*/, Empty{});
+    return Error::kOk;
   }
-  Error operator()(const MsgHeader& h, const PingReq& r, std::span<const std::byte>) {
+  Error operator()(OpTag<Op::Ping>, const MsgHeader& h, const PingReq& r, std::span<const std::byte>) {
     return send_response(ch.tx(), h, 0, PingRsp{r.token});
   }
-  Error operator()(const MsgHeader& h, const EchoReq& r, std::span<const std::byte> tail) {
+  Error operator()(OpTag<Op::Echo>, const MsgHeader& h, const EchoReq& r, std::span<const std::byte> tail) {
     return send_response(ch.tx(), h, 0, EchoRsp{fnv1a(tail), 0}, tail);
   }
-  Error operator()(const MsgHeader&, const NopPost& r, std::span<const std::byte>) {
+  Error operator()(OpTag<Op::Nop>, const MsgHeader&, const NopPost& r, std::span<const std::byte>) {
     ++st.nops;
     st.nop_checksum = mix_nop(st.nop_checksum, r.value);
     return Error::kOk;
   }
-  Error operator()(const MsgHeader& h, const BulkPutReq& r, std::span<const std::byte>) {
+  Error operator()(OpTag<Op::BulkPut>, const MsgHeader& h, const BulkPutReq& r, std::span<const std::byte>) {
     const auto data = ch.data();
     // Bounds from the private copy, overflow-safe: offset <= size and length <= size - offset.
     if (r.offset > data.size() || r.length > data.size() - r.offset) {
@@ -90,7 +95,7 @@ Result<Message> ConformanceClient::receive() {
 }
 
 Result<uint64_t> ConformanceClient::ping(uint64_t token) {
-  if (Error e = send(PingReq{token}); e != Error::kOk) return e;
+  if (Error e = send<Op::Ping>(PingReq{token}); e != Error::kOk) return e;
   auto m = receive();
   if (!m) return m.error();
   if (m->header.seq != last_seq() || m->op() != Op::Ping || m->header.result != 0) return Error::kInvalidField;
@@ -98,7 +103,7 @@ Result<uint64_t> ConformanceClient::ping(uint64_t token) {
 }
 
 Result<uint32_t> ConformanceClient::echo(std::span<const std::byte> tail) {
-  if (Error e = send(EchoReq{fnv1a(tail), 0}, tail); e != Error::kOk) return e;
+  if (Error e = send<Op::Echo>(EchoReq{fnv1a(tail), 0}, tail); e != Error::kOk) return e;
   auto m = receive();
   if (!m) return m.error();
   if (m->header.seq != last_seq() || m->op() != Op::Echo || m->header.result != 0) return Error::kInvalidField;
@@ -108,10 +113,10 @@ Result<uint32_t> ConformanceClient::echo(std::span<const std::byte> tail) {
   return m->fixed<EchoRsp>().checksum;
 }
 
-Error ConformanceClient::post_nop(uint64_t value) { return send(NopPost{value}); }
+Error ConformanceClient::post_nop(uint64_t value) { return send<Op::Nop>(NopPost{value}); }
 
 Result<uint32_t> ConformanceClient::bulk_put(uint64_t offset, uint64_t length, bool want_checksum) {
-  if (Error e = send(BulkPutReq{offset, length, want_checksum ? kBulkWantChecksum : 0u, 0}); e != Error::kOk)
+  if (Error e = send<Op::BulkPut>(BulkPutReq{offset, length, want_checksum ? kBulkWantChecksum : 0u, 0}); e != Error::kOk)
     return e;
   auto m = receive();
   if (!m) return m.error();

@@ -42,9 +42,9 @@ class ConformanceClient {
   [[nodiscard]] Error post_nop(uint64_t value);
   [[nodiscard]] Result<uint32_t> bulk_put(uint64_t offset, uint64_t length, bool want_checksum);
   // Sends a request without waiting, and waits for a response (pipelined bulk copies).
-  template <typename Req>
-  [[nodiscard]] Error send(const Req& r, std::span<const std::byte> tail = {}) {
-    return send_request(ch_.tx(), next_seq_++, r, tail);
+  template <Op op>
+  [[nodiscard]] Error send(const typename OpTraits<op>::Request& r, std::span<const std::byte> tail = {}) {
+    return send_request<op>(ch_.tx(), next_seq_++, r, tail);
   }
   [[nodiscard]] Result<Message> receive();
   [[nodiscard]] uint32_t last_seq() const noexcept { return next_seq_ - 1; }

@@ -43,7 +43,7 @@ TEST_CASE("double fetch: decoded messages are consistent snapshots while a hosti
     std::memset(m.mem.get(), 0, m.bytes);
     RingProducer p(m.view, &bell);
     RingConsumer c(m.view, &bell);
-    REQUIRE(send_request(p, iter, EchoReq{fnv1a(tail), 0}, tail) == Error::kOk);
+    REQUIRE(send_request<Op::Echo>(p, iter, EchoReq{fnv1a(tail), 0}, tail) == Error::kOk);
     window.store(kRecordHeaderBytes + sizeof(MsgHeader) + sizeof(EchoReq) + 200, std::memory_order_release);
     auto n = c.try_pop(out);
     std::optional<Message> msg;

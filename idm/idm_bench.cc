@@ -203,7 +203,7 @@ double bulk_gbps(Zone& z, size_t total, size_t chunk, int depth) {
     }
     const size_t slot = (i % slots) * chunk;
     std::memcpy(data.data() + slot, src.data() + done % src.size(), chunk);
-    if (z.client->send(BulkPutReq{slot, chunk, 0, 0}) != Error::kOk) return 0;
+    if (z.client->send<Op::BulkPut>(BulkPutReq{slot, chunk, 0, 0}) != Error::kOk) return 0;
     ++in_flight;
   }
   while (in_flight--)

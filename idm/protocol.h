@@ -49,15 +49,16 @@ enum class Op : uint16_t {
 #undef IDM_OP_ENUM
 };
 
-// Per-opcode facts, generated from the table: for each request struct, its opcode and bounds.
-template <typename Req>
+// Per-opcode facts, generated from the table. Several opcodes may share a payload struct, so everything is
+// keyed by the opcode: OpTraits<Op::MemAlloc>::Request, send_request<Op::MemAlloc>(...), and handlers receive
+// an OpTag<Op::X> first.
+template <Op op>
 struct OpTraits;
 #define IDM_OP_TRAITS(name, code, kind_, req, rsp, req_tail, rsp_tail) \
   template <>                                                          \
-  struct OpTraits<req> {                                               \
+  struct OpTraits<Op::name> {                                          \
     using Request = req;                                               \
     using Response = rsp;                                              \
-    static constexpr Op op = Op::name;                                 \
     static constexpr Kind kind = Kind::kind_;                          \
     static constexpr uint32_t max_request_tail = req_tail;             \
     static constexpr uint32_t max_response_tail = rsp_tail;            \
@@ -66,14 +67,7 @@ IDM_MESSAGES(IDM_OP_TRAITS)
 #undef IDM_OP_TRAITS
 
 template <Op op>
-struct OpOf;
-#define IDM_OP_OF(name, code, kind, req, rsp, req_tail, rsp_tail) \
-  template <>                                                     \
-  struct OpOf<Op::name> {                                         \
-    using Request = req;                                          \
-  };
-IDM_MESSAGES(IDM_OP_OF)
-#undef IDM_OP_OF
+using OpTag = std::integral_constant<Op, op>;
 
 // Bytes a payload struct occupies on the wire (an empty struct occupies none).
 template <typename T>

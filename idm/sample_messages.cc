@@ -6,19 +6,27 @@ namespace xg::idm {
 namespace {
 
 // A request struct with fields a validator accepts, plus a tail where the opcode takes one.
-template <typename Req>
+template <Op op>
 std::vector<std::byte> sample_tail() {
-  if constexpr (OpTraits<Req>::max_request_tail == 0) return {};
-  std::vector<std::byte> t(std::min<uint32_t>(OpTraits<Req>::max_request_tail, 24));
+  if constexpr (OpTraits<op>::max_request_tail == 0) return {};
+  std::vector<std::byte> t(std::min<uint32_t>(OpTraits<op>::max_request_tail, 24));
   for (size_t i = 0; i < t.size(); ++i) t[i] = std::byte('a' + i % 26);
   return t;
 }
 
-template <typename Req>
-Req sample_fixed(std::span<const std::byte> tail) {
-  Req r{};
+// Field values each opcode's validator accepts.
+template <Op op>
+typename OpTraits<op>::Request sample_fixed(std::span<const std::byte> tail) {
+  typename OpTraits<op>::Request r{};
+  using Req = decltype(r);
   if constexpr (std::is_same_v<Req, HelloReq>) r.protocol_version = kProtocolVersion;
   if constexpr (std::is_same_v<Req, EchoReq>) r.checksum = fnv1a(tail);
+  if constexpr (std::is_same_v<Req, MemcpyHtoDReq>) r.bytes = tail.size();
+  if constexpr (std::is_same_v<Req, MemsetReq>) r.element_bytes = 4;
+  if constexpr (std::is_same_v<Req, LaunchReq>) {
+    r.grid[0] = r.grid[1] = r.grid[2] = r.block[0] = r.block[1] = r.block[2] = 1;
+    r.param_bytes = static_cast<uint32_t>(tail.size());
+  }
   return r;
 }
 
@@ -28,18 +36,19 @@ std::vector<std::byte> whole(const MsgHeader& h, std::span<const std::byte> fixe
   return out;
 }
 
-template <typename Req>
+template <Op op>
 Sample make_sample() {
-  using T = OpTraits<Req>;
+  using T = OpTraits<op>;
+  using Req = typename T::Request;
   using Rsp = typename T::Response;
-  Sample s{find_op(static_cast<uint16_t>(T::op)), {}, {}};
-  auto tail = sample_tail<Req>();
-  Req req = sample_fixed<Req>(tail);
-  s.request = whole(make_header(T::op, 42, static_cast<uint32_t>(kWireSize<Req> + tail.size()), 0, 0),
+  Sample s{find_op(static_cast<uint16_t>(op)), {}, {}};
+  auto tail = sample_tail<op>();
+  Req req = sample_fixed<op>(tail);
+  s.request = whole(make_header(op, 42, static_cast<uint32_t>(kWireSize<Req> + tail.size()), 0, 0),
                     bytes_of(req), tail);
   if constexpr (T::kind != Kind::kPost) {
     Rsp rsp{};
-    s.response = whole(make_header(T::op, 42, kWireSize<Rsp>, kFlagResponse, 0), bytes_of(rsp), {});
+    s.response = whole(make_header(op, 42, kWireSize<Rsp>, kFlagResponse, 0), bytes_of(rsp), {});
   }
   return s;
 }
@@ -48,7 +57,7 @@ Sample make_sample() {
 
 std::vector<Sample> sample_messages() {
   std::vector<Sample> v;
-#define IDM_SAMPLE(name, code, kind, req, rsp, req_tail, rsp_tail) v.push_back(make_sample<req>());
+#define IDM_SAMPLE(name, code, kind, req, rsp, req_tail, rsp_tail) v.push_back(make_sample<Op::name>());
   IDM_MESSAGES(IDM_SAMPLE)
 #undef IDM_SAMPLE
   return v;

@@ -7,7 +7,7 @@ mapfile -t targets < <(find "$build" -type f -name '*_fuzz' -perm -u+x | sort)
 [ ${#targets[@]} -gt 0 ] || { echo "no fuzz targets under $build (configure with XG_FUZZ=ON)"; exit 1; }
 for t in "${targets[@]}"; do
   name=$(basename "$t")
-  seeds=$(cat "$t.seeds" 2>/dev/null || echo /dev/null)
+  seeds=$(cat "$t.seeds" 2>/dev/null || true); [ -d "$seeds" ] || seeds=$(mktemp -d)
   echo "== $name for ${secs}s"
   "$here/run-fuzz.sh" "$t" "$seeds" "$build/fuzz-corpus/$name" "$secs"
 done
