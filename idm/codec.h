@@ -63,16 +63,22 @@ template <Op op>
 }
 
 // Proxy side: the response to `request` (a success with its payload and tail, or an error with none).
+[[nodiscard]] inline Error send_response_bytes(RingProducer& ring, const MsgHeader& request, uint32_t result,
+                                               std::span<const std::byte> fixed, std::span<const std::byte> tail = {},
+                                               std::chrono::steady_clock::time_point deadline = kForever) noexcept {
+  const bool ok = result == 0;
+  const uint32_t len = ok ? static_cast<uint32_t>(fixed.size() + tail.size()) : 0;
+  const MsgHeader h = make_header(static_cast<Op>(request.opcode), request.seq, len, kFlagResponse, result);
+  std::span<const std::byte> parts[3] = {bytes_of(h), ok ? fixed : std::span<const std::byte>{},
+                                         ok ? tail : std::span<const std::byte>{}};
+  return ring.push(parts, deadline);
+}
+
 template <typename Rsp>
 [[nodiscard]] Error send_response(RingProducer& ring, const MsgHeader& request, uint32_t result, const Rsp& rsp,
                                   std::span<const std::byte> tail = {},
                                   std::chrono::steady_clock::time_point deadline = kForever) noexcept {
-  const bool ok = result == 0;
-  const uint32_t len = ok ? static_cast<uint32_t>(kWireSize<Rsp> + tail.size()) : 0;
-  const MsgHeader h = make_header(static_cast<Op>(request.opcode), request.seq, len, kFlagResponse, result);
-  std::span<const std::byte> parts[3] = {bytes_of(h), ok ? bytes_of(rsp) : std::span<const std::byte>{},
-                                         ok ? tail : std::span<const std::byte>{}};
-  return ring.push(parts, deadline);
+  return send_response_bytes(ring, request, result, bytes_of(rsp), tail, deadline);
 }
 
 // Encodes into a caller buffer (socket messages, tests, fuzz seeds). Returns bytes written or kBadLength.

@@ -65,8 +65,8 @@
   X(OccupancyMaxPotentialBlockSize, 0x0162, kCall, OccupancyReq, OccupancyRsp, 0, 0)                    \
   X(StreamCreate, 0x0170, kCall, StreamCreateReq, U64Rsp, 0, 0)                                         \
   X(StreamDestroy, 0x0171, kCall, HandleReq, Empty, 0, 0)                                               \
-  X(StreamSynchronize, 0x0172, kCall, HandleReq, Empty, 0, 0)                                           \
-  X(StreamQuery, 0x0173, kCall, HandleReq, Empty, 0, 0)                                                 \
+  X(StreamSynchronize, 0x0172, kCall, StreamReq, Empty, 0, 0)                                           \
+  X(StreamQuery, 0x0173, kCall, StreamReq, Empty, 0, 0)                                                    \
   X(StreamWaitEvent, 0x0174, kPost, StreamWaitEventReq, Empty, 0, 0)                                    \
   X(EventCreate, 0x0180, kCall, EventCreateReq, U64Rsp, 0, 0)                                           \
   X(EventRecord, 0x0181, kPost, EventRecordReq, Empty, 0, 0)                                            \

@@ -260,6 +260,12 @@ struct OccupancyRsp {
 };
 
 // --- streams and events -----------------------------------------------------------------------------------------
+// Stream-scoped calls carry the context too: stream 0 is the legacy default stream *of the calling thread's
+// current context*.
+struct StreamReq {
+  uint64_t ctx;
+  uint64_t stream;
+};
 struct StreamCreateReq {
   uint64_t ctx;
   uint32_t flags;
@@ -278,7 +284,7 @@ struct EventCreateReq {
 };
 struct EventRecordReq {
   uint64_t event;
-  uint64_t stream;
+  uint64_t stream;  // 0 = the legacy stream of the event's context
 };
 struct EventPairReq {
   uint64_t start;

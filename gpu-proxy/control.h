@@ -1,0 +1,51 @@
+// Daemon <-> worker: the control page (a memfd both map) and a SOCK_SEQPACKET socketpair for the rare events.
+// The daemon writes policy (quota, weight, zone id, decisions); the worker writes what it observed (the zone's
+// name and request from Hello, usage and counters). The daemon never maps zone-written memory: a compromised
+// worker can lie about its own counters, nothing more, and the daemon re-validates the name it reads here.
+//
+// Start-up handshake:
+//   worker: reads Hello from the zone socket, fills name/pid/requested_quota, sends kRegistered
+//   daemon: looks the name up in its policy, fills zone_id/quota/weight, sends kAccept or kRefuse
+//   worker: answers the zone (Welcome + channel memfd, or closes), sets state, serves
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace xg::proxy {
+
+inline constexpr uint32_t kControlMagic = 0x50434758;  // "XGCP"
+inline constexpr size_t kControlPageBytes = 4096;
+
+enum class WorkerState : uint32_t { kStarting = 0, kRegistered, kServing, kEnded };
+enum ControlByte : char { kRegistered = 'R', kAccept = 'A', kRefuse = 'X' };
+
+struct ControlPage {
+  uint32_t magic;
+  uint32_t version;
+  // --- written by the daemon
+  std::atomic<uint64_t> quota_bytes;
+  std::atomic<uint32_t> weight;
+  std::atomic<uint32_t> zone_id;
+  // --- written by the worker
+  std::atomic<uint32_t> state;  // WorkerState
+  std::atomic<uint32_t> zone_pid;
+  std::atomic<uint64_t> requested_quota;
+  char name[64];  // NUL-terminated, [A-Za-z0-9._-]
+  std::atomic<uint64_t> used_bytes;
+  std::atomic<uint64_t> peak_bytes;
+  std::atomic<uint64_t> calls;
+  std::atomic<uint64_t> posts;
+  std::atomic<uint64_t> rejected;      // requests refused by validation
+  std::atomic<uint64_t> oom_refusals;  // allocations refused by the quota
+  std::atomic<uint64_t> handles;
+  std::atomic<uint64_t> busy_ns;       // time spent executing this zone's requests
+};
+static_assert(sizeof(ControlPage) <= kControlPageBytes);
+
+// True if `name` is a valid zone name (what HelloReq::valid accepts), for the daemon's re-check.
+[[nodiscard]] bool valid_zone_name(std::string_view name) noexcept;
+
+}  // namespace xg::proxy

@@ -1,0 +1,355 @@
+#include "gpu-proxy/daemon.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+
+#include "gpu-proxy/control.h"
+#include "gpu-proxy/units.h"
+#include "gpu-proxy/worker/worker_main.h"
+#include "idm/log.h"
+#include "idm/transport_shm.h"
+
+namespace xg::proxy {
+namespace {
+
+using idm::UniqueFd;
+
+struct Zone {
+  uint32_t id = 0;
+  pid_t pid = -1;
+  UniqueFd control;
+  ControlPage* page = nullptr;
+  std::string name;  // known once the worker registered it
+  uint32_t weight = 1;
+  std::chrono::steady_clock::time_point started;
+  std::optional<std::chrono::steady_clock::time_point> kill_at;  // SIGTERM sent; SIGKILL if still alive then
+  ~Zone() {
+    if (page) ::munmap(page, kControlPageBytes);
+  }
+};
+
+const char* state_name(uint32_t s) {
+  switch (static_cast<WorkerState>(s)) {
+    case WorkerState::kStarting: return "starting";
+    case WorkerState::kRegistered: return "registering";
+    case WorkerState::kServing: return "serving";
+    case WorkerState::kEnded: return "ended";
+  }
+  return "?";
+}
+
+class Daemon {
+ public:
+  explicit Daemon(DaemonOptions o) : opts_(std::move(o)), driver_(resolve_driver(opts_.driver, opts_.self_exe)) {}
+  int run();
+
+ private:
+  void accept_zone();
+  void accept_admin();
+  void on_worker_message(Zone& z);
+  void on_admin(int fd);
+  void admin_closed(int fd);
+  void reap();
+  void destroy_zone_named(const std::string& name);
+  void enforce_kill_deadlines();
+  std::string zones_table() const;
+  ZonePolicy* policy_for(const std::string& name);
+  void shutdown();
+
+  DaemonOptions opts_;
+  std::string driver_;
+  UniqueFd zone_listen_, admin_listen_, signals_;
+  std::map<pid_t, std::unique_ptr<Zone>> zones_;
+  std::map<int, UniqueFd> admins_;
+  uint32_t next_id_ = 1;
+  bool stopping_ = false;
+};
+
+ZonePolicy* Daemon::policy_for(const std::string& name) {
+  for (auto& z : opts_.zones)
+    if (z.name == name) return &z;
+  return nullptr;
+}
+
+void Daemon::accept_zone() {
+  UniqueFd conn(::accept4(zone_listen_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  if (!conn.valid()) return;
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return;
+  UniqueFd ours(sv[0]), theirs(sv[1]);
+  UniqueFd page_fd(::memfd_create("xen-gpu-control", MFD_CLOEXEC));
+  if (!page_fd.valid() || ::ftruncate(page_fd.get(), kControlPageBytes) != 0) return;
+  void* p = ::mmap(nullptr, kControlPageBytes, PROT_READ | PROT_WRITE, MAP_SHARED, page_fd.get(), 0);
+  if (p == MAP_FAILED) return;
+  auto z = std::make_unique<Zone>();
+  z->page = static_cast<ControlPage*>(p);
+  z->page->magic = kControlMagic;
+  z->page->version = 1;
+  z->id = next_id_++;
+  z->started = std::chrono::steady_clock::now();
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    idm::log_errno("fork worker");
+    return;
+  }
+  if (pid == 0) {
+    // The worker gets exactly three descriptors: the zone's socket, its control socket and its control page.
+    ::dup2(conn.get(), kWorkerZoneFd);
+    ::dup2(theirs.get(), kWorkerControlFd);
+    ::dup2(page_fd.get(), kWorkerPageFd);
+    for (int fd = 6; fd < 1024; ++fd) ::close(fd);
+    const char* argv[] = {opts_.self_exe.c_str(), "--worker", "--driver", driver_.c_str(), nullptr};
+    ::execv(opts_.self_exe.c_str(), const_cast<char* const*>(argv));
+    ::_exit(127);
+  }
+  z->pid = pid;
+  z->control = std::move(ours);
+  zones_[pid] = std::move(z);
+}
+
+void Daemon::on_worker_message(Zone& z) {
+  std::array<std::byte, 8> b{};
+  auto n = idm::recv_packet(z.control.get(), b, nullptr, std::chrono::milliseconds(0));
+  if (!n) {
+    z.control.reset();  // the worker is exiting; SIGCHLD does the rest
+    return;
+  }
+  if (*n != 1 || static_cast<char>(b[0]) != kRegistered) return;
+  // Re-validate what the worker copied from the zone: the daemon trusts neither.
+  char name_buf[sizeof z.page->name + 1] = {};
+  std::memcpy(name_buf, z.page->name, sizeof z.page->name);
+  const std::string name(name_buf);
+  char verdict = kAccept;
+  ZonePolicy fallback{name, opts_.default_quota, opts_.default_weight, -1};
+  const ZonePolicy* pol = policy_for(name);
+  if (!valid_zone_name(name)) {
+    verdict = kRefuse;
+  } else if (!pol && !opts_.allow_unknown_zones) {
+    verdict = kRefuse;
+  } else {
+    for (auto& [pid, other] : zones_)
+      if (other.get() != &z && other->name == name) verdict = kRefuse;  // one live zone per name
+  }
+  if (!pol) pol = &fallback;
+  if (verdict == kAccept) {
+    z.name = name;
+    z.weight = pol->weight;
+    z.page->quota_bytes.store(pol->quota_bytes);
+    z.page->weight.store(pol->weight);
+    z.page->zone_id.store(z.id);
+    idm::log_line("zone " + std::to_string(z.id) + " '" + name + "' registered (pid " +
+                  std::to_string(z.page->zone_pid.load()) + ", quota " + format_size(pol->quota_bytes) +
+                  ", weight " + std::to_string(pol->weight) + ")");
+  } else {
+    idm::log_line("zone registration refused for name '" + name + "'");
+  }
+  (void)idm::send_packet(z.control.get(), std::as_bytes(std::span(&verdict, 1)));
+}
+
+std::string Daemon::zones_table() const {
+  std::ostringstream out;
+  out << "ID  NAME                 STATE        QUOTA      USED       PEAK       WEIGHT  CALLS      POSTS      "
+         "REJECTED  OOM  HANDLES  BUSY_MS   WORKER\n";
+  for (const auto& [pid, z] : zones_) {
+    const ControlPage& p = *z->page;
+    char line[512];
+    std::snprintf(line, sizeof line, "%-3u %-20s %-12s %-10s %-10s %-10s %-7u %-10llu %-10llu %-9llu %-4llu %-8llu %-9.1f %d\n",
+                  z->id, z->name.empty() ? "-" : z->name.c_str(), state_name(p.state.load()),
+                  format_size(p.quota_bytes.load()).c_str(), format_size(p.used_bytes.load()).c_str(),
+                  format_size(p.peak_bytes.load()).c_str(), z->weight, (unsigned long long)p.calls.load(),
+                  (unsigned long long)p.posts.load(), (unsigned long long)p.rejected.load(),
+                  (unsigned long long)p.oom_refusals.load(), (unsigned long long)p.handles.load(),
+                  double(p.busy_ns.load()) / 1e6, pid);
+    out << line;
+  }
+  return out.str();
+}
+
+void Daemon::destroy_zone_named(const std::string& name) {
+  // SIGTERM lets the worker publish its final counters and release its contexts; SIGKILL follows if it does not
+  // exit promptly. Either way the driver reclaims the zone's GPU state with the process.
+  for (auto& [pid, z] : zones_) {
+    if (z->name != name || z->kill_at) continue;
+    ::kill(pid, SIGTERM);
+    z->kill_at = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  }
+}
+
+void Daemon::enforce_kill_deadlines() {
+  const auto now = std::chrono::steady_clock::now();
+  for (auto& [pid, z] : zones_)
+    if (z->kill_at && now >= *z->kill_at) ::kill(pid, SIGKILL);
+}
+
+void Daemon::on_admin(int fd) {
+  std::array<std::byte, 512> buf{};
+  auto n = idm::recv_packet(fd, buf, nullptr, std::chrono::milliseconds(0));
+  if (!n) {
+    admin_closed(fd);
+    return;
+  }
+  std::istringstream in(std::string(reinterpret_cast<const char*>(buf.data()), *n));
+  std::string cmd, reply;
+  in >> cmd;
+  if (cmd == "create") {
+    std::string name, quota, weight;
+    in >> name >> quota >> weight;
+    auto q = parse_size(quota);
+    const bool weight_ok = !weight.empty() && weight.size() < 6 &&
+                           weight.find_first_not_of("0123456789") == std::string::npos && std::stoul(weight) >= 1;
+    if (!valid_zone_name(name) || !q || !weight_ok) {
+      reply = "error usage: create NAME QUOTA WEIGHT";
+    } else if (ZonePolicy* existing = policy_for(name); existing && existing->owner != -1) {
+      reply = "error zone name '" + name + "' is in use";
+    } else {
+      if (existing) *existing = ZonePolicy{name, *q, static_cast<uint32_t>(std::stoul(weight)), fd};
+      else opts_.zones.push_back({name, *q, static_cast<uint32_t>(std::stoul(weight)), fd});
+      reply = "ok";
+    }
+  } else if (cmd == "destroy") {
+    std::string name;
+    in >> name;
+    destroy_zone_named(name);
+    std::erase_if(opts_.zones, [&](const ZonePolicy& z) { return z.name == name && z.owner != -1; });
+    reply = "ok";
+  } else if (cmd == "zones") {
+    reply = "ok\n" + zones_table();
+  } else {
+    reply = "error unknown command (create, destroy, zones)";
+  }
+  if (reply.size() > 60000) reply.resize(60000);
+  (void)idm::send_packet(fd, std::as_bytes(std::span(reply.data(), reply.size())));
+}
+
+void Daemon::admin_closed(int fd) {
+  // A `xen-gpu run` that went away takes its zones with it.
+  for (auto it = opts_.zones.begin(); it != opts_.zones.end();) {
+    if (it->owner == fd) {
+      destroy_zone_named(it->name);
+      it = opts_.zones.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  admins_.erase(fd);
+}
+
+void Daemon::reap() {
+  int status = 0;
+  pid_t pid;
+  while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+    auto it = zones_.find(pid);
+    if (it == zones_.end()) continue;
+    const Zone& z = *it->second;
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - z.started).count();
+    std::string how = WIFEXITED(status) ? "exited " + std::to_string(WEXITSTATUS(status))
+                                        : "killed by signal " + std::to_string(WTERMSIG(status));
+    idm::log_line("zone " + std::to_string(z.id) + " '" + (z.name.empty() ? "?" : z.name) + "' ended after " +
+                  std::to_string(secs).substr(0, 5) + " s: worker " + how + "; its GPU memory (" +
+                  format_size(z.page->used_bytes.load()) + "), " + std::to_string(z.page->handles.load()) +
+                  " handles and worker reclaimed");
+    zones_.erase(it);
+  }
+}
+
+void Daemon::shutdown() {
+  idm::log_line("shutting down: stopping " + std::to_string(zones_.size()) + " zone worker(s)");
+  for (auto& [pid, z] : zones_) ::kill(pid, SIGTERM);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (!zones_.empty() && std::chrono::steady_clock::now() < deadline) {
+    reap();
+    ::usleep(10'000);
+  }
+  for (auto& [pid, z] : zones_) ::kill(pid, SIGKILL);
+  while (!zones_.empty()) {
+    ::usleep(1000);
+    reap();
+  }
+  ::unlink(opts_.zone_socket.c_str());
+  ::unlink(opts_.admin_socket.c_str());
+}
+
+int Daemon::run() {
+  idm::set_log_prefix("gpu-proxy");
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGCHLD);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  ::sigprocmask(SIG_BLOCK, &mask, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  signals_.reset(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+  for (const std::string& path : {opts_.zone_socket, opts_.admin_socket}) {
+    const std::string dir = path.substr(0, path.rfind('/'));
+    if (!dir.empty()) ::mkdir(dir.c_str(), 0755);
+  }
+  auto zl = idm::listen_unix(opts_.zone_socket);
+  auto al = idm::listen_unix(opts_.admin_socket);
+  if (!zl || !al) return 1;
+  ::chmod(opts_.admin_socket.c_str(), 0600);  // the admin socket is the operator's, not the zones'
+  zone_listen_ = std::move(zl.value());
+  admin_listen_ = std::move(al.value());
+  idm::log_line("listening: zones on " + opts_.zone_socket + ", admin on " + opts_.admin_socket + "; driver " + driver_);
+
+  while (!stopping_) {
+    std::vector<pollfd> fds = {{signals_.get(), POLLIN, 0}, {zone_listen_.get(), POLLIN, 0},
+                               {admin_listen_.get(), POLLIN, 0}};
+    std::vector<Zone*> zone_of;
+    for (auto& [fd, conn] : admins_) fds.push_back({fd, POLLIN, 0});
+    const size_t first_worker = fds.size();
+    for (auto& [pid, z] : zones_) {
+      if (!z->control.valid()) continue;
+      fds.push_back({z->control.get(), POLLIN, 0});
+      zone_of.push_back(z.get());
+    }
+    if (::poll(fds.data(), fds.size(), 200) < 0) continue;
+    enforce_kill_deadlines();
+    if (fds[0].revents & POLLIN) {
+      signalfd_siginfo si{};
+      while (::read(signals_.get(), &si, sizeof si) == sizeof si) {
+        if (si.ssi_signo == SIGCHLD) reap();
+        else stopping_ = true;
+      }
+    }
+    if (fds[1].revents & POLLIN) accept_zone();
+    if (fds[2].revents & POLLIN) {
+      UniqueFd c(::accept4(admin_listen_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      if (c.valid()) {
+        const int fd = c.get();
+        admins_[fd] = std::move(c);
+      }
+    }
+    for (size_t i = 3; i < first_worker; ++i)
+      if (fds[i].revents) on_admin(fds[i].fd);
+    for (size_t i = first_worker; i < fds.size(); ++i) {
+      Zone* z = zone_of[i - first_worker];
+      // The zone may have been reaped while we handled signals above.
+      bool live = false;
+      for (auto& [pid, other] : zones_) live |= other.get() == z;
+      if (live && fds[i].revents) on_worker_message(*z);
+    }
+  }
+  shutdown();
+  return 0;
+}
+
+}  // namespace
+
+int run_daemon(DaemonOptions opts) { return Daemon(std::move(opts)).run(); }
+
+}  // namespace xg::proxy

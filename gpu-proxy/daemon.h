@@ -1,0 +1,39 @@
+// The gpu-proxy daemon: one per node. It accepts zone connections and starts one worker process per zone (the
+// worker, not the daemon, parses the zone's bytes), keeps the zone registry and policy (quota, weight), answers
+// the admin socket (xen-gpu run / xen-gpu zones), reaps workers and logs every zone's end. It never maps
+// zone-written memory.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace xg::proxy {
+
+struct ZonePolicy {
+  std::string name;
+  uint64_t quota_bytes = 0;
+  uint32_t weight = 1;
+  int owner = -1;  // admin connection that created it (xen-gpu run); the zone dies with that connection
+};
+
+struct DaemonOptions {
+  std::string driver = "real";  // "real" (the host's libcuda.so.1), "sim", or a path
+  std::string zone_socket = "/run/xen-gpu/zone.sock";
+  std::string admin_socket = "/run/xen-gpu/admin.sock";
+  std::string self_exe;         // this binary, re-executed as --worker
+  uint64_t default_quota = 1ull << 30;
+  uint32_t default_weight = 1;
+  bool allow_unknown_zones = true;  // zones not declared by config/admin get the defaults
+  std::vector<ZonePolicy> zones;    // from --zone and --config
+};
+
+// Resolves "sim"/"real"/path to what dlopen should load.
+[[nodiscard]] std::string resolve_driver(const std::string& driver, const std::string& self_exe);
+// Reads a config file: lines `zone NAME quota=SIZE weight=N` and `default quota=SIZE weight=N`, `#` comments.
+[[nodiscard]] bool load_config(const std::string& path, DaemonOptions& opts, std::string& error);
+
+// Runs until SIGTERM/SIGINT. Returns the process exit status.
+int run_daemon(DaemonOptions opts);
+
+}  // namespace xg::proxy

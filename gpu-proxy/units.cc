@@ -1,0 +1,37 @@
+#include "gpu-proxy/units.h"
+
+#include <cstdio>
+
+namespace xg::proxy {
+
+std::optional<uint64_t> parse_size(std::string_view s) noexcept {
+  uint64_t v = 0;
+  size_t i = 0;
+  for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i) {
+    if (v > (UINT64_MAX - 9) / 10) return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(s[i] - '0');
+  }
+  if (i == 0) return std::nullopt;
+  const std::string_view unit = s.substr(i);
+  uint64_t mul = 1;
+  if (unit.empty() || unit == "B") mul = 1;
+  else if (unit == "K" || unit == "KiB" || unit == "k") mul = 1ull << 10;
+  else if (unit == "M" || unit == "MiB") mul = 1ull << 20;
+  else if (unit == "G" || unit == "GiB") mul = 1ull << 30;
+  else if (unit == "T" || unit == "TiB") mul = 1ull << 40;
+  else return std::nullopt;
+  uint64_t out = 0;
+  if (__builtin_mul_overflow(v, mul, &out)) return std::nullopt;
+  return out;
+}
+
+std::string format_size(uint64_t b) {
+  char buf[32];
+  if (b >= (1ull << 30) && b % (1ull << 30) == 0) std::snprintf(buf, sizeof buf, "%lluGiB", (unsigned long long)(b >> 30));
+  else if (b >= (1ull << 20)) std::snprintf(buf, sizeof buf, "%.1fMiB", double(b) / (1 << 20));
+  else if (b >= 1024) std::snprintf(buf, sizeof buf, "%.1fKiB", double(b) / 1024);
+  else std::snprintf(buf, sizeof buf, "%lluB", (unsigned long long)b);
+  return buf;
+}
+
+}  // namespace xg::proxy

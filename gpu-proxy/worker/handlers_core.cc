@@ -1,0 +1,60 @@
+// Transport-level messages and initialisation/device queries.
+#include <cstring>
+
+#include "gpu-proxy/worker/worker.h"
+
+namespace xg::proxy {
+
+using namespace idm;
+
+CUresult Worker::on(OpTag<Op::Hello>, const HelloReq&, std::span<const std::byte>, Reply&) {
+  return CUDA_ERROR_NOT_SUPPORTED;  // never reaches a ring: decode() refuses control messages there
+}
+CUresult Worker::on(OpTag<Op::Ping>, const PingReq& r, std::span<const std::byte>, Reply& reply) {
+  reply.set(PingRsp{r.token});  // libvgpu's drain barrier and the latency benchmark
+  return CUDA_SUCCESS;
+}
+// Conformance traffic belongs to the transport tests, not to a zone's worker.
+CUresult Worker::on(OpTag<Op::Echo>, const EchoReq&, std::span<const std::byte>, Reply&) {
+  return CUDA_ERROR_NOT_SUPPORTED;
+}
+CUresult Worker::on(OpTag<Op::Nop>, const NopPost&, std::span<const std::byte>, Reply&) { return CUDA_SUCCESS; }
+CUresult Worker::on(OpTag<Op::BulkPut>, const BulkPutReq&, std::span<const std::byte>, Reply&) {
+  return CUDA_ERROR_NOT_SUPPORTED;
+}
+
+CUresult Worker::on(OpTag<Op::Init>, const InitReq& r, std::span<const std::byte>, Reply& reply) {
+  if (r.flags != 0) return CUDA_ERROR_INVALID_VALUE;  // cuInit: Flags must be 0
+  int version = 0;
+  if (d_.DriverGetVersion) d_.DriverGetVersion(&version);
+  reply.set(InitRsp{version, device_count_, limits_.zone_id, 0});
+  return CUDA_SUCCESS;
+}
+
+CUresult Worker::on(OpTag<Op::DeviceInfo>, const DeviceInfoReq& r, std::span<const std::byte>, Reply& reply) {
+  if (r.ordinal < 0 || r.ordinal >= device_count_) return CUDA_ERROR_INVALID_DEVICE;
+  CUdevice dev = 0;
+  if (CUresult e = d_.DeviceGet(&dev, r.ordinal); e != CUDA_SUCCESS) return e;
+  DeviceInfoRsp info{};
+  if (d_.DeviceGetName) d_.DeviceGetName(info.name, sizeof info.name - 1, dev);
+  info.name[sizeof info.name - 1] = 0;
+  CUuuid uuid{};
+  if (d_.DeviceGetUuid && d_.DeviceGetUuid(&uuid, dev) == CUDA_SUCCESS) std::memcpy(info.uuid, uuid.bytes, 16);
+  size_t total = 0;
+  if (d_.DeviceTotalMem) d_.DeviceTotalMem(&total, dev);
+  // The zone's view of the device: its quota is its memory.
+  info.total_mem = std::min<uint64_t>(total, limits_.quota_bytes);
+  auto* attrs = reinterpret_cast<int32_t*>(scratch_.data());
+  for (uint32_t a = 0; a < kMaxDeviceAttribute; ++a) {
+    int v = 0;
+    if (a == 0 || d_.DeviceGetAttribute(&v, static_cast<CUdevice_attribute>(a), dev) != CUDA_SUCCESS) v = 0;
+    attrs[a] = v;
+  }
+  info.cc_major = attrs[CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR];
+  info.cc_minor = attrs[CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR];
+  reply.set(info);
+  reply.tail = std::span(scratch_).first(4 * kMaxDeviceAttribute);
+  return CUDA_SUCCESS;
+}
+
+}  // namespace xg::proxy

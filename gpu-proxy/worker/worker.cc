@@ -1,0 +1,134 @@
+#include "gpu-proxy/worker/worker.h"
+
+#include <sys/mman.h>
+
+#include <chrono>
+#include <string>
+
+#include "idm/log.h"
+
+namespace xg::proxy {
+
+using idm::Error;
+using idm::Op;
+
+Worker::Worker(DriverApi& driver, idm::Channel& channel, int zone_socket, WorkerLimits limits, ControlPage* control)
+    : d_(driver), ch_(channel), zone_socket_(zone_socket), limits_(limits), control_(control) {
+  rx_.resize(ch_.geometry().max_payload);
+  scratch_.resize(64 * 1024);
+}
+
+Worker::~Worker() {
+  // Contexts first: destroying them frees their memory, modules, streams and events in the driver. Then the
+  // pinned host allocations (unregistered, unmapped, closed by HostAlloc's members).
+  for (auto& [h, ha] : host_allocs_) {
+    if (ha->registered && d_.MemHostUnregister) d_.MemHostUnregister(ha->va);
+    if (ha->va) ::munmap(ha->va, ha->bytes);
+  }
+  host_allocs_.clear();
+}
+
+CUresult Worker::start() {
+  CUresult r = d_.Init(0);
+  if (r != CUDA_SUCCESS) return r;
+  if (d_.DeviceGetCount) d_.DeviceGetCount(&device_count_);
+  primaries_.resize(static_cast<size_t>(std::max(device_count_, 0)));
+  return CUDA_SUCCESS;
+}
+
+bool Worker::is_sync_point(Op op) noexcept {
+  switch (op) {
+    case Op::CtxSynchronize:
+    case Op::StreamSynchronize:
+    case Op::StreamQuery:
+    case Op::EventSynchronize:
+    case Op::EventQuery:
+    case Op::MemcpyHtoD:
+    case Op::MemcpyDtoH:
+    case Op::MemcpyDtoD:
+    case Op::Memcpy2D:
+    case Op::Memset:
+      return true;
+    default:
+      return false;
+  }
+}
+
+Error Worker::handle_message(std::span<const std::byte> bytes) {
+  auto m = idm::decode(bytes, idm::Direction::kRequest, idm::Path::kRing);
+  if (!m) {
+    ++rejected_;
+    ++errors_logged_;
+    if (errors_logged_ > 100 && errors_logged_ % 1000 != 0) return Error::kOk;
+    // We cannot trust the header enough to answer (it may be what failed); the zone's call times out on its side
+    // only if it sent garbage, which a real libvgpu never does.
+    idm::log_line(std::string("rejected request: ") + std::string(idm::error_name(m.error())));
+    return Error::kOk;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  Reply reply;
+  CUresult r = idm::dispatch(*m, [&](auto tag, const idm::MsgHeader&, const auto& req,
+                                     std::span<const std::byte> tail) { return on(tag, req, tail, reply); });
+  busy_ns_ += static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
+  if (r != CUDA_SUCCESS && r != CUDA_ERROR_NOT_READY) {
+    // One line per refused call, rate-limited so a hostile zone cannot flood the log: the first 100, then
+    // every 1000th.
+    if (++errors_logged_ <= 100 || errors_logged_ % 1000 == 0)
+      idm::log_line(std::string(m->info->name) + " -> CUresult " + std::to_string(r) + " (error #" +
+                    std::to_string(errors_logged_) + ")");
+  }
+  if (m->info->kind == idm::Kind::kPost) {
+    ++posts_;
+    if (r != CUDA_SUCCESS && pending_ == CUDA_SUCCESS) pending_ = r;
+    return Error::kOk;
+  }
+  ++calls_;
+  if (is_sync_point(m->op()) && pending_ != CUDA_SUCCESS && (r == CUDA_SUCCESS || r == CUDA_ERROR_NOT_READY)) {
+    r = pending_;  // an asynchronous call failed earlier: report it here, as the driver would
+    pending_ = CUDA_SUCCESS;
+  }
+  if (r == CUDA_ERROR_OUT_OF_MEMORY) ++oom_;
+  return idm::send_response_bytes(ch_.tx(), m->header, r, std::span(reply.fixed).first(reply.fixed_len),
+                                  reply.tail);
+}
+
+void Worker::publish_counters() {
+  if (!control_) return;
+  control_->used_bytes.store(used_, std::memory_order_relaxed);
+  control_->peak_bytes.store(peak_, std::memory_order_relaxed);
+  control_->calls.store(calls_, std::memory_order_relaxed);
+  control_->posts.store(posts_, std::memory_order_relaxed);
+  control_->rejected.store(rejected_, std::memory_order_relaxed);
+  control_->oom_refusals.store(oom_, std::memory_order_relaxed);
+  control_->handles.store(handles_.live_count(), std::memory_order_relaxed);
+  control_->busy_ns.store(busy_ns_, std::memory_order_relaxed);
+}
+
+Error Worker::serve(const std::atomic<bool>& stop) {
+  uint64_t since_publish = 0;
+  while (!stop.load(std::memory_order_relaxed)) {
+    auto n = ch_.rx().pop(rx_, std::chrono::steady_clock::now() + std::chrono::milliseconds(200));
+    if (!n) {
+      if (n.error() == Error::kTimeout) {
+        publish_counters();
+        continue;
+      }
+      publish_counters();
+      return n.error();
+    }
+    Error e = handle_message(std::span(rx_).first(*n));
+    if (e != Error::kOk) {
+      publish_counters();
+      return e;
+    }
+    if (++since_publish == 64) {
+      since_publish = 0;
+      publish_counters();
+    }
+  }
+  publish_counters();
+  return Error::kOk;
+}
+
+}  // namespace xg::proxy

@@ -1,0 +1,127 @@
+// The zone worker: one process per zone, the only reader of that zone's rings. It copies each request out of
+// shared memory, decodes and validates it (idm/codec.h), translates handles through the zone's own table, checks
+// every device range against the zone's allocations and every host range against the channel, enforces the
+// quota, and calls the driver. It owns the zone's CUDA contexts: when it exits, the driver reclaims everything.
+//
+// Implementors (a new opcode): declare its handler below (the macro does it), define it in the handlers_*.cc
+// that matches its group, cite the driver behaviour each check mirrors, add the opcode to is_sync_point() if it
+// synchronises, and add malformed cases to idm/testdata/malformed/.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "gpu-proxy/alloc_map.h"
+#include "gpu-proxy/control.h"
+#include "gpu-proxy/driver_api.h"
+#include "gpu-proxy/handle_table.h"
+#include "idm/channel.h"
+#include "idm/codec.h"
+#include "idm/unique_fd.h"
+
+namespace xg::proxy {
+
+// The response a handler builds: a fixed part and an optional tail (pointing at worker-owned memory).
+struct Reply {
+  alignas(8) std::array<std::byte, 512> fixed{};
+  size_t fixed_len = 0;
+  std::span<const std::byte> tail;
+  template <typename T>
+  void set(const T& v) noexcept {
+    static_assert(sizeof(T) <= sizeof(fixed));
+    std::memcpy(fixed.data(), &v, sizeof v);
+    fixed_len = idm::kWireSize<T>;
+  }
+};
+
+struct WorkerLimits {
+  uint64_t quota_bytes = 1ull << 30;
+  uint32_t zone_id = 0;
+};
+
+class Worker {
+ public:
+  // `zone_socket` is the registration socket (pinned-memory fds travel on it). `control` may be null (tests).
+  Worker(DriverApi& driver, idm::Channel& channel, int zone_socket, WorkerLimits limits, ControlPage* control);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Initialises the driver (cuInit). Errors are returned as the driver gave them.
+  [[nodiscard]] CUresult start();
+  // Serves requests until the zone dies, breaks the ring contract, or `stop` is set. Returns why it stopped.
+  idm::Error serve(const std::atomic<bool>& stop);
+  // Handles one message already copied out of the ring (exposed for the fuzz target and tests).
+  idm::Error handle_message(std::span<const std::byte> bytes);
+
+  [[nodiscard]] uint64_t used_bytes() const noexcept { return used_; }
+  [[nodiscard]] const HandleTable& handles() const noexcept { return handles_; }
+
+  // One handler per opcode, generated from the table.
+#define XG_WORKER_HANDLER(name, code, kind, req, rsp, req_tail, rsp_tail) \
+  CUresult on(idm::OpTag<idm::Op::name>, const idm::req& r, std::span<const std::byte> tail, Reply& reply);
+  IDM_MESSAGES(XG_WORKER_HANDLER)
+#undef XG_WORKER_HANDLER
+
+ private:
+  struct FunctionInfo {
+    std::vector<std::pair<uint32_t, uint32_t>> params;  // {offset, size}
+    uint32_t param_bytes = 0;                             // end of the last parameter
+    bool layout_known = false;
+  };
+  struct HostAlloc {
+    idm::UniqueFd memfd;
+    std::byte* va = nullptr;
+    uint64_t bytes = 0;
+    bool registered = false;
+    uint64_t device_ptr = 0;
+    uint64_t ctx = 0;
+  };
+  struct Primary {
+    uint64_t handle = 0;
+    int retains = 0;
+  };
+
+  // --- helpers shared by the handler groups (worker_util.cc)
+  CUresult use_ctx(uint64_t ctx);                     // validates the handle and makes it current
+  CUresult use_parent_ctx(const HandleTable::Entry& e);
+  CUresult stream_of(uint64_t ctx, uint64_t stream, CUstream& out);
+  [[nodiscard]] bool device_range(uint64_t ptr, uint64_t bytes) const noexcept;
+  // Host side of a copy: resolves (kind, handle, offset, bytes) to worker memory, or null if out of bounds.
+  std::byte* host_range(uint32_t kind, uint64_t handle, uint64_t offset, uint64_t bytes,
+                        std::span<const std::byte> tail);
+  CUresult charge(uint64_t bytes);
+  void uncharge(uint64_t bytes);
+  void forget_children(uint64_t handle);              // cascade: handles and allocations owned by `handle`
+  CUresult learn_function(CUfunction f, uint64_t parent, Reply& reply);
+  void publish_counters();
+  [[nodiscard]] static bool is_sync_point(idm::Op op) noexcept;
+
+  DriverApi& d_;
+  idm::Channel& ch_;
+  int zone_socket_;
+  WorkerLimits limits_;
+  ControlPage* control_;
+  HandleTable handles_;
+  AllocMap allocs_;
+  uint64_t used_ = 0, peak_ = 0;
+  uint64_t current_ctx_ = 0;
+  CUresult pending_ = CUDA_SUCCESS;  // first error of a fire-and-forget call, reported at the next sync point
+  int device_count_ = 0;
+  std::vector<Primary> primaries_;
+  std::unordered_map<uint64_t, FunctionInfo> functions_;
+  std::unordered_map<uint64_t, std::unique_ptr<HostAlloc>> host_allocs_;
+  std::vector<std::byte> blob_;      // staged module image
+  std::vector<std::byte> rx_;        // the current request, copied out of the ring
+  std::vector<std::byte> scratch_;   // response tails
+  uint64_t calls_ = 0, posts_ = 0, rejected_ = 0, oom_ = 0, busy_ns_ = 0, errors_logged_ = 0;
+};
+
+}  // namespace xg::proxy

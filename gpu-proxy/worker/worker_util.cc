@@ -1,0 +1,123 @@
+// Checks and translations shared by every handler group.
+#include <sys/mman.h>
+
+#include "gpu-proxy/worker/worker.h"
+#include "idm/messages_cuda.h"
+
+namespace xg::proxy {
+
+CUresult Worker::use_ctx(uint64_t ctx) {
+  // The driver answers CUDA_ERROR_INVALID_CONTEXT for calls made without a (valid) current context.
+  auto* e = handles_.find(ctx, ObjType::kContext);
+  if (!e || !e->object) return CUDA_ERROR_INVALID_CONTEXT;
+  if (ctx != current_ctx_) {
+    CUresult r = d_.CtxSetCurrent(static_cast<CUcontext>(e->object));
+    if (r != CUDA_SUCCESS) return r;
+    current_ctx_ = ctx;
+  }
+  return CUDA_SUCCESS;
+}
+
+CUresult Worker::use_parent_ctx(const HandleTable::Entry& e) {
+  // Walk up to the owning context (function -> module -> context, kernel -> library -> context).
+  uint64_t h = e.parent;
+  for (int depth = 0; depth < 4 && h != 0; ++depth) {
+    const auto type = static_cast<ObjType>(h >> 56);
+    if (type == ObjType::kContext) return use_ctx(h);
+    auto* p = handles_.find(h, type);
+    if (!p) return CUDA_ERROR_INVALID_HANDLE;
+    h = p->parent;
+  }
+  return CUDA_ERROR_INVALID_CONTEXT;
+}
+
+CUresult Worker::stream_of(uint64_t ctx, uint64_t stream, CUstream& out) {
+  if (stream == 0) {  // the legacy default stream of the caller's context
+    out = nullptr;
+    return use_ctx(ctx);
+  }
+  auto* e = handles_.find(stream, ObjType::kStream);
+  if (!e) return CUDA_ERROR_INVALID_HANDLE;
+  out = static_cast<CUstream>(e->object);
+  return use_parent_ctx(*e);
+}
+
+bool Worker::device_range(uint64_t ptr, uint64_t bytes) const noexcept {
+  return allocs_.containing(ptr, bytes) != nullptr;
+}
+
+std::byte* Worker::host_range(uint32_t kind, uint64_t handle, uint64_t offset, uint64_t bytes,
+                              std::span<const std::byte> tail) {
+  switch (static_cast<idm::HostBuf>(kind)) {
+    case idm::HostBuf::kTail:
+      // Inline: the bytes are the request's tail (already validated to be exactly `bytes` long).
+      return bytes == tail.size() ? const_cast<std::byte*>(tail.data()) : nullptr;
+    case idm::HostBuf::kDataArea: {
+      auto data = ch_.data();
+      if (offset > data.size() || bytes > data.size() - offset) return nullptr;
+      return data.data() + offset;
+    }
+    case idm::HostBuf::kPinned: {
+      auto* e = handles_.find(handle, ObjType::kHostAlloc);
+      if (!e) return nullptr;
+      auto* ha = static_cast<HostAlloc*>(e->object);
+      if (offset > ha->bytes || bytes > ha->bytes - offset) return nullptr;
+      return ha->va + offset;
+    }
+  }
+  return nullptr;
+}
+
+CUresult Worker::charge(uint64_t bytes) {
+  if (bytes > limits_.quota_bytes || used_ > limits_.quota_bytes - bytes) return CUDA_ERROR_OUT_OF_MEMORY;
+  used_ += bytes;
+  peak_ = std::max(peak_, used_);
+  return CUDA_SUCCESS;
+}
+
+void Worker::uncharge(uint64_t bytes) { used_ = bytes > used_ ? 0 : used_ - bytes; }
+
+void Worker::forget_children(uint64_t handle) {
+  for (const Allocation& a : allocs_.take_owned_by(handle)) uncharge(a.charged);
+  for (uint64_t child : handles_.children(handle)) {
+    forget_children(child);
+    functions_.erase(child);
+    if (auto it = host_allocs_.find(child); it != host_allocs_.end()) {
+      if (it->second->va) ::munmap(it->second->va, it->second->bytes);
+      host_allocs_.erase(it);
+    }
+    handles_.erase(child);
+  }
+}
+
+CUresult Worker::learn_function(CUfunction f, uint64_t parent, Reply& reply) {
+  uint64_t h = handles_.handle_of(ObjType::kFunction, f);
+  if (h == 0) {
+    h = handles_.insert(ObjType::kFunction, f, parent);
+    if (h == 0) return CUDA_ERROR_OUT_OF_MEMORY;
+    FunctionInfo info;
+    if (d_.has_param_info()) {
+      // cuFuncGetParamInfo (CUDA 12.4+) answers CUDA_ERROR_INVALID_VALUE past the last parameter.
+      for (size_t i = 0; i < idm::kMaxKernelParams; ++i) {
+        size_t off = 0, size = 0;
+        if (d_.FuncGetParamInfo(f, i, &off, &size) != CUDA_SUCCESS) break;
+        if (off > idm::kMaxParamBytes || size > idm::kMaxParamBytes - off) break;
+        info.params.emplace_back(static_cast<uint32_t>(off), static_cast<uint32_t>(size));
+        info.param_bytes = std::max<uint32_t>(info.param_bytes, static_cast<uint32_t>(off + size));
+      }
+      info.layout_known = true;
+    }
+    functions_[h] = std::move(info);
+  }
+  const FunctionInfo& info = functions_[h];
+  reply.set(idm::FunctionRsp{h, static_cast<uint32_t>(info.params.size()), info.param_bytes});
+  auto* out = reinterpret_cast<uint32_t*>(scratch_.data());
+  for (size_t i = 0; i < info.params.size(); ++i) {
+    out[2 * i] = info.params[i].first;
+    out[2 * i + 1] = info.params[i].second;
+  }
+  reply.tail = std::span(scratch_).first(info.params.size() * 8);
+  return CUDA_SUCCESS;
+}
+
+}  // namespace xg::proxy

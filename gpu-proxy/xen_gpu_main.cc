@@ -1,0 +1,128 @@
+// xen-gpu: the operator's command line.
+//   xen-gpu run [--name N] [--quota 512MiB] [--weight W] -- CMD ARGS...   run CMD as a new stub-mode zone
+//   xen-gpu zones                                                          list the proxy's zones
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "gpu-proxy/admin_client.h"
+#include "gpu-proxy/control.h"
+#include "gpu-proxy/units.h"
+
+namespace {
+
+std::string exe_dir() {
+  char exe[PATH_MAX] = {};
+  const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+  std::string s = n > 0 ? std::string(exe, static_cast<size_t>(n)) : ".";
+  return s.substr(0, s.rfind('/'));
+}
+
+// Where our libcuda.so.1 (libvgpu) lives: the build tree, then an installed tree.
+std::string find_libvgpu() {
+  const std::string dir = exe_dir();
+  for (const std::string& c : {dir + "/../libvgpu", dir + "/../lib/xen-gpu", std::string("/usr/local/lib/xen-gpu")}) {
+    if (::access((c + "/libcuda.so.1").c_str(), R_OK) == 0) return c;
+  }
+  return "";
+}
+
+int run_zone(const std::string& admin_path, const std::string& zone_socket, std::string name,
+             const std::string& quota, unsigned weight, std::string libdir, const std::vector<std::string>& cmd) {
+  using namespace xg::proxy;
+  if (name.empty()) name = "run-" + std::to_string(::getpid());
+  if (!valid_zone_name(name)) {
+    std::fprintf(stderr, "xen-gpu: bad zone name '%s' (letters, digits, . _ -, at most 63)\n", name.c_str());
+    return 2;
+  }
+  const auto q = parse_size(quota);
+  if (!q || *q == 0) {
+    std::fprintf(stderr, "xen-gpu: bad --quota '%s' (e.g. 512MiB, 2GiB)\n", quota.c_str());
+    return 2;
+  }
+  if (libdir.empty()) libdir = find_libvgpu();
+  if (libdir.empty()) {
+    std::fprintf(stderr, "xen-gpu: cannot find libvgpu's libcuda.so.1 (use --libvgpu DIR)\n");
+    return 2;
+  }
+  std::string error;
+  auto admin = AdminClient::connect(admin_path, error);
+  if (!admin) {
+    std::fprintf(stderr, "xen-gpu: %s\n", error.c_str());
+    return 3;
+  }
+  auto reply = admin->request("create " + name + " " + std::to_string(*q) + " " + std::to_string(weight));
+  if (!reply || reply->rfind("ok", 0) != 0) {
+    std::fprintf(stderr, "xen-gpu: the proxy refused the zone: %s\n", reply ? reply->c_str() : "no answer");
+    return 3;
+  }
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const char* old = std::getenv("LD_LIBRARY_PATH");
+    const std::string path = libdir + (old && *old ? ":" + std::string(old) : "");
+    ::setenv("LD_LIBRARY_PATH", path.c_str(), 1);
+    ::setenv("XEN_GPU_SOCKET", zone_socket.c_str(), 1);
+    ::setenv("XEN_GPU_ZONE", name.c_str(), 1);
+    std::vector<char*> argv;
+    for (const auto& a : cmd) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execvp(argv[0], argv.data());
+    std::fprintf(stderr, "xen-gpu: cannot run %s: %s\n", argv[0], std::strerror(errno));
+    ::_exit(127);
+  }
+  // The zone lives as long as CMD: forward the usual termination signals to it, then tear the zone down.
+  ::signal(SIGINT, SIG_IGN);
+  ::signal(SIGTERM, SIG_IGN);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  (void)admin->request("destroy " + name);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"xen-gpu: run programs as GPU zones of a running gpu-proxy"};
+  app.require_subcommand(1);
+  std::string admin = "/run/xen-gpu/admin.sock", zone_socket = "/run/xen-gpu/zone.sock";
+  app.add_option("--admin-socket", admin, "the proxy's admin socket")->capture_default_str();
+  app.add_option("--socket", zone_socket, "the proxy's zone socket")->capture_default_str();
+
+  auto* run = app.add_subcommand("run", "run CMD as a new stub-mode zone; exits with CMD's status");
+  std::string name, quota = "1GiB", libdir;
+  unsigned weight = 1;
+  std::vector<std::string> cmd;
+  run->add_option("--name", name, "zone name (default run-<pid>)");
+  run->add_option("--quota", quota, "device-memory quota, e.g. 512MiB")->capture_default_str();
+  run->add_option("--weight", weight, "share of GPU time relative to other zones")->check(CLI::Range(1u, 10000u))
+      ->capture_default_str();
+  run->add_option("--libvgpu", libdir, "directory holding libvgpu's libcuda.so.1 (found automatically)");
+  run->add_option("cmd", cmd, "the program and its arguments (after --)")->required();
+
+  auto* zones = app.add_subcommand("zones", "list the proxy's zones");
+  CLI11_PARSE(app, argc, argv);
+
+  if (*run) return run_zone(admin, zone_socket, name, quota, weight, libdir, cmd);
+  if (*zones) {
+    std::string error;
+    auto a = xg::proxy::AdminClient::connect(admin, error);
+    if (!a) {
+      std::fprintf(stderr, "xen-gpu: %s\n", error.c_str());
+      return 3;
+    }
+    auto reply = a->request("zones");
+    if (!reply || reply->rfind("ok\n", 0) != 0) {
+      std::fprintf(stderr, "xen-gpu: %s\n", reply ? reply->c_str() : "no answer from the proxy");
+      return 3;
+    }
+    std::fputs(reply->c_str() + 3, stdout);
+  }
+  return 0;
+}

@@ -1,0 +1,51 @@
+#include "libvgpu/params.h"
+
+#include <cstring>
+
+namespace xg::vgpu {
+
+bool parse_layout(const idm::FunctionRsp& rsp, std::span<const std::byte> tail, ParamLayout* out) {
+  if (rsp.param_count > idm::kMaxKernelParams || rsp.param_bytes > idm::kMaxParamBytes) return false;
+  if (tail.size() != size_t{rsp.param_count} * sizeof(ParamSlot)) return false;
+  ParamLayout l;
+  l.bytes = rsp.param_bytes;
+  l.slots.resize(rsp.param_count);
+  if (!tail.empty()) std::memcpy(l.slots.data(), tail.data(), tail.size());
+  for (const ParamSlot& s : l.slots)
+    if (s.offset > l.bytes || s.size > l.bytes - s.offset) return false;
+  *out = std::move(l);
+  return true;
+}
+
+CUresult pack_params(const ParamLayout& layout, void** kernel_params, void** extra, std::vector<std::byte>* out) {
+  if (kernel_params != nullptr && extra != nullptr) return CUDA_ERROR_INVALID_VALUE;
+  out->assign(layout.bytes, std::byte{0});
+  if (kernel_params != nullptr) {
+    for (size_t i = 0; i < layout.slots.size(); ++i) {
+      if (kernel_params[i] == nullptr) return CUDA_ERROR_INVALID_VALUE;
+      std::memcpy(out->data() + layout.slots[i].offset, kernel_params[i], layout.slots[i].size);
+    }
+    return CUDA_SUCCESS;
+  }
+  if (extra != nullptr) {
+    const void* buffer = nullptr;
+    const size_t* buffer_size = nullptr;
+    for (size_t i = 0; extra[i] != CU_LAUNCH_PARAM_END; i += 2) {
+      if (i >= 64) return CUDA_ERROR_INVALID_VALUE;  // no terminator in sight
+      if (extra[i] == CU_LAUNCH_PARAM_BUFFER_POINTER) {
+        buffer = extra[i + 1];
+      } else if (extra[i] == CU_LAUNCH_PARAM_BUFFER_SIZE) {
+        buffer_size = static_cast<const size_t*>(extra[i + 1]);
+      } else {
+        return CUDA_ERROR_INVALID_VALUE;
+      }
+    }
+    if (layout.bytes == 0) return CUDA_SUCCESS;
+    if (buffer == nullptr || buffer_size == nullptr || *buffer_size < layout.bytes) return CUDA_ERROR_INVALID_VALUE;
+    std::memcpy(out->data(), buffer, layout.bytes);
+    return CUDA_SUCCESS;
+  }
+  return layout.slots.empty() ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
+}
+
+}  // namespace xg::vgpu

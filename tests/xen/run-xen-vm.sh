@@ -1,0 +1,145 @@
+#!/bin/bash
+# run-xen-vm.sh XEN_IDM_CHECK: the real-Xen job. Boots Xen 4.17 + a Debian 6.1 PV dom0 (and a PV domU) under
+# QEMU once, runs the IDM checks of tests/xen/vm/dom0-checks.sh inside, prints one line per check and a final
+# "N passed, N failed". Exit 0 = all passed, 1 = something failed, 77 = skipped (printed as "SKIP: why").
+#
+# Guest software comes from Debian packages fetched with `apt-get download` into a cache reused between runs
+# (${XDG_CACHE_HOME:-$HOME/.cache}/xen-gpu/debs) and unpacked, never installed on the host.
+# Environment:
+#   XG_XEN_ACCEL=tcg|kvm   QEMU accelerator (default tcg: nested KVM without VMX cannot run Xen)
+#   XG_XEN_TIMEOUT=420     hard wall-clock limit for QEMU, seconds
+#   XG_XEN_NO_DOMU=1       dom0-only checks (a, d, e)
+#   XG_XEN_KEEP=1          keep the work dir (images, full console log) even on success
+#   XG_NOPS / XG_DOMU_NOPS / XG_BENCH_NOPS   message counts (defaults 1100000 / 1100000 / 200000)
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+BIN=${1:?usage: run-xen-vm.sh path/to/xen-idm-check}
+SKIP=77
+skip() { echo "SKIP: $*"; exit $SKIP; }
+ts() { echo "[xen-vm $(date +%T)] $*"; }
+T_START=$(date +%s)
+
+# ---------------------------------------------------------------- host tools
+command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not found (apt-get install qemu-system-x86)"
+for t in cpio gzip dpkg-deb apt-get apt-cache ldd; do command -v $t >/dev/null || skip "$t not found"; done
+BUSYBOX=$(command -v busybox || true)
+[ -n "$BUSYBOX" ] && ! ldd "$BUSYBOX" >/dev/null 2>&1 || skip "a static busybox is needed (apt-get install busybox-static)"
+[ -x "$BIN" ] || { echo "FAIL: $BIN is not built"; exit 1; }
+
+# ---------------------------------------------------------------- packages (cached)
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/xen-gpu
+mkdir -p "$CACHE/debs" || skip "cannot create $CACHE"
+resolve() {
+  KPKG=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+  XENHV=$(apt-cache search --names-only '^xen-hypervisor-4\.[0-9]+-amd64$' 2>/dev/null | awk '{print $1}' | sort -V | tail -1)
+}
+resolve
+if [ -z "$KPKG" ] || [ -z "$XENHV" ]; then
+  [ "$(id -u)" = 0 ] && apt-get update -qq >/dev/null 2>&1 && resolve
+fi
+[ -n "$KPKG" ] && [ -n "$XENHV" ] || skip "cannot resolve the Debian kernel / Xen hypervisor packages (no apt index?)"
+XV=${XENHV#xen-hypervisor-}; XV=${XV%-amd64}
+DEBPKGS="$KPKG $XENHV xen-utils-$XV xen-utils-common xenstore-utils libxencall1 libxenevtchn1 libxenforeignmemory1
+  libxengnttab1 libxenmisc$XV libxenstore4 libxentoollog1 libyajl2 libxendevicemodel1 libxentoolcore1 libxenhypfs1"
+STAMP=$KPKG-$XV
+if [ ! -f "$CACHE/debs/.ok-$STAMP" ]; then
+  ts "fetching $KPKG, $XENHV and the Xen userspace into $CACHE/debs"
+  (cd "$CACHE/debs" && rm -f ./*.deb && apt-get download $DEBPKGS >/dev/null 2>"$CACHE/debs/download.log") ||
+    skip "apt-get download failed: $(grep -v unsandboxed "$CACHE/debs/download.log" | tail -2 | tr '\n' ' ')"
+  touch "$CACHE/debs/.ok-$STAMP"
+fi
+ROOT=$CACHE/root-$STAMP
+if [ ! -f "$ROOT/.ok" ]; then
+  rm -rf "$ROOT" && mkdir -p "$ROOT"
+  for f in "$CACHE"/debs/*.deb; do dpkg-deb -x "$f" "$ROOT" || skip "cannot unpack $f"; done
+  touch "$ROOT/.ok"
+fi
+KV=$(ls "$ROOT/lib/modules" | head -1)
+VMLINUZ=$ROOT/boot/vmlinuz-$KV
+[ -f "$VMLINUZ" ] && [ -f "$ROOT/boot/xen-$XV-amd64.gz" ] || skip "kernel or hypervisor missing from the packages"
+
+# ---------------------------------------------------------------- images
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/xg-xen-vm.XXXXXX")
+zcat "$ROOT/boot/xen-$XV-amd64.gz" > "$WORK/xen"   # an ELF32 multiboot image: QEMU -kernel loads it
+
+# mkinitrd OUT [host-src:guest-dst ...]: busybox, the Xen modules, tools and libraries, our binary, and every
+# shared library those need (ldd), plus libgcc_s.so.1 (glibc dlopens it for pthread_cancel; xl aborts without).
+mkinitrd() {
+  local out=$1; shift
+  local R; R=$(mktemp -d "$WORK/rootfs.XXXXXX")
+  mkdir -p "$R"/{bin,sbin,usr/bin,usr/sbin,usr/local/bin,lib/modules/$KV,proc,sys,dev,tmp,run,etc,var/lib,root,lib64} \
+           "$R"/usr/lib/x86_64-linux-gnu "$R"/lib/x86_64-linux-gnu "$R"/usr/lib/xen-$XV
+  ln -s /run "$R/var/run"
+  ln -s xen-$XV "$R/usr/lib/xen"
+  cp "$BUSYBOX" "$R/bin/busybox"
+  for a in $("$BUSYBOX" --list); do [ -e "$R/bin/$a" ] || ln -s busybox "$R/bin/$a"; done
+  for m in xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs/xenfs; do
+    cp "$ROOT/lib/modules/$KV/kernel/drivers/xen/$m.ko" "$R/lib/modules/$KV/"; done
+  cp -a "$ROOT/usr/lib/xen-$XV/bin" "$R/usr/lib/xen-$XV/"
+  cp -a "$ROOT/usr/lib/x86_64-linux-gnu/." "$R/usr/lib/x86_64-linux-gnu/"
+  cp -a "$ROOT/etc/xen" "$R/etc/"
+  cp -a "$ROOT/usr/bin/xenstore" "$R/usr/bin/"
+  for b in read write ls list rm exists watch chmod; do ln -s xenstore "$R/usr/bin/xenstore-$b"; done
+  cp "$BIN" "$R/usr/local/bin/xen-idm-check"
+  cp "$HERE/vm/init.sh" "$R/init"
+  local e
+  for e in "$@"; do mkdir -p "$R/$(dirname "${e#*:}")"; cp -aL "${e%%:*}" "$R/${e#*:}"; done
+  { find "$R" -type f -perm -u+x; find "$R/usr/lib/x86_64-linux-gnu" -name '*.so*' -type f; } |
+    while read -r f; do LD_LIBRARY_PATH=$R/usr/lib/x86_64-linux-gnu ldd "$f" 2>/dev/null | awk '/=> \//{print $3}'; done |
+    sort -u | while read -r l; do
+      case $l in "$R"/*) continue;; esac
+      mkdir -p "$R/$(dirname "$l")"; cp -L "$l" "$R/$l"; done
+  cp -L /lib64/ld-linux-x86-64.so.2 "$R/lib64/"
+  cp -L "$(gcc -print-file-name=libgcc_s.so.1 2>/dev/null || echo /lib/x86_64-linux-gnu/libgcc_s.so.1)" \
+     "$R/lib/x86_64-linux-gnu/libgcc_s.so.1" 2>/dev/null || cp -L /lib/x86_64-linux-gnu/libgcc_s.so.1 "$R/lib/x86_64-linux-gnu/"
+  echo 'root:x:0:0:root:/root:/bin/sh' > "$R/etc/passwd"; echo 'root:x:0:' > "$R/etc/group"
+  (cd "$R" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1) > "$out"
+  rm -rf "$R"
+}
+cat > "$WORK/vm.env" <<EOV
+XG_NOPS=${XG_NOPS:-1100000}
+XG_BENCH_NOPS=${XG_BENCH_NOPS:-200000}
+EOV
+cp "$HERE/vm/domu-checks.sh" "$WORK/domu-checks.sh"
+sed -i "2a export XG_DOMU_NOPS=${XG_DOMU_NOPS:-1100000}" "$WORK/domu-checks.sh"
+ts "building initramfs images (kernel $KV, Xen $XV)"
+mkinitrd "$WORK/guest.cpio.gz" "$WORK/domu-checks.sh:/domu-checks.sh" || { echo "FAIL: domU image"; exit 1; }
+D0=("$HERE/vm/dom0-checks.sh:/dom0-checks.sh" "$WORK/vm.env:/vm.env")
+[ "${XG_XEN_NO_DOMU:-0}" = 1 ] || D0+=("$WORK/guest.cpio.gz:/boot/guest.cpio.gz" "$VMLINUZ:/boot/vmlinuz")
+mkinitrd "$WORK/dom0.cpio.gz" "${D0[@]}" || { echo "FAIL: dom0 image"; exit 1; }
+
+# ---------------------------------------------------------------- boot
+# -cpu max,-smap: with SMAP exposed under TCG the PV dom0 dies at once (#PF in create_bounce_frame).
+ACCEL=${XG_XEN_ACCEL:-tcg}
+case $ACCEL in
+  tcg) ACCEL_ARGS=(-accel tcg,tb-size=256) ;;
+  kvm) [ -w /dev/kvm ] || skip "XG_XEN_ACCEL=kvm but /dev/kvm is not usable"; ACCEL_ARGS=(-accel kvm) ;;
+  *) echo "FAIL: XG_XEN_ACCEL must be tcg or kvm"; exit 1 ;;
+esac
+XEN_CMD="console=com1 com1=115200 dom0_mem=512M,max:512M dom0_max_vcpus=2 loglvl=all guest_loglvl=all noreboot"
+QEMU=(qemu-system-x86_64 -machine q35 "${ACCEL_ARGS[@]}" -cpu max,-smap -m 1024 -smp 2 -nographic -no-reboot
+      -net none -kernel "$WORK/xen" -append "$XEN_CMD"
+      -initrd "$VMLINUZ console=hvc0 earlyprintk=xen rdinit=/init,$WORK/dom0.cpio.gz")
+ts "booting Xen under QEMU ($ACCEL), log $WORK/console.log"
+T0=$(date +%s)
+timeout --kill-after=10 "${XG_XEN_TIMEOUT:-420}" "${QEMU[@]}" </dev/null >"$WORK/console.log" 2>&1
+QRC=$?
+VM_S=$(( $(date +%s) - T0 ))
+
+# ---------------------------------------------------------------- report
+tr -d '\r' < "$WORK/console.log" > "$WORK/console.txt"
+grep -a -E '^(DOM0:|BENCH|  )' "$WORK/console.txt" | grep -a -v '^  *$' | grep -a -v -E '^\s+\[' || true
+CHECKS=$(grep -a -E '^CHECK (PASS|FAIL) ' "$WORK/console.txt" | sed 's/^CHECK //')
+echo "$CHECKS" | grep -v '^$' | sed 's/^/  /'
+NPASS=$(echo "$CHECKS" | grep -c '^PASS' || true)
+NFAIL=$(echo "$CHECKS" | grep -c '^FAIL' || true)
+fail() { echo "  FAIL $*"; NFAIL=$((NFAIL+1)); }
+[ "$QRC" = 0 ] || fail "vm: QEMU exit status $QRC (124 = hit XG_XEN_TIMEOUT)"
+grep -a -q 'DOM0: .* ALL-DONE' "$WORK/console.txt" || fail "vm: the dom0 script did not finish"
+grep -a -q -E 'Kernel panic|\(XEN\) Panic|ERROR: AddressSanitizer|runtime error:' "$WORK/console.txt" &&
+  fail "vm: panic or sanitizer report in the console log"
+[ "$NPASS" -gt 0 ] || fail "vm: no check ran"
+echo "xen VM job: ${VM_S}s in QEMU, $(( $(date +%s) - T_START ))s in all"
+echo "$NPASS passed, $NFAIL failed"
+if [ "$NFAIL" = 0 ] && [ "${XG_XEN_KEEP:-0}" != 1 ]; then rm -rf "$WORK"; else echo "work dir kept: $WORK"; fi
+[ "$NFAIL" = 0 ]

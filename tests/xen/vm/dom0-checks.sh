@@ -1,0 +1,101 @@
+#!/bin/sh
+# Inside dom0: bring up the toolstack, then (a) loopback, (d) hostile, (e) bench, (b)+(c) with a PV domU.
+# Every outcome is a "CHECK PASS|FAIL name: detail" line; the host counts them.
+T=/usr/local/bin/xen-idm-check
+t() { echo "DOM0: [$(cut -d' ' -f1 /proc/uptime)s] $*"; }
+check() { if [ "$1" = 0 ]; then echo "CHECK PASS $2${3:+: $3}"; else echo "CHECK FAIL $2${3:+: $3}"; fi; }
+# The binaries may be sanitizer builds: a report must fail the check, not scroll by.
+export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:symbolize=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+. /vm.env
+# Every program runs under a hard limit; on failure its log tail goes to the console.
+TO="timeout -s KILL ${XG_STEP_TIMEOUT:-150}"
+dump() { for f in "$@"; do echo "---- $f (tail)"; tail -n 40 "$f" | sed 's/^/| /'; done; }
+
+xenstored --pid-file /run/xenstored.pid || t "xenstored failed"
+for i in 1 2 3 4 5 6 7 8 9 10; do [ -S /run/xenstored/socket ] && break; sleep 0.2; done
+xen-init-dom0 >/dev/null || t "xen-init-dom0 failed"
+t "toolstack up"
+
+# Compares the Nop count/checksum a frontend sent with what the backend's session counted.
+nop_match() {  # frontend-log backend-log session-regex name
+  S=$(grep -a 'NOPSENT' "$1" | head -1 | sed 's/.*count=\([0-9]*\) sum=\([0-9]*\).*/\1 \2/')
+  B=$(grep -a "SESSION .*$3" "$2" | head -1 | sed 's/.* nops=\([0-9]*\) nop_sum=\([0-9]*\) nop_order=\([a-zA-Z]*\).*/\1 \2 \3/')
+  [ -n "$S" ] && [ "$B" = "$S ok" ]; check $? "$4" "sent '$S', backend counted '$B'"
+}
+
+# ---- (a) dom0 loopback: frontend and backend are two processes in dom0 (domid 0 grants to itself)
+t "(a) loopback"
+$TO $T backend --serve 0:1 --devid 1 --timeout 200 > /tmp/be-a.log 2>&1 & BP=$!
+$TO $T frontend --backend-domid 0 --devid 1 --prefix loopback/ --nops $XG_NOPS > /tmp/fe-a.log 2>&1; FRC=$?
+wait $BP; BRC=$?
+grep -a '^CHECK' /tmp/fe-a.log
+check $FRC loopback/frontend-exit "rc=$FRC"
+check $BRC loopback/backend-exit "rc=$BRC"
+nop_match /tmp/fe-a.log /tmp/be-a.log 'session=1' loopback/nop-count-and-checksum-at-backend
+[ $FRC = 0 ] && [ $BRC = 0 ] || dump /tmp/fe-a.log /tmp/be-a.log
+
+# ---- (d) hostile frontend against a backend that must survive and keep serving
+t "(a) done"
+t "(d) hostile"
+$TO $T backend --serve 0:5 --devid 2 --timeout 200 > /tmp/be-d.log 2>&1 & BP=$!
+$TO $T hostile --backend-domid 0 --devid 2 > /tmp/fe-d.log 2>&1; FRC=$?
+wait $BP; BRC=$?
+grep -a '^CHECK' /tmp/fe-d.log
+check $FRC hostile/client-exit "rc=$FRC"
+check $BRC hostile/backend-survived "rc=$BRC, $(grep -a -c 'rejecting frontend' /tmp/be-d.log) handshakes rejected and logged, $(grep -a -c '^SESSION' /tmp/be-d.log) sessions"
+grep -a -E 'xen: rejecting|broke the ring' /tmp/be-d.log | sed 's/^/  backend log: /'
+[ $FRC = 0 ] && [ $BRC = 0 ] || dump /tmp/fe-d.log /tmp/be-d.log
+
+# ---- (e) figures: Ping RTT and Nop rate over Xen (loopback) and over shm, same VM
+t "(e) bench"
+$TO $T backend --serve 0:1 --devid 3 --timeout 200 > /tmp/be-e.log 2>&1 & BP=$!
+$TO $T frontend --backend-domid 0 --devid 3 --prefix bench/ --mode bench --nops $XG_BENCH_NOPS > /tmp/fe-e.log 2>&1; FRC=$?
+wait $BP; BRC=$?
+grep -a -E '^(CHECK|BENCH)' /tmp/fe-e.log
+[ $FRC = 0 ] && [ $BRC = 0 ] || dump /tmp/fe-e.log /tmp/be-e.log
+
+# ---- (b) + (c): the frontend in a PV domU; then the domU is destroyed mid-traffic
+if [ -f /boot/guest.cpio.gz ]; then
+  t "(b) PV domU"
+  xenconsoled --log=guest --log-dir=/var/log/xen/console || t "xenconsoled failed"
+  cat > /tmp/guest.cfg <<EOC
+name = "guest1"
+type = "pv"
+kernel = "/boot/vmlinuz"
+ramdisk = "/boot/guest.cpio.gz"
+extra = "console=hvc0 rdinit=/init quiet"
+memory = 256
+vcpus = 1
+on_poweroff = "destroy"
+on_crash = "destroy"
+EOC
+  xl create /tmp/guest.cfg >/dev/null 2>&1; check $? domU/xl-create
+  G=$(xl domid guest1)
+  t "guest domid $G"
+  $TO $T backend --serve $G:2 --serve 0:1 --devid 0 --timeout 280 > /tmp/be-b.log 2>&1 & BP=$!
+  GLOG=/var/log/xen/console/guest-guest1.log
+  # (c) wait until the domU's second session (the soak) is connected and has run a moment, then destroy it.
+  n=0; while ! grep -q "BACKEND connected domid=$G session=2" /tmp/be-b.log && [ $n -lt 1500 ]; do sleep 0.2; n=$((n+1)); done
+  sleep 3
+  grep -a '^CHECK' $GLOG
+  nop_match $GLOG /tmp/be-b.log "domid=$G session=1" domU/nop-count-and-checksum-at-backend
+  t "(c) xl destroy $G during traffic"
+  xl destroy $G; check $? domU-destroy/xl-destroy
+  n=0; while ! grep -q "SESSION domid=$G session=2" /tmp/be-b.log && [ $n -lt 50 ]; do sleep 0.2; n=$((n+1)); done
+  L=$(grep -a "SESSION domid=$G session=2" /tmp/be-b.log)
+  MS=$(echo "$L" | sed -n 's/.*silence_ms=\([0-9]*\).*/\1/p')
+  [ -n "$MS" ] && [ "$MS" -lt 2000 ] && echo "$L" | grep -q 'end=peer-gone.*unmapped=1'
+  check $? domU-destroy/backend-noticed "${MS:-?} ms after the last message; $(echo "$L" | sed -n 's/.*\(end=[^ ]*\).*/\1/p')"
+  # A domain whose pages are still grant-mapped cannot die (it stays a zombie in `xl list`).
+  n=0; while xl list | grep -q -E "guest1|\(null\)" && [ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); done
+  ! xl list | grep -q -E "guest1|\(null\)"; check $? domU-destroy/no-grant-left-mapped "domain fully released after $((n*100)) ms"
+  # The same backend process now serves a new frontend (dom0 on the same device id).
+  $TO $T frontend --backend-domid 0 --devid 0 --prefix after-destroy/ --nops 100000 > /tmp/fe-c.log 2>&1; FRC=$?
+  grep -a '^CHECK' /tmp/fe-c.log
+  check $FRC after-destroy/frontend-exit "rc=$FRC"
+  wait $BP; BRC=$?
+  check $BRC domU/backend-exit "rc=$BRC"
+  grep -a -E '^(SESSION|BACKEND done)' /tmp/be-b.log | sed 's/^/  /'
+  [ $FRC = 0 ] && [ $BRC = 0 ] || dump /tmp/be-b.log /tmp/fe-c.log $GLOG
+fi
+t "ALL-DONE"
