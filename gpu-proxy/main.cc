@@ -12,7 +12,7 @@ int main(int argc, char** argv) {
   using namespace xg::proxy;
   CLI::App app{"gpu-proxy: serves CUDA to zones (one worker process per zone)"};
   DaemonOptions opts;
-  bool worker = false;
+  bool worker = false, check_config = false;
   std::string config, default_quota = "1GiB";
   std::vector<std::string> zone_specs;
   app.add_option("--driver", opts.driver, "CUDA driver to load: real (the host's libcuda.so.1), sim (the simulated driver), or a path")
@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   app.add_option("--zone", zone_specs, "declare a zone NAME:QUOTA:WEIGHT (repeatable)");
   app.add_option("--default-quota", default_quota, "quota of zones not declared elsewhere")->capture_default_str();
   app.add_flag("--refuse-unknown", [&](int64_t) { opts.allow_unknown_zones = false; }, "refuse zones not declared");
+  app.add_flag("--check-config", check_config, "parse --config (and --zone flags) and exit: 0 if valid");
   app.add_flag("--worker", worker, "internal: run as a zone worker (started by the daemon)")->group("");
   CLI11_PARSE(app, argc, argv);
 
@@ -54,6 +55,11 @@ int main(int argc, char** argv) {
     z.quota_bytes = *q;
     z.weight = static_cast<uint32_t>(std::stoul(spec.substr(b + 1)));
     opts.zones.push_back(z);
+  }
+  if (check_config) {
+    std::printf("gpu-proxy: configuration valid: %zu declared zone(s), default quota %s, weight %u\n",
+                opts.zones.size(), format_size(opts.default_quota).c_str(), opts.default_weight);
+    return 0;
   }
   return run_daemon(std::move(opts));
 }

@@ -22,6 +22,7 @@ TEST_CASE("double fetch: decoded messages are consistent snapshots while a hosti
   FutexDoorbell bell;
   std::atomic<bool> stop{false};
   std::atomic<uint32_t> window{0};  // bytes of the current record the attacker may flip (0 = hold off)
+  std::atomic<uint64_t> flips{0};   // how many bytes the attacker has written so far
   // The attacker: random byte flips inside the live record, as fast as it can. (Racy by design; this test is
   // not run under TSan.)
   std::thread attacker([&] {
@@ -32,6 +33,7 @@ TEST_CASE("double fetch: decoded messages are consistent snapshots while a hosti
       if (w == 0) continue;
       const uint32_t off = 8 + rng() % (w - 8);  // leave the stamp alone so the record stays "published"
       bytes[off] = static_cast<uint8_t>(rng());
+      flips.fetch_add(1, std::memory_order_release);
     }
   });
 
@@ -45,6 +47,13 @@ TEST_CASE("double fetch: decoded messages are consistent snapshots while a hosti
     RingConsumer c(m.view, &bell);
     REQUIRE(send_request<Op::Echo>(p, iter, EchoReq{fnv1a(tail), 0}, tail) == Error::kOk);
     window.store(kRecordHeaderBytes + sizeof(MsgHeader) + sizeof(EchoReq) + 200, std::memory_order_release);
+    // Let the attacker in before the copy-out on most rounds (0..3 writes), so the test does not depend on how
+    // the scheduler happens to interleave two threads on a loaded machine.
+    const auto wait_flips = [&](uint64_t n) {
+      const uint64_t f0 = flips.load(std::memory_order_acquire);
+      while (flips.load(std::memory_order_acquire) < f0 + n) std::this_thread::yield();
+    };
+    wait_flips(iter % 4);
     auto n = c.try_pop(out);
     std::optional<Message> msg;
     if (n.ok()) {
@@ -57,7 +66,7 @@ TEST_CASE("double fetch: decoded messages are consistent snapshots while a hosti
       continue;
     }
     // Let the attacker keep writing for a while, then check the snapshot again.
-    std::this_thread::sleep_for(std::chrono::microseconds(20));
+    wait_flips(2);
     window.store(0, std::memory_order_release);
     const auto req = msg->fixed<EchoReq>();
     const auto t = msg->tail<EchoReq>();

@@ -13,7 +13,7 @@ constexpr OpInfo kOps[] = {
 #undef IDM_OP_INFO
 };
 
-// Opcode -> index in kOps; opcodes are 16-bit so a flat table is 128 KiB... too big: use sorted lookup.
+// The rows sorted by opcode (all_ops() order).
 constexpr auto kSorted = [] {
   std::array<OpInfo, std::size(kOps)> a{};
   std::copy(std::begin(kOps), std::end(kOps), a.begin());
@@ -28,12 +28,26 @@ constexpr bool unique_opcodes() {
 }
 static_assert(unique_opcodes(), "two rows of IDM_MESSAGES share an opcode");
 
+// Opcode -> row, as a flat table: the decoder runs this on every message, so it must be a load, not a search.
+constexpr uint16_t kMaxOpcode = 0x200;
+constexpr auto kIndex = [] {
+  std::array<int16_t, kMaxOpcode> idx{};
+  idx.fill(-1);
+  for (size_t i = 0; i < kSorted.size(); ++i) idx[static_cast<uint16_t>(kSorted[i].op)] = static_cast<int16_t>(i);
+  return idx;
+}();
+static_assert([] {
+  for (const OpInfo& o : kSorted)
+    if (static_cast<uint16_t>(o.op) >= kMaxOpcode) return false;
+  return true;
+}(), "raise kMaxOpcode: an opcode is past the flat lookup table");
+
 }  // namespace
 
 const OpInfo* find_op(uint16_t opcode) noexcept {
-  auto it = std::lower_bound(kSorted.begin(), kSorted.end(), opcode,
-                             [](const OpInfo& o, uint16_t c) { return static_cast<uint16_t>(o.op) < c; });
-  return it != kSorted.end() && static_cast<uint16_t>(it->op) == opcode ? &*it : nullptr;
+  if (opcode >= kMaxOpcode) return nullptr;
+  const int16_t i = kIndex[opcode];
+  return i < 0 ? nullptr : &kSorted[static_cast<size_t>(i)];
 }
 
 std::span<const OpInfo> all_ops() noexcept { return kSorted; }

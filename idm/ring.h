@@ -90,11 +90,20 @@ template <typename Ready>
     if (ready()) return Error::kOk;
     __builtin_ia32_pause();
   }
-  const auto spin_end = clock::now() + policy.spin;
+  // Then poll with pause for a few microseconds, and for the rest of the budget yield between polls: when the
+  // peer shares our core (a third process took the other one), a pure spin would burn the whole budget while the
+  // peer cannot run; sched_yield hands it the core and costs little when nobody else is runnable.
+  const auto now0 = clock::now();
+  const auto spin_end = now0 + policy.spin;
+  const auto pause_end = now0 + std::min<clock::duration>(policy.spin, std::chrono::microseconds(5));
   for (uint32_t i = 0;; ++i) {
     if (ready()) return Error::kOk;
     __builtin_ia32_pause();
-    if ((i & 63) == 63 && clock::now() >= spin_end) break;
+    if ((i & 15) == 15) {
+      const auto t = clock::now();
+      if (t >= spin_end) break;
+      if (t >= pause_end) sched_yield();
+    }
   }
   for (int i = 0; i < policy.yields; ++i) {
     if (ready()) return Error::kOk;

@@ -52,7 +52,7 @@ case $GPU_DOMAIN in dom0|domU) ;; *) echo "provision: --gpu-domain must be dom0 
 case $NVIDIA in auto|yes|no) ;; *) echo "provision: --nvidia must be auto, yes or no" >&2; exit 2;; esac
 [[ $DOM0_MEM =~ ^[0-9]+[MG]$ ]] || { echo "provision: --dom0-mem like 4096M or 4G" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "provision: must run as root" >&2; exit 1; }
-for f in gpu-proxy.service proxy.toml containerd-config.toml runtimeclass.yaml; do
+for f in gpu-proxy.service proxy.conf containerd-config.toml runtimeclass.yaml; do
   [ -f "$FILES/$f" ] || { echo "provision: missing $FILES/$f" >&2; exit 1; }
 done
 
@@ -124,7 +124,7 @@ fi
 
 # ------------------------------------------------------------------------------------------ configuration
 # gpu-proxy: config written once (user edits win), unit always refreshed.
-[ -f /etc/xen-gpu/proxy.toml ] || install_file "$FILES/proxy.toml" /etc/xen-gpu/proxy.toml 644
+[ -f /etc/xen-gpu/proxy.conf ] || install_file "$FILES/proxy.conf" /etc/xen-gpu/proxy.conf 644
 install_file "$FILES/gpu-proxy.service" /etc/systemd/system/gpu-proxy.service 644
 install_file "$FILES/runtimeclass.yaml" /usr/share/xen-gpu/runtimeclass.yaml 644
 # Units of other components ship beside their code; install the ones that exist (the CRI shim's, later).

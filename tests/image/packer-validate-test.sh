@@ -22,7 +22,7 @@ if packer validate -var base_disk=x -var boot_kernel=x -var boot_initrd=x -var s
   echo "FAIL: packer validate accepted a broken template"; exit 1
 fi
 # Every file the template and provision.sh ship must exist.
-for f in provision.sh image-prepare.sh base-disk.sh build.sh files/gpu-proxy.service files/proxy.toml \
+for f in provision.sh image-prepare.sh base-disk.sh build.sh files/gpu-proxy.service files/proxy.conf \
          files/containerd-config.toml files/runtimeclass.yaml; do
   [ -f "$f" ] || { echo "FAIL: packer/$f missing"; exit 1; }
 done

@@ -82,7 +82,7 @@ else cat "$WORK/xl.ldd"; bad "xl has unresolved libraries"; fi
 check "containerd + runc installed" test -x "$R/usr/bin/containerd" -a -x "$R/usr/sbin/runc"
 
 # Files promised
-for f in /etc/containerd/config.toml /etc/xen-gpu/proxy.toml /etc/systemd/system/gpu-proxy.service \
+for f in /etc/containerd/config.toml /etc/xen-gpu/proxy.conf /etc/systemd/system/gpu-proxy.service \
          /usr/share/xen-gpu/runtimeclass.yaml /etc/default/grub.d/zz-xen-gpu.cfg /etc/modules-load.d/xen-gpu.conf; do
   check "file $f" test -s "$R$f"
 done
@@ -121,7 +121,10 @@ assert c["runtimes"]["xen-gpu"]["runtime_type"] == "io.containerd.xen-gpu.v1", c
 assert c["default_runtime_name"] == "runc"
 assert c["runtimes"]["runc"]["runtime_type"] == "io.containerd.runc.v2"
 PY
-check "proxy.toml is valid TOML" python3 -c 'import sys,tomllib; tomllib.load(open(sys.argv[1],"rb"))' "$R/etc/xen-gpu/proxy.toml"
+# The installed policy file must parse with gpu-proxy's own parser (the one the unit runs).
+if [ -x "${BIN_DIR:-}/gpu-proxy/gpu-proxy" ]; then
+  check "proxy.conf parses (gpu-proxy --check-config)" "$BIN_DIR/gpu-proxy/gpu-proxy" --check-config --config "$R/etc/xen-gpu/proxy.conf"
+fi
 
 # Xen boot configuration
 grubcfg() { bash -c ". '$R/etc/default/grub.d/zz-xen-gpu.cfg'; echo \"\$GRUB_CMDLINE_XEN_DEFAULT|\$GRUB_CMDLINE_LINUX_XEN_REPLACE_DEFAULT\""; }

@@ -1,0 +1,61 @@
+// libFuzzer: the proxy's request path end to end — decode, validate, translate handles, check ranges, call the
+// (simulated) driver — on arbitrary request bytes, inside one worker. Responses are drained after each input.
+#include <sys/socket.h>
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "gpu-proxy/worker/worker.h"
+#include "idm/futex_doorbell.h"
+#include "idm/transport_shm.h"
+
+namespace {
+
+struct Harness {
+  std::unique_ptr<xg::proxy::DriverApi> driver;
+  std::unique_ptr<xg::idm::Endpoint> zone_side, proxy_side;
+  std::unique_ptr<xg::proxy::Worker> worker;
+  xg::idm::UniqueFd sock_a, sock_b;
+  std::vector<std::byte> sink;
+
+  Harness() {
+    std::string why;
+    driver = xg::proxy::DriverApi::load(XG_SIM_LIB, why);
+    if (!driver) __builtin_trap();
+    xg::idm::ChannelGeometry g;
+    g.data_pages = 256;
+    auto mem = xg::idm::ShmMemory::create(g.total_bytes(), "fuzz");
+    auto mem2 = xg::idm::ShmMemory::map(xg::idm::UniqueFd(::dup((*mem)->fd())), g.total_bytes());
+    proxy_side = xg::idm::make_endpoint(std::move(mem.value()), std::make_unique<xg::idm::FutexDoorbell>(), g,
+                                        xg::idm::Role::kProxy)
+                     .value();
+    zone_side = xg::idm::make_endpoint(std::move(mem2.value()), std::make_unique<xg::idm::FutexDoorbell>(), g,
+                                       xg::idm::Role::kZone)
+                    .value();
+    int sv[2];
+    ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv);
+    sock_a.reset(sv[0]);
+    sock_b.reset(sv[1]);
+    worker = std::make_unique<xg::proxy::Worker>(*driver, proxy_side->channel, sock_a.get(),
+                                                 xg::proxy::WorkerLimits{64ull << 20, 1}, nullptr);
+    if (worker->start() != CUDA_SUCCESS) __builtin_trap();
+    sink.resize(g.max_payload);
+  }
+  void drain() {
+    while (zone_side->channel.rx().try_pop(sink).ok()) {
+    }
+    std::array<std::byte, 64> b{};
+    xg::idm::UniqueFd fd;
+    while (xg::idm::recv_packet(sock_b.get(), b, &fd, std::chrono::milliseconds(0)).ok()) fd.reset();
+  }
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static Harness h;
+  (void)h.worker->handle_message(std::as_bytes(std::span(data, size)));
+  h.drain();
+  return 0;
+}
