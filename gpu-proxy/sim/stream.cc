@@ -17,7 +17,8 @@ uint64_t Stream::enqueue(Op op) {
   std::lock_guard lk(mu_);
   const uint64_t seq = ++enqueued_;
   queue_.emplace_back(seq, std::move(op));
-  cv_.notify_all();
+  // Wake the worker only if it sleeps: a notify per launch capped the simulated launch rate.
+  if (worker_waiting_) cv_.notify_all();
   return seq;
 }
 
@@ -33,13 +34,17 @@ bool Stream::done(uint64_t seq) const {
 
 void Stream::wait(uint64_t seq) const {
   std::unique_lock lk(mu_);
+  ++completion_waiters_;
   cv_.wait(lk, [&] { return completed_ >= seq; });
+  --completion_waiters_;
 }
 
 void Stream::shutdown() {
   {
     std::unique_lock lk(mu_);
+    ++completion_waiters_;
     cv_.wait(lk, [&] { return completed_ >= enqueued_; });
+    --completion_waiters_;
     stop_ = true;
     cv_.notify_all();
   }
@@ -49,7 +54,9 @@ void Stream::shutdown() {
 void Stream::run() {
   std::unique_lock lk(mu_);
   for (;;) {
+    worker_waiting_ = true;
     cv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
+    worker_waiting_ = false;
     if (queue_.empty()) return;  // stop_ and drained
     auto [seq, op] = std::move(queue_.front());
     queue_.pop_front();
@@ -58,7 +65,7 @@ void Stream::run() {
     op = nullptr;  // drop captured state before reporting completion
     lk.lock();
     completed_ = seq;
-    cv_.notify_all();
+    if (completion_waiters_ > 0) cv_.notify_all();
   }
 }
 

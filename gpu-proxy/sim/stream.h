@@ -39,7 +39,9 @@ class Stream {
   void run();
 
   mutable std::mutex mu_;
-  mutable std::condition_variable cv_;
+  mutable std::condition_variable cv_;  // one for both: the worker waiting for work, callers waiting for completion
+  bool worker_waiting_ = false;          // under mu_
+  mutable int completion_waiters_ = 0;   // under mu_
   std::deque<std::pair<uint64_t, Op>> queue_;
   uint64_t enqueued_ = 0;
   uint64_t completed_ = 0;

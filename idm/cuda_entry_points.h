@@ -1,0 +1,106 @@
+// Every driver entry point xen-gpu implements, as data: (base name, the CUDA version from which the base name
+// resolves to this symbol, the exported symbol) -- and, for stream-ordered calls, the per-thread-default-stream
+// twin (_ptsz/_ptds). Facts of the driver ABI, shared by the simulated driver's and libvgpu's cuGetProcAddress.
+//   E(base, version, symbol)          T(base, version, symbol, per_thread_twin)
+#pragma once
+
+#define XG_CUDA_ENTRY_POINTS(E, T) \
+  E(cuInit, 2000, cuInit) \
+  E(cuDriverGetVersion, 2020, cuDriverGetVersion) \
+  E(cuGetErrorName, 6000, cuGetErrorName) \
+  E(cuGetErrorString, 6000, cuGetErrorString) \
+  E(cuGetProcAddress, 11030, cuGetProcAddress) \
+  E(cuGetProcAddress, 12000, cuGetProcAddress_v2) \
+  /* devices */ \
+  E(cuDeviceGetCount, 2000, cuDeviceGetCount) \
+  E(cuDeviceGet, 2000, cuDeviceGet) \
+  E(cuDeviceGetName, 2000, cuDeviceGetName) \
+  E(cuDeviceGetUuid, 9020, cuDeviceGetUuid) \
+  E(cuDeviceGetUuid, 11040, cuDeviceGetUuid_v2) \
+  E(cuDeviceTotalMem, 3020, cuDeviceTotalMem_v2) \
+  E(cuDeviceGetAttribute, 2000, cuDeviceGetAttribute) \
+  E(cuDeviceComputeCapability, 2000, cuDeviceComputeCapability) \
+  /* primary context */ \
+  E(cuDevicePrimaryCtxRetain, 7000, cuDevicePrimaryCtxRetain) \
+  E(cuDevicePrimaryCtxRelease, 11000, cuDevicePrimaryCtxRelease_v2) \
+  E(cuDevicePrimaryCtxReset, 11000, cuDevicePrimaryCtxReset_v2) \
+  E(cuDevicePrimaryCtxSetFlags, 11000, cuDevicePrimaryCtxSetFlags_v2) \
+  E(cuDevicePrimaryCtxGetState, 7000, cuDevicePrimaryCtxGetState) \
+  /* contexts */ \
+  E(cuCtxCreate, 3020, cuCtxCreate_v2) \
+  E(cuCtxDestroy, 4000, cuCtxDestroy_v2) \
+  E(cuCtxGetCurrent, 4000, cuCtxGetCurrent) \
+  E(cuCtxSetCurrent, 4000, cuCtxSetCurrent) \
+  E(cuCtxPushCurrent, 4000, cuCtxPushCurrent_v2) \
+  E(cuCtxPopCurrent, 4000, cuCtxPopCurrent_v2) \
+  E(cuCtxGetDevice, 2000, cuCtxGetDevice) \
+  E(cuCtxSynchronize, 2000, cuCtxSynchronize) \
+  E(cuCtxGetLimit, 3010, cuCtxGetLimit) \
+  E(cuCtxSetLimit, 3010, cuCtxSetLimit) \
+  E(cuCtxGetApiVersion, 3020, cuCtxGetApiVersion) \
+  E(cuCtxGetFlags, 7000, cuCtxGetFlags) \
+  /* memory */ \
+  E(cuMemAlloc, 3020, cuMemAlloc_v2) \
+  E(cuMemFree, 3020, cuMemFree_v2) \
+  E(cuMemGetInfo, 3020, cuMemGetInfo_v2) \
+  E(cuMemGetAddressRange, 3020, cuMemGetAddressRange_v2) \
+  E(cuMemAllocPitch, 3020, cuMemAllocPitch_v2) \
+  E(cuMemAllocHost, 3020, cuMemAllocHost_v2) \
+  E(cuMemHostAlloc, 2020, cuMemHostAlloc) \
+  E(cuMemFreeHost, 2000, cuMemFreeHost) \
+  E(cuMemHostRegister, 6050, cuMemHostRegister_v2) \
+  E(cuMemHostUnregister, 4000, cuMemHostUnregister) \
+  E(cuMemHostGetDevicePointer, 3020, cuMemHostGetDevicePointer_v2) \
+  E(cuPointerGetAttribute, 4000, cuPointerGetAttribute) \
+  E(cuPointerGetAttributes, 7000, cuPointerGetAttributes) \
+  /* copies and memsets */ \
+  T(cuMemcpy, 4000, cuMemcpy, cuMemcpy_ptds) \
+  T(cuMemcpyHtoD, 3020, cuMemcpyHtoD_v2, cuMemcpyHtoD_v2_ptds) \
+  T(cuMemcpyDtoH, 3020, cuMemcpyDtoH_v2, cuMemcpyDtoH_v2_ptds) \
+  T(cuMemcpyDtoD, 3020, cuMemcpyDtoD_v2, cuMemcpyDtoD_v2_ptds) \
+  T(cuMemcpy2D, 3020, cuMemcpy2D_v2, cuMemcpy2D_v2_ptds) \
+  T(cuMemcpyAsync, 4000, cuMemcpyAsync, cuMemcpyAsync_ptsz) \
+  T(cuMemcpyHtoDAsync, 3020, cuMemcpyHtoDAsync_v2, cuMemcpyHtoDAsync_v2_ptsz) \
+  T(cuMemcpyDtoHAsync, 3020, cuMemcpyDtoHAsync_v2, cuMemcpyDtoHAsync_v2_ptsz) \
+  T(cuMemcpyDtoDAsync, 3020, cuMemcpyDtoDAsync_v2, cuMemcpyDtoDAsync_v2_ptsz) \
+  T(cuMemcpy2DAsync, 3020, cuMemcpy2DAsync_v2, cuMemcpy2DAsync_v2_ptsz) \
+  T(cuMemsetD8, 3020, cuMemsetD8_v2, cuMemsetD8_v2_ptds) \
+  T(cuMemsetD16, 3020, cuMemsetD16_v2, cuMemsetD16_v2_ptds) \
+  T(cuMemsetD32, 3020, cuMemsetD32_v2, cuMemsetD32_v2_ptds) \
+  T(cuMemsetD8Async, 3020, cuMemsetD8Async, cuMemsetD8Async_ptsz) \
+  T(cuMemsetD16Async, 3020, cuMemsetD16Async, cuMemsetD16Async_ptsz) \
+  T(cuMemsetD32Async, 3020, cuMemsetD32Async, cuMemsetD32Async_ptsz) \
+  /* modules, libraries, functions */ \
+  E(cuModuleLoad, 2000, cuModuleLoad) \
+  E(cuModuleLoadData, 2000, cuModuleLoadData) \
+  E(cuModuleLoadDataEx, 2010, cuModuleLoadDataEx) \
+  E(cuModuleLoadFatBinary, 2000, cuModuleLoadFatBinary) \
+  E(cuModuleUnload, 2000, cuModuleUnload) \
+  E(cuModuleGetFunction, 2000, cuModuleGetFunction) \
+  E(cuModuleGetGlobal, 3020, cuModuleGetGlobal_v2) \
+  E(cuLibraryLoadData, 12000, cuLibraryLoadData) \
+  E(cuLibraryUnload, 12000, cuLibraryUnload) \
+  E(cuLibraryGetKernel, 12000, cuLibraryGetKernel) \
+  E(cuKernelGetFunction, 12000, cuKernelGetFunction) \
+  E(cuFuncGetAttribute, 2020, cuFuncGetAttribute) \
+  E(cuFuncSetAttribute, 9000, cuFuncSetAttribute) \
+  E(cuFuncGetParamInfo, 12040, cuFuncGetParamInfo) \
+  /* launches */ \
+  T(cuLaunchKernel, 4000, cuLaunchKernel, cuLaunchKernel_ptsz) \
+  T(cuLaunchKernelEx, 11060, cuLaunchKernelEx, cuLaunchKernelEx_ptsz) \
+  E(cuOccupancyMaxActiveBlocksPerMultiprocessor, 6050, cuOccupancyMaxActiveBlocksPerMultiprocessor) \
+  E(cuOccupancyMaxPotentialBlockSize, 6050, cuOccupancyMaxPotentialBlockSize) \
+  /* streams and events */ \
+  E(cuStreamCreate, 2000, cuStreamCreate) \
+  E(cuStreamCreateWithPriority, 5050, cuStreamCreateWithPriority) \
+  E(cuStreamDestroy, 4000, cuStreamDestroy_v2) \
+  T(cuStreamSynchronize, 2000, cuStreamSynchronize, cuStreamSynchronize_ptsz) \
+  T(cuStreamQuery, 2000, cuStreamQuery, cuStreamQuery_ptsz) \
+  T(cuStreamWaitEvent, 3020, cuStreamWaitEvent, cuStreamWaitEvent_ptsz) \
+  E(cuEventCreate, 2000, cuEventCreate) \
+  T(cuEventRecord, 2000, cuEventRecord, cuEventRecord_ptsz) \
+  E(cuEventQuery, 2000, cuEventQuery) \
+  E(cuEventSynchronize, 2000, cuEventSynchronize) \
+  E(cuEventElapsedTime, 2000, cuEventElapsedTime) \
+  E(cuEventDestroy, 4000, cuEventDestroy_v2) \
+  /* end */
