@@ -35,26 +35,26 @@ std::optional<uint64_t> rect_start(uint64_t base, uint64_t x, uint64_t y, uint64
 
 }  // namespace
 
-CUresult Worker::on(OpTag<Op::MemcpyHtoD>, const MemcpyHtoDReq& r, std::span<const std::byte> tail, Reply&) {
+// Both HtoD forms: destination inside one of the zone's allocations, source inside the tail, the data area or
+// one of its pinned allocations, then the driver. A tail or data-area source is pageable memory: the driver
+// stages it before an async copy returns (documented for pageable async copies), so those bytes may be reused
+// after this call. Pinned sources are truly asynchronous.
+CUresult Worker::htod(const MemcpyHtoDReq& r, std::span<const std::byte> tail, bool async) {
   if (!device_range(r.dst, r.bytes)) return CUDA_ERROR_INVALID_VALUE;
   std::byte* src = host_range(r.src_kind, r.src_handle, r.src_offset, r.bytes, tail);
   if (!src) return CUDA_ERROR_INVALID_VALUE;
   if (r.bytes == 0) return CUDA_SUCCESS;
   CUstream s = nullptr;
   if (CUresult e = stream_of(r.ctx, r.stream, s); e != CUDA_SUCCESS) return e;
-  return r.stream ? d_.MemcpyHtoDAsync(r.dst, src, r.bytes, s) : d_.MemcpyHtoD(r.dst, src, r.bytes);
+  return async ? d_.MemcpyHtoDAsync(r.dst, src, r.bytes, s) : d_.MemcpyHtoD(r.dst, src, r.bytes);
+}
+
+CUresult Worker::on(OpTag<Op::MemcpyHtoD>, const MemcpyHtoDReq& r, std::span<const std::byte> tail, Reply&) {
+  return htod(r, tail, r.stream != 0);  // a stream-ordered copy from pageable memory, answered once staged
 }
 
 CUresult Worker::on(OpTag<Op::MemcpyHtoDAsync>, const MemcpyHtoDReq& r, std::span<const std::byte> tail, Reply&) {
-  if (!device_range(r.dst, r.bytes)) return CUDA_ERROR_INVALID_VALUE;
-  std::byte* src = host_range(r.src_kind, r.src_handle, r.src_offset, r.bytes, tail);
-  if (!src) return CUDA_ERROR_INVALID_VALUE;
-  if (r.bytes == 0) return CUDA_SUCCESS;
-  CUstream s = nullptr;
-  if (CUresult e = stream_of(r.ctx, r.stream, s); e != CUDA_SUCCESS) return e;
-  // A tail or data-area source is pageable memory: the driver stages it before returning (documented for
-  // pageable async copies), so reusing those bytes after this call is safe. Pinned sources are truly async.
-  return d_.MemcpyHtoDAsync(r.dst, src, r.bytes, s);
+  return htod(r, tail, true);
 }
 
 CUresult Worker::on(OpTag<Op::MemcpyDtoH>, const MemcpyDtoHReq& r, std::span<const std::byte>, Reply& reply) {
