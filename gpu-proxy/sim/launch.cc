@@ -17,15 +17,24 @@ namespace {
 
 constexpr size_t kMaxParamBytes = 32764;  // the 12.1+ driver's kernel parameter limit
 
+// Everything one launch needs, in one allocation: a launch is the hottest path of the simulated driver, and
+// the stream op captures only this record's shared_ptr (small enough for std::function's inline buffer).
 struct Packed {
-  std::vector<max_align_t> storage;  // aligned for any parameter type
-  std::byte* data() { return reinterpret_cast<std::byte*>(storage.data()); }
+  static constexpr size_t kInlineBytes = 256;
+  alignas(max_align_t) std::byte inline_storage[kInlineBytes];
+  std::vector<max_align_t> heap;  // parameters larger than kInlineBytes
+  std::shared_ptr<Module> module;  // keeps the code mapped until the launch ran
+  const xg_sim_kernel_desc* desc = nullptr;
+  xg_sim_dim3 grid{}, block{};
+  unsigned shared = 0;
+  std::byte* data() { return heap.empty() ? inline_storage : reinterpret_cast<std::byte*>(heap.data()); }
 };
 
 CUresult pack_params(const Function& f, void** kernelParams, void** extra, Packed* out) {
   const size_t size = f.packed_size();
   if (size > kMaxParamBytes) return CUDA_ERROR_INVALID_VALUE;
-  out->storage.assign((size + sizeof(max_align_t) - 1) / sizeof(max_align_t) + 1, max_align_t{});
+  if (size > Packed::kInlineBytes) out->heap.assign((size + sizeof(max_align_t) - 1) / sizeof(max_align_t) + 1, max_align_t{});
+  else std::memset(out->inline_storage, 0, size);
   const uint32_t n = f.desc->num_params;
   if (kernelParams != nullptr && extra != nullptr) return CUDA_ERROR_INVALID_VALUE;
   if (kernelParams != nullptr) {
@@ -84,14 +93,20 @@ CUresult launch(CUfunction hf, xg_sim_dim3 grid, xg_sim_dim3 block, unsigned sha
   if (CUresult r = resolve_stream_locked(d, *c, hs, &s); r != CUDA_SUCCESS) return r;
   auto packed = std::make_shared<Packed>();
   if (CUresult r = pack_params(*f, params, extra, packed.get()); r != CUDA_SUCCESS) return r;
-  std::shared_ptr<Module> module = f->module;  // keeps the code mapped until the launch ran
-  const xg_sim_kernel_desc* desc = f->desc;
-  submit_locked(d, *c, s, [module, desc, packed, grid, block, shared] {
-    std::vector<void*> args(desc->num_params);
+  packed->module = f->module;
+  packed->desc = f->desc;
+  packed->grid = grid;
+  packed->block = block;
+  packed->shared = shared;
+  submit_locked(d, *c, s, [packed] {
+    const xg_sim_kernel_desc* desc = packed->desc;
+    void* inline_args[32];
+    std::vector<void*> many(desc->num_params > 32 ? desc->num_params : 0);
+    void** args = many.empty() ? inline_args : many.data();
     for (uint32_t i = 0; i < desc->num_params; ++i) args[i] = packed->data() + desc->params[i].offset;
-    std::vector<max_align_t> smem((shared + sizeof(max_align_t) - 1) / sizeof(max_align_t));
-    const xg_sim_launch l{grid, block, shared ? smem.data() : nullptr, shared};
-    desc->thunk(&l, args.data());
+    std::vector<max_align_t> smem((packed->shared + sizeof(max_align_t) - 1) / sizeof(max_align_t));
+    const xg_sim_launch l{packed->grid, packed->block, packed->shared ? smem.data() : nullptr, packed->shared};
+    desc->thunk(&l, args);
   });
   return CUDA_SUCCESS;
 }
