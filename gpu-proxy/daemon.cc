@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <map>
@@ -36,6 +37,7 @@ struct Zone {
   ControlPage* page = nullptr;
   std::string name;  // known once the worker registered it
   uint32_t weight = 1;
+  std::optional<uint32_t> xen_domid;  // a Xen zone (create-xen): its worker is the domain's Xen backend
   std::chrono::steady_clock::time_point started;
   std::optional<std::chrono::steady_clock::time_point> kill_at;  // SIGTERM sent; SIGKILL if still alive then
   ~Zone() {
@@ -60,6 +62,7 @@ class Daemon {
 
  private:
   void accept_zone();
+  std::string create_xen_zone(const std::string& name, uint32_t domid, uint64_t quota, uint32_t weight);
   void accept_admin();
   void on_worker_message(Zone& z);
   void on_admin(int fd);
@@ -113,6 +116,7 @@ void Daemon::accept_zone() {
     ::dup2(theirs.get(), kWorkerControlFd);
     ::dup2(page_fd.get(), kWorkerPageFd);
     for (int fd = 6; fd < 1024; ++fd) ::close(fd);
+    ::unsetenv("XG_WORKER_XEN_DOMID");  // an shm zone, whatever the operator's environment says
     const char* argv[] = {opts_.self_exe.c_str(), "--worker", "--driver", driver_.c_str(), nullptr};
     ::execv(opts_.self_exe.c_str(), const_cast<char* const*>(argv));
     ::_exit(127);
@@ -120,6 +124,61 @@ void Daemon::accept_zone() {
   z->pid = pid;
   z->control = std::move(ours);
   zones_[pid] = std::move(z);
+}
+
+// A Xen zone: the operator names the domain (xen-gpu attach), so the policy is known now and no Hello is
+// needed. The worker gets the control page already filled and XG_WORKER_XEN_DOMID; it creates the domain's
+// xenstore device node and serves the domain's programs until the domain is gone.
+std::string Daemon::create_xen_zone(const std::string& name, uint32_t domid, uint64_t quota, uint32_t weight) {
+  for (auto& [pid, z] : zones_) {
+    if (z->name == name) return "error zone name '" + name + "' is in use";
+    if (z->xen_domid == domid) return "error domain " + std::to_string(domid) + " is already attached (zone '" + z->name + "')";
+  }
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return "error socketpair";
+  UniqueFd ours(sv[0]), theirs(sv[1]);
+  UniqueFd page_fd(::memfd_create("xen-gpu-control", MFD_CLOEXEC));
+  if (!page_fd.valid() || ::ftruncate(page_fd.get(), kControlPageBytes) != 0) return "error memfd";
+  void* p = ::mmap(nullptr, kControlPageBytes, PROT_READ | PROT_WRITE, MAP_SHARED, page_fd.get(), 0);
+  if (p == MAP_FAILED) return "error mmap";
+  auto z = std::make_unique<Zone>();
+  z->page = static_cast<ControlPage*>(p);
+  z->page->magic = kControlMagic;
+  z->page->version = 1;
+  z->id = next_id_++;
+  z->name = name;
+  z->weight = weight;
+  z->xen_domid = domid;
+  std::memcpy(z->page->name, name.data(), std::min(name.size(), sizeof z->page->name - 1));
+  z->page->quota_bytes.store(quota);
+  z->page->weight.store(weight);
+  z->page->zone_id.store(z->id);
+  z->started = std::chrono::steady_clock::now();
+  const std::string domid_s = std::to_string(domid);
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    idm::log_errno("fork worker");
+    return "error fork";
+  }
+  if (pid == 0) {
+    // No zone socket (fd 3 stays closed): the zone's channel is made over Xen by the worker itself.
+    ::dup2(theirs.get(), kWorkerControlFd);
+    ::dup2(page_fd.get(), kWorkerPageFd);
+    ::close(kWorkerZoneFd);
+    for (int fd = 6; fd < 1024; ++fd) ::close(fd);
+    ::setenv("XG_WORKER_XEN_DOMID", domid_s.c_str(), 1);
+    const char* argv[] = {opts_.self_exe.c_str(), "--worker", "--driver", driver_.c_str(), nullptr};
+    ::execv(opts_.self_exe.c_str(), const_cast<char* const*>(argv));
+    ::_exit(127);
+  }
+  z->pid = pid;
+  z->control = std::move(ours);
+  idm::log_line("zone " + std::to_string(z->id) + " '" + name + "' registered (Xen domain " + domid_s +
+                ", worker pid " + std::to_string(pid) + ", quota " + format_size(quota) + ", weight " +
+                std::to_string(weight) + ")");
+  const std::string reply = "ok " + std::to_string(z->id);
+  zones_[pid] = std::move(z);
+  return reply;
 }
 
 void Daemon::on_worker_message(Zone& z) {
@@ -221,6 +280,23 @@ void Daemon::on_admin(int fd) {
       else opts_.zones.push_back({name, *q, static_cast<uint32_t>(std::stoul(weight)), fd});
       reply = "ok";
     }
+  } else if (cmd == "create-xen") {
+    std::string name, domid, quota, weight;
+    in >> name >> domid >> quota >> weight;
+    auto q = parse_size(quota);
+    auto is_num = [](const std::string& v, size_t max_len) {
+      return !v.empty() && v.size() <= max_len && v.find_first_not_of("0123456789") == std::string::npos;
+    };
+    // Domain ids below DOMID_FIRST_RESERVED (0x7FF0); 0 is dom0 itself (a loopback zone, for tests).
+    if (!valid_zone_name(name) || !q || *q == 0 || !is_num(domid, 5) || std::stoul(domid) >= 0x7FF0 ||
+        !is_num(weight, 5) || std::stoul(weight) < 1) {
+      reply = "error usage: create-xen NAME DOMID QUOTA WEIGHT";
+    } else if (ZonePolicy* existing = policy_for(name); existing && existing->owner != -1) {
+      reply = "error zone name '" + name + "' is in use";
+    } else {
+      reply = create_xen_zone(name, static_cast<uint32_t>(std::stoul(domid)), *q,
+                              static_cast<uint32_t>(std::stoul(weight)));
+    }
   } else if (cmd == "destroy") {
     std::string name;
     in >> name;
@@ -230,7 +306,7 @@ void Daemon::on_admin(int fd) {
   } else if (cmd == "zones") {
     reply = "ok\n" + zones_table();
   } else {
-    reply = "error unknown command (create, destroy, zones)";
+    reply = "error unknown command (create, create-xen, destroy, zones)";
   }
   if (reply.size() > 60000) reply.resize(60000);
   (void)idm::send_packet(fd, std::as_bytes(std::span(reply.data(), reply.size())));
@@ -259,7 +335,8 @@ void Daemon::reap() {
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - z.started).count();
     std::string how = WIFEXITED(status) ? "exited " + std::to_string(WEXITSTATUS(status))
                                         : "killed by signal " + std::to_string(WTERMSIG(status));
-    idm::log_line("zone " + std::to_string(z.id) + " '" + (z.name.empty() ? "?" : z.name) + "' ended after " +
+    idm::log_line("zone " + std::to_string(z.id) + " '" + (z.name.empty() ? "?" : z.name) + "'" +
+                  (z.xen_domid ? " (Xen domain " + std::to_string(*z.xen_domid) + ")" : std::string()) + " ended after " +
                   std::to_string(secs).substr(0, 5) + " s: worker " + how + "; its GPU memory (" +
                   format_size(z.page->used_bytes.load()) + "), " + std::to_string(z.page->handles.load()) +
                   " handles and worker reclaimed");

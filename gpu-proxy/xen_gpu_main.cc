@@ -1,5 +1,6 @@
 // xen-gpu: the operator's command line.
 //   xen-gpu run [--name N] [--quota 512MiB] [--weight W] -- CMD ARGS...   run CMD as a new stub-mode zone
+//   xen-gpu attach --domid N [--name N] [--quota 512MiB] [--weight W]     serve Xen domain N as a zone
 //   xen-gpu zones                                                          list the proxy's zones
 #include <signal.h>
 #include <sys/wait.h>
@@ -86,6 +87,38 @@ int run_zone(const std::string& admin_path, const std::string& zone_socket, std:
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+// Registers Xen domain `domid` as a zone and returns at once: the zone lives as long as the domain (its worker
+// exits when the domain is destroyed or shut down) or until `xen-gpu detach NAME`.
+int attach_zone(const std::string& admin_path, uint32_t domid, std::string name, const std::string& quota,
+                unsigned weight) {
+  using namespace xg::proxy;
+  if (name.empty()) name = "xen-" + std::to_string(domid);
+  if (!valid_zone_name(name)) {
+    std::fprintf(stderr, "xen-gpu: bad zone name '%s' (letters, digits, . _ -, at most 63)\n", name.c_str());
+    return 2;
+  }
+  const auto q = parse_size(quota);
+  if (!q || *q == 0) {
+    std::fprintf(stderr, "xen-gpu: bad --quota '%s' (e.g. 512MiB, 2GiB)\n", quota.c_str());
+    return 2;
+  }
+  std::string error;
+  auto admin = AdminClient::connect(admin_path, error);
+  if (!admin) {
+    std::fprintf(stderr, "xen-gpu: %s\n", error.c_str());
+    return 3;
+  }
+  auto reply = admin->request("create-xen " + name + " " + std::to_string(domid) + " " + std::to_string(*q) + " " +
+                              std::to_string(weight));
+  if (!reply || reply->rfind("ok", 0) != 0) {
+    std::fprintf(stderr, "xen-gpu: the proxy refused the zone: %s\n", reply ? reply->c_str() : "no answer");
+    return 3;
+  }
+  std::printf("zone '%s' (id %s) serves Xen domain %u\n", name.c_str(), reply->size() > 3 ? reply->c_str() + 3 : "?",
+              domid);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -106,8 +139,35 @@ int main(int argc, char** argv) {
   run->add_option("--libvgpu", libdir, "directory holding libvgpu's libcuda.so.1 (found automatically)");
   run->add_option("cmd", cmd, "the program and its arguments (after --)")->required();
 
+  auto* attach = app.add_subcommand("attach", "serve Xen domain N as a zone (returns once it is registered; the "
+                                                "zone ends with the domain)");
+  uint32_t domid = 0;
+  std::string xname, xquota = "1GiB";
+  unsigned xweight = 1;
+  attach->add_option("--domid", domid, "the guest's domain id")->required()->check(CLI::Range(0u, 0x7FEFu));
+  attach->add_option("--name", xname, "zone name (default xen-<domid>)");
+  attach->add_option("--quota", xquota, "device-memory quota, e.g. 512MiB")->capture_default_str();
+  attach->add_option("--weight", xweight, "share of GPU time relative to other zones")
+      ->check(CLI::Range(1u, 10000u))->capture_default_str();
+
+  auto* detach = app.add_subcommand("detach", "end a zone (e.g. one made by attach): its worker is stopped");
+  std::string dname;
+  detach->add_option("name", dname, "zone name")->required();
+
   auto* zones = app.add_subcommand("zones", "list the proxy's zones");
   CLI11_PARSE(app, argc, argv);
+
+  if (*attach) return attach_zone(admin, domid, xname, xquota, xweight);
+  if (*detach) {
+    std::string error;
+    auto a = xg::proxy::AdminClient::connect(admin, error);
+    if (!a) {
+      std::fprintf(stderr, "xen-gpu: %s\n", error.c_str());
+      return 3;
+    }
+    auto reply = a->request("destroy " + dname);
+    return reply && reply->rfind("ok", 0) == 0 ? 0 : 3;
+  }
 
   if (*run) return run_zone(admin, zone_socket, name, quota, weight, libdir, cmd);
   if (*zones) {

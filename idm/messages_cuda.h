@@ -209,9 +209,12 @@ struct NamedReq {
   [[nodiscard]] bool valid(std::span<const std::byte> tail) const noexcept;
 };
 inline constexpr uint32_t kMaxKernelParams = 512;
+// param_count when the driver cannot report parameter layouts (cuFuncGetParamInfo is CUDA 12.4+): only
+// `extra`-style launches (a caller-packed buffer) are possible then.
+inline constexpr uint32_t kParamLayoutUnknown = 0xFFFFFFFFu;
 struct FunctionRsp {
   uint64_t function;
-  uint32_t param_count;   // the layout follows as a tail of {offset, size} uint32 pairs
+  uint32_t param_count;   // the layout follows as a tail of {offset, size} uint32 pairs (or kParamLayoutUnknown)
   uint32_t param_bytes;   // total packed size
 };
 struct GlobalRsp {

@@ -7,6 +7,9 @@
 // cuMemHostRegister only records the range (flags 0 / PORTABLE; others are CUDA_ERROR_NOT_SUPPORTED): the worker
 // cannot reach the zone's own pages, so copies from/to a registered range are staged like pageable memory.
 // Pointer attributes of zone host memory are answered locally; device pointers are asked of the worker.
+// Over a transport that cannot share pinned pages (Xen: no fd passing; the worker answers NOT_SUPPORTED),
+// cuMemAllocHost/cuMemHostAlloc fall back to ordinary pageable zone memory (a simplification: copies are staged
+// and the async forms synchronous in effect; CU_MEMHOSTALLOC_DEVICEMAP stays NOT_SUPPORTED).
 #include <sys/mman.h>
 
 #include <cstring>
@@ -29,11 +32,26 @@ CUresult host_alloc(void** pp, size_t bytes, unsigned flags) {
   constexpr unsigned kKnown = CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVICEMAP | CU_MEMHOSTALLOC_WRITECOMBINED;
   if ((flags & ~kKnown) != 0) return CUDA_ERROR_INVALID_VALUE;
   Connection& c = s.conn();
-  if (c.host_memory_fd() < 0) return CUDA_ERROR_NOT_SUPPORTED;  // a transport without fd passing
+  auto pageable = [&]() -> CUresult {
+    if (flags & CU_MEMHOSTALLOC_DEVICEMAP) return CUDA_ERROR_NOT_SUPPORTED;  // no device view of zone pages
+    const uint64_t len = (uint64_t{bytes} + 4095) & ~uint64_t{4095};
+    void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return CUDA_ERROR_OUT_OF_MEMORY;
+    HostRange range;
+    range.bytes = len;
+    range.ctx = s.ctx();
+    range.buffer_id = s.st().next_buffer_id++;
+    range.flags = flags;
+    range.fallback = true;
+    s.st().host[reinterpret_cast<uintptr_t>(p)] = range;
+    *pp = p;
+    return CUDA_SUCCESS;
+  };
+  if (c.host_memory_fd() < 0) return pageable();  // a transport without fd passing: the worker would refuse
   Reply rep;
   if (CUresult r = c.call<Op::MemHostAlloc>(idm::MemHostAllocReq{s.ctx(), bytes, flags, 0}, {}, &rep);
       r != CUDA_SUCCESS)
-    return r;
+    return r == CUDA_ERROR_NOT_SUPPORTED ? pageable() : r;
   const auto a = rep.fixed<idm::MemHostAllocRsp>();
   auto give_back = [&](CUresult why) {
     (void)c.call<Op::MemFreeHost>(idm::HandleReq{a.handle});
@@ -217,10 +235,12 @@ CUresult cuMemFreeHost(void* p) {
     Session s;
     if (s.status() != CUDA_SUCCESS) return s.status();
     auto it = s.st().host.find(reinterpret_cast<uintptr_t>(p));
-    if (p == nullptr || it == s.st().host.end() || !it->second.pinned) return CUDA_ERROR_INVALID_VALUE;
+    if (p == nullptr || it == s.st().host.end() || !(it->second.pinned || it->second.fallback))
+      return CUDA_ERROR_INVALID_VALUE;
     const HostRange r = it->second;
     s.st().host.erase(it);
     ::munmap(p, r.bytes);
+    if (r.fallback) return CUDA_SUCCESS;
     return s.conn().call<Op::MemFreeHost>(idm::HandleReq{r.handle});
   });
 }
@@ -251,7 +271,8 @@ CUresult cuMemHostUnregister(void* p) {
     Session s;
     if (s.status() != CUDA_SUCCESS) return s.status();
     auto it = s.st().host.find(reinterpret_cast<uintptr_t>(p));
-    if (p == nullptr || it == s.st().host.end() || it->second.pinned) return CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED;
+    if (p == nullptr || it == s.st().host.end() || it->second.pinned || it->second.fallback)
+      return CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED;
     s.st().host.erase(it);
     return CUDA_SUCCESS;
   });

@@ -335,6 +335,7 @@ CUresult cuFuncGetParamInfo(CUfunction func, size_t paramIndex, size_t* paramOff
     auto it = s.st().functions.find(wire(func));
     if (it == s.st().functions.end()) return CUDA_ERROR_INVALID_HANDLE;
     if (paramOffset == nullptr || paramSize == nullptr) return CUDA_ERROR_INVALID_VALUE;
+    if (!it->second.layout.known) return CUDA_ERROR_NOT_SUPPORTED;  // the proxy's driver predates CUDA 12.4
     const auto& slots = it->second.layout.slots;
     if (paramIndex >= slots.size()) return CUDA_ERROR_INVALID_VALUE;
     *paramOffset = slots[paramIndex].offset;

@@ -21,6 +21,7 @@ struct ParamSlot {
 struct ParamLayout {
   std::vector<ParamSlot> slots;
   uint32_t bytes = 0;  // packed size
+  bool known = true;   // false: the proxy's driver cannot report layouts; only `extra` launches work
 };
 
 // Validates a FunctionRsp and its tail: count and total within the driver's limits, the tail exactly

@@ -203,6 +203,18 @@ TEST_CASE("params: layouts from the worker are validated") {
   CHECK_FALSE(parse_layout(xg::idm::FunctionRsp{1, 3, 12}, tail, &l));                // tail too short
   CHECK_FALSE(parse_layout(xg::idm::FunctionRsp{1, 1, 12}, tail, &l));                // tail too long
   CHECK_FALSE(parse_layout(xg::idm::FunctionRsp{1, 0, 40000}, {}, &l));               // over the driver's limit
+  // A driver without cuFuncGetParamInfo: kernelParams launches are refused, `extra` buffers pass through.
+  ParamLayout unknown;
+  REQUIRE(parse_layout(xg::idm::FunctionRsp{1, xg::idm::kParamLayoutUnknown, 0}, {}, &unknown));
+  CHECK_FALSE(unknown.known);
+  std::vector<std::byte> packed;
+  int arg = 5;
+  void* kp[] = {&arg};
+  CHECK(pack_params(unknown, kp, nullptr, &packed) == CUDA_ERROR_NOT_SUPPORTED);
+  size_t sz = sizeof arg;
+  void* ex[] = {CU_LAUNCH_PARAM_BUFFER_POINTER, &arg, CU_LAUNCH_PARAM_BUFFER_SIZE, &sz, CU_LAUNCH_PARAM_END};
+  CHECK(pack_params(unknown, nullptr, ex, &packed) == CUDA_SUCCESS);
+  CHECK(packed.size() == sizeof arg);
   const ParamSlot wrap[1] = {{0xfffffff0u, 0x20}};
   CHECK_FALSE(parse_layout(xg::idm::FunctionRsp{1, 1, 16}, std::as_bytes(std::span(wrap)), &l));
   REQUIRE(parse_layout(xg::idm::FunctionRsp{1, 0, 0}, {}, &l));

@@ -94,6 +94,8 @@ CUresult Worker::on(OpTag<Op::MemGetAddressRange>, const PtrReq& r, std::span<co
 }
 
 CUresult Worker::on(OpTag<Op::MemHostAlloc>, const MemHostAllocReq& r, std::span<const std::byte>, Reply& reply) {
+  // Pinned pages reach the zone as a memfd over its socket; a zone without one (Xen) cannot map them.
+  if (zone_socket_ < 0) return CUDA_ERROR_NOT_SUPPORTED;
   if (CUresult e = use_ctx(r.ctx); e != CUDA_SUCCESS) return e;
   constexpr uint32_t kKnown = CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVICEMAP | CU_MEMHOSTALLOC_WRITECOMBINED;
   if (r.bytes == 0 || r.bytes > kMaxPinnedBytes || (r.flags & ~kKnown)) return CUDA_ERROR_INVALID_VALUE;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -13,6 +14,9 @@
 #include "gpu-proxy/worker/worker.h"
 #include "idm/log.h"
 #include "idm/transport_shm.h"
+#ifdef XG_HAVE_XEN_TRANSPORT
+#include "idm/xen/transport_xen.h"
+#endif
 
 namespace xg::proxy {
 namespace {
@@ -29,6 +33,86 @@ bool wait_byte(int fd, char& out, int timeout_ms) {
   return true;
 }
 
+#ifdef XG_HAVE_XEN_TRANSPORT
+// A Xen zone (the daemon set XG_WORKER_XEN_DOMID): no Hello; the daemon filled name, quota, weight and zone id
+// in the control page before starting us. We are the Xen backend of device 0 of that domain: one program of the
+// zone connects at a time (libvgpu's connect_frontend). When that program's channel ends while the domain
+// lives on, we re-execute ourselves (same pid, same descriptors) so that the next program starts with fresh
+// driver state, exactly as a new shm zone process would; when the domain is gone, we exit.
+int xen_worker_main(const std::string& driver_path, uint32_t domid, ControlPage* page) {
+  char name_buf[sizeof page->name + 1] = {};
+  std::memcpy(name_buf, page->name, sizeof page->name);
+  WorkerLimits limits{page->quota_bytes.load(), page->zone_id.load()};
+  idm::set_log_prefix("gpu-proxy[zone " + std::to_string(limits.zone_id) + " " + name_buf + " domid " +
+                      std::to_string(domid) + "]");
+  std::string why;
+  auto driver = DriverApi::load(driver_path, why);
+  if (!driver) {
+    idm::log_line("cannot load the driver: " + why);
+    return 6;
+  }
+  idm::xen::BackendOptions bo;
+  bo.frontend_domid = domid;
+  bo.devid = 0;
+  auto backend = idm::xen::Backend::create(bo);
+  if (!backend) {
+    idm::log_line("cannot create the xenstore nodes for domain " + std::to_string(domid));
+    return 9;
+  }
+  page->state.store(static_cast<uint32_t>(WorkerState::kRegistered));
+  std::unique_ptr<idm::Endpoint> ep;
+  while (!g_stop.load()) {
+    auto r = (*backend)->accept(idm::xen::Clock::now() + std::chrono::milliseconds(500));
+    if (r) {
+      ep = std::move(r.value());
+      break;
+    }
+    if (r.error() == idm::Error::kPeerGone) {
+      page->state.store(static_cast<uint32_t>(WorkerState::kEnded));
+      idm::log_line("zone ended: domain " + std::to_string(domid) + " is gone");
+      return 0;
+    }
+    // kTimeout: nobody yet; kInvalidField: a rejected handshake (logged, nodes reset): wait for the next one.
+  }
+  if (!ep) return 0;  // SIGTERM
+  // Pinned host memory travels as fds over the zone's socket; a Xen zone has none (-1): MemHostAlloc answers
+  // CUDA_ERROR_NOT_SUPPORTED and libvgpu falls back to pageable memory.
+  Worker worker(*driver, ep->channel, /*zone_socket=*/-1, limits, page);
+  if (CUresult e = worker.start(); e != CUDA_SUCCESS) {
+    idm::log_line("cuInit failed: " + std::to_string(e));
+    return 8;
+  }
+  page->state.store(static_cast<uint32_t>(WorkerState::kServing));
+  idm::log_line("serving a program of domain " + std::to_string(domid) + " over Xen (quota " +
+                std::to_string(limits.quota_bytes) + " bytes, driver " + driver_path + ")");
+  const idm::Error why_stopped = worker.serve(g_stop);
+  const bool alive = (*backend)->domain_alive();
+  idm::log_line(std::string(alive ? "program ended: " : "zone ended: ") +
+                std::string(idm::error_name(why_stopped)) + "; " + std::to_string(worker.handles().live_count()) +
+                " handles and " + std::to_string(worker.used_bytes()) + " bytes reclaimed");
+  ep.reset();  // unmap, unbind: the frontend sees Closing -> Closed
+  if (!alive || g_stop.load()) {
+    page->state.store(static_cast<uint32_t>(WorkerState::kEnded));
+    return 0;
+  }
+  // Let the old frontend finish closing (bounded) so that its late "Closed" cannot land on the next nodes.
+  const std::string fe = (*backend)->paths().frontend;
+  if (auto xs = idm::xen::xs_connect()) {
+    for (int i = 0; i < 40; ++i) {
+      const idm::xen::LinkState s = idm::xen::xs_state(xs.get(), fe);
+      if (s == idm::xen::LinkState::kClosed || s == idm::xen::LinkState::kUnknown) break;
+      ::usleep(25'000);
+    }
+  }
+  (*backend).reset();  // ~Backend removes both nodes; the re-executed worker writes fresh ones
+  ::fflush(nullptr);
+  const char* argv[] = {"/proc/self/exe", "--worker", "--driver", driver_path.c_str(), nullptr};
+  ::execv("/proc/self/exe", const_cast<char* const*>(argv));
+  idm::log_errno("re-exec worker");
+  return 10;
+}
+#endif
+
 }  // namespace
 
 int worker_main(const std::string& driver_path) {
@@ -43,6 +127,17 @@ int worker_main(const std::string& driver_path) {
   void* p = ::mmap(nullptr, kControlPageBytes, PROT_READ | PROT_WRITE, MAP_SHARED, kWorkerPageFd, 0);
   if (p == MAP_FAILED) return 2;
   auto* page = static_cast<ControlPage*>(p);
+  if (const char* xd = std::getenv("XG_WORKER_XEN_DOMID"); xd != nullptr && *xd != '\0') {
+#ifdef XG_HAVE_XEN_TRANSPORT
+    char* end = nullptr;
+    const unsigned long domid = std::strtoul(xd, &end, 10);
+    if (*end != '\0' || domid > 0x7FEFu) return 2;
+    return xen_worker_main(driver_path, static_cast<uint32_t>(domid), page);  // keeps fd 5 for its re-exec
+#else
+    idm::log_line("this gpu-proxy was built without the Xen transport (libxen-dev)");
+    return 2;
+#endif
+  }
   ::close(kWorkerPageFd);
 
   // 1. The zone's Hello: hostile bytes, parsed here and not in the daemon.

@@ -110,6 +110,10 @@ CUresult Worker::learn_function(CUfunction f, uint64_t parent, Reply& reply) {
     functions_[h] = std::move(info);
   }
   const FunctionInfo& info = functions_[h];
+  if (!info.layout_known) {
+    reply.set(idm::FunctionRsp{h, idm::kParamLayoutUnknown, 0});
+    return CUDA_SUCCESS;
+  }
   reply.set(idm::FunctionRsp{h, static_cast<uint32_t>(info.params.size()), info.param_bytes});
   auto* out = reinterpret_cast<uint32_t*>(scratch_.data());
   for (size_t i = 0; i < info.params.size(); ++i) {

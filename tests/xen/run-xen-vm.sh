@@ -1,5 +1,5 @@
 #!/bin/bash
-# run-xen-vm.sh XEN_IDM_CHECK: the real-Xen job. Boots Xen 4.17 + a Debian 6.1 PV dom0 (and a PV domU) under
+# run-xen-vm.sh XEN_IDM_CHECK [BUILD_DIR]: the real-Xen job. Boots Xen 4.17 + a Debian 6.1 PV dom0 (and a PV domU) under
 # QEMU once, runs the IDM checks of tests/xen/vm/dom0-checks.sh inside, prints one line per check and a final
 # "N passed, N failed". Exit 0 = all passed, 1 = something failed, 77 = skipped (printed as "SKIP: why").
 #
@@ -11,9 +11,13 @@
 #   XG_XEN_NO_DOMU=1       dom0-only checks (a, d, e)
 #   XG_XEN_KEEP=1          keep the work dir (images, full console log) even on success
 #   XG_NOPS / XG_DOMU_NOPS / XG_BENCH_NOPS   message counts (defaults 1100000 / 1100000 / 200000)
+# With BUILD_DIR (the CMake build holding gpu-proxy, xen-gpu, libvgpu, the simulated driver and the driver-API
+# programs) the job also runs (f): gpu-proxy in dom0 serving a PV domU attached with `xen-gpu attach`, the
+# domU running unmodified driver-API programs through libvgpu over the Xen transport, then destroyed mid-calls.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-BIN=${1:?usage: run-xen-vm.sh path/to/xen-idm-check}
+BIN=${1:?usage: run-xen-vm.sh path/to/xen-idm-check [build-dir]}
+BUILD=${2:-}
 SKIP=77
 skip() { echo "SKIP: $*"; exit $SKIP; }
 ts() { echo "[xen-vm $(date +%T)] $*"; }
@@ -100,11 +104,25 @@ cat > "$WORK/vm.env" <<EOV
 XG_NOPS=${XG_NOPS:-1100000}
 XG_BENCH_NOPS=${XG_BENCH_NOPS:-200000}
 EOV
+# (f) the GPU path: our binaries under /opt/xg with the build tree's layout (gpu-proxy finds ../sim, xen-gpu
+# finds ../libvgpu), in both images; the mkinitrd ldd pass copies their shared libraries.
+GPU=()
+GPU_PROGS="saxpy memory_ops reduce matmul streams_events errors module_data"
+if [ -n "$BUILD" ]; then
+  for f in gpu-proxy/gpu-proxy gpu-proxy/xen-gpu libvgpu/libcuda.so.1 sim/libcuda.so.1 sim/demo_kernels.so \
+           $(for p in $GPU_PROGS; do echo cuda-programs/$p; done); do
+    [ -e "$BUILD/$f" ] || { echo "FAIL: $BUILD/$f is not built"; exit 1; }
+    GPU+=("$BUILD/$f:/opt/xg/$f")
+  done
+  echo "XG_GPU_PROGS=\"$GPU_PROGS\"" > "$WORK/gpu.env"
+  GPU+=("$WORK/gpu.env:/gpu.env")
+fi
 cp "$HERE/vm/domu-checks.sh" "$WORK/domu-checks.sh"
 sed -i "2a export XG_DOMU_NOPS=${XG_DOMU_NOPS:-1100000}" "$WORK/domu-checks.sh"
 ts "building initramfs images (kernel $KV, Xen $XV)"
-mkinitrd "$WORK/guest.cpio.gz" "$WORK/domu-checks.sh:/domu-checks.sh" || { echo "FAIL: domU image"; exit 1; }
-D0=("$HERE/vm/dom0-checks.sh:/dom0-checks.sh" "$WORK/vm.env:/vm.env")
+mkinitrd "$WORK/guest.cpio.gz" "$WORK/domu-checks.sh:/domu-checks.sh" ${GPU[@]+"${GPU[@]}"} ||
+  { echo "FAIL: domU image"; exit 1; }
+D0=("$HERE/vm/dom0-checks.sh:/dom0-checks.sh" "$WORK/vm.env:/vm.env" ${GPU[@]+"${GPU[@]}"})
 [ "${XG_XEN_NO_DOMU:-0}" = 1 ] || D0+=("$WORK/guest.cpio.gz:/boot/guest.cpio.gz" "$VMLINUZ:/boot/vmlinuz")
 mkinitrd "$WORK/dom0.cpio.gz" "${D0[@]}" || { echo "FAIL: dom0 image"; exit 1; }
 

@@ -98,4 +98,55 @@ EOC
   grep -a -E '^(SESSION|BACKEND done)' /tmp/be-b.log | sed 's/^/  /'
   [ $FRC = 0 ] && [ $BRC = 0 ] || dump /tmp/be-b.log /tmp/fe-c.log $GLOG
 fi
+
+# ---- (f) GPU zones over Xen: gpu-proxy (simulated driver) in dom0 serves a PV domU attached with `xen-gpu
+# attach`; the domU runs unmodified driver-API programs through libvgpu; then it is destroyed mid-calls, and the
+# same proxy serves a second Xen zone (dom0 loopback) and an shm zone.
+if [ -f /boot/guest.cpio.gz ] && [ -f /gpu.env ]; then
+  t "(f) GPU zone over Xen"
+  . /gpu.env
+  PX=/opt/xg/gpu-proxy/gpu-proxy XG=/opt/xg/gpu-proxy/xen-gpu
+  export XG_KERNELS=/opt/xg/sim/demo_kernels.so
+  $PX --driver sim > /tmp/proxy.log 2>&1 & PXP=$!
+  n=0; while [ ! -S /run/xen-gpu/admin.sock ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n+1)); done
+  sed 's/guest1/gpu1/' /tmp/guest.cfg > /tmp/gpu.cfg
+  xl create /tmp/gpu.cfg >/dev/null 2>&1; check $? gpu/xl-create
+  G=$(xl domid gpu1)
+  $XG attach --domid $G --quota 256MiB > /tmp/attach.out 2>&1; check $? gpu/xen-gpu-attach "$(cat /tmp/attach.out)"
+  $XG zones | grep -q "xen-$G "; check $? gpu/zone-listed "$($XG zones | grep "xen-$G " | awk '{print $1, $2, $3, $4}')"
+  ! $XG attach --domid $G --name again > /tmp/attach2.out 2>&1; check $? gpu/second-attach-of-a-domain-refused "$(cat /tmp/attach2.out)"
+  ! $XG attach --domid 32752 > /tmp/attach3.out 2>&1; check $? gpu/reserved-domid-refused
+  GLOG=/var/log/xen/console/guest-gpu1.log
+  n=0; while ! grep -q "gpu soak starts" $GLOG 2>/dev/null && [ $n -lt 1200 ]; do sleep 0.2; n=$((n+1)); done
+  t "domU programs done"
+  grep -a -E '^(CHECK|\| )' $GLOG
+  NP=$(grep -a -c '^CHECK PASS gpu-domU/' $GLOG); NW=$(echo $XG_GPU_PROGS | wc -w)
+  [ "$NP" = "$NW" ]; check $? gpu/all-programs-passed-in-domU "$NP of $NW"
+  sleep 2
+  t "(f) xl destroy $G during calls"
+  grep -a -c "serving a program of domain $G" /tmp/proxy.log | sed 's/^/  programs served for the domU: /'
+  xl destroy $G; check $? gpu-destroy/xl-destroy
+  T0=$(cut -d' ' -f1 /proc/uptime)
+  n=0; while ! grep -q "(Xen domain $G) ended after" /tmp/proxy.log && [ $n -lt 100 ]; do sleep 0.1; n=$((n+1)); done
+  T1=$(cut -d' ' -f1 /proc/uptime)
+  L=$(grep -a "(Xen domain $G) ended after" /tmp/proxy.log)
+  [ -n "$L" ]; check $? gpu-destroy/worker-exited-and-daemon-logged "within $T0 -> $T1 s: ${L#*gpu-proxy}"
+  grep -a -E "zone ended|program ended" /tmp/proxy.log | tail -n 2 | sed 's/^/  proxy log: /'
+  ! $XG zones | grep -q "xen-$G "; check $? gpu-destroy/zone-gone-from-table
+  n=0; while xl list | grep -q -E "gpu1|\(null\)" && [ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); done
+  ! xl list | grep -q -E "gpu1|\(null\)"; check $? gpu-destroy/domain-fully-released "after $((n*100)) ms"
+  # The proxy keeps serving: a second Xen zone (dom0 loopback, domid 0) and an shm zone.
+  $XG attach --domid 0 --name dom0-loop > /tmp/attach0.out 2>&1; check $? gpu-after/attach-dom0-loopback
+  XEN_GPU_TRANSPORT=xen LD_LIBRARY_PATH=/opt/xg/libvgpu:/usr/lib/x86_64-linux-gnu $TO /opt/xg/cuda-programs/saxpy > /tmp/s0.out 2>&1
+  check $? gpu-after/xen-loopback-zone-saxpy "$(tail -n 1 /tmp/s0.out)"
+  $XG detach dom0-loop; n=0; while ! grep -q "'dom0-loop' (Xen domain 0) ended after" /tmp/proxy.log && [ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); done
+  grep -q "'dom0-loop' (Xen domain 0) ended after" /tmp/proxy.log; check $? gpu-after/detach-ends-worker
+  $TO $XG run --name shm-after -- /opt/xg/cuda-programs/saxpy > /tmp/s1.out 2>&1
+  check $? gpu-after/shm-zone-saxpy "$(tail -n 1 /tmp/s1.out)"
+  kill -0 $PXP; check $? gpu/proxy-alive
+  ! grep -q -E 'AddressSanitizer|runtime error|LeakSanitizer' /tmp/proxy.log; check $? gpu/no-sanitizer-report-in-proxy
+  kill -TERM $PXP; wait $PXP; check $? gpu/proxy-exits-0-on-sigterm
+  grep -a -E "registered|ended after" /tmp/proxy.log | sed 's/^/  proxy log: /'
+  [ "$NP" = "$NW" ] && [ -n "$L" ] || dump /tmp/proxy.log $GLOG /tmp/s0.out /tmp/s1.out
+fi
 t "ALL-DONE"

@@ -1,8 +1,25 @@
 #!/bin/sh
-# Inside the PV domU: (b) conformance traffic to the backend in dom0, then (c) traffic until dom0 destroys us.
+# Inside a PV domU. guest1: (b) conformance traffic to the backend in dom0, then (c) traffic until dom0 destroys
+# us. gpu1: (f) unmodified driver-API programs through libvgpu over the Xen transport, then calls until destroyed.
 T=/usr/local/bin/xen-idm-check
 export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:symbolize=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-echo "DOMU: domid $(xenstore-read domid)"
+echo "DOMU: domid $(xenstore-read domid) name $(xenstore-read name)"
+if [ "$(xenstore-read name)" = gpu1 ]; then
+  . /gpu.env
+  export LD_LIBRARY_PATH=/opt/xg/libvgpu:/usr/lib/x86_64-linux-gnu XG_KERNELS=/opt/xg/sim/demo_kernels.so
+  # dom0 runs `xen-gpu attach --domid <us>`: its worker creates our device node.
+  n=0; while ! xenstore-read device/xen-gpu/0/backend-id >/dev/null 2>&1 && [ $n -lt 300 ]; do sleep 0.2; n=$((n+1)); done
+  echo "DOMU: xen-gpu device node after $((n*200)) ms"
+  for p in $XG_GPU_PROGS; do
+    t0=$(cut -d' ' -f1 /proc/uptime)
+    timeout -s KILL 120 /opt/xg/cuda-programs/$p > /tmp/$p.out 2>&1; rc=$?
+    t1=$(cut -d' ' -f1 /proc/uptime)
+    echo "CHECK $([ $rc = 0 ] && echo PASS || echo FAIL) gpu-domU/$p: $(tail -n 1 /tmp/$p.out) (rc=$rc, $t0 -> $t1 s)"
+    [ $rc = 0 ] || tail -n 30 /tmp/$p.out | sed 's/^/| /'
+  done
+  echo "DOMU: gpu soak starts"
+  i=0; while :; do /opt/xg/cuda-programs/memory_ops >/dev/null 2>&1 || echo "DOMU: soak run $i rc=$?"; i=$((i+1)); done
+fi
 $T frontend --backend-domid 0 --devid 0 --prefix domU/ --nops ${XG_DOMU_NOPS:-1100000} 2>&1
 echo "CHECK $([ $? = 0 ] && echo PASS || echo FAIL) domU/frontend-exit"
 echo "DOMU: soak starts"
