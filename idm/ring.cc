@@ -44,29 +44,13 @@ Error RingProducer::try_push(std::span<const std::span<const std::byte>> parts) 
   const uint32_t bytes = RingView::record_bytes(static_cast<uint32_t>(len));
   if (Error e = room_for(bytes); e != Error::kOk) return e;
 
-  std::byte* const rec = v_.data + (prod_ & (v_.capacity - 1));
-  if (bytes == kRecordAlign) {
-    // A one-line record (most calls): assemble it privately and store it in one burst. The consumer is polling
-    // this very line; storing field by field would let it pull the line back between our stores and cost extra
-    // cache-line transfers per message.
-    alignas(64) std::byte line[kRecordAlign] = {};  // zeroed: padding must not carry our stack to the peer
-    RecordHeader h{0, static_cast<uint32_t>(len), 0};
-    std::memcpy(line, &h, sizeof h);
-    size_t at = kRecordHeaderBytes;
-    for (auto p : parts) {
-      if (!p.empty()) std::memcpy(line + at, p.data(), p.size());
-      at += p.size();
-    }
-    std::memcpy(rec + sizeof(uint64_t), line + sizeof(uint64_t), kRecordAlign - sizeof(uint64_t));
-  } else {
-    auto* hdr = reinterpret_cast<RecordHeader*>(rec);
-    hdr->length = static_cast<uint32_t>(len);
-    hdr->reserved = 0;
-    uint64_t pos = prod_ + kRecordHeaderBytes;
-    for (auto p : parts) {
-      ring_copy_in(v_, pos, p);
-      pos += p.size();
-    }
+  auto* hdr = reinterpret_cast<RecordHeader*>(v_.data + (prod_ & (v_.capacity - 1)));
+  hdr->length = static_cast<uint32_t>(len);
+  hdr->reserved = 0;
+  uint64_t pos = prod_ + kRecordHeaderBytes;
+  for (auto p : parts) {
+    ring_copy_in(v_, pos, p);
+    pos += p.size();
   }
   // 3. publish: the header and payload bytes must be visible before the stamp says "ready" (release), and the
   // stamp before our load of the consumer's sleeping flag (Dekker with await()). A seq_cst exchange gives both
