@@ -38,6 +38,8 @@ struct Zone {
   std::string name;  // known once the worker registered it
   uint32_t weight = 1;
   std::optional<uint32_t> xen_domid;  // a Xen zone (create-xen): its worker is the domain's Xen backend
+  UniqueFd page_fd;                   // Xen zones: kept to start the next worker (one worker per program)
+  uint32_t programs = 0;              // Xen zones: workers started so far
   std::chrono::steady_clock::time_point started;
   std::optional<std::chrono::steady_clock::time_point> kill_at;  // SIGTERM sent; SIGKILL if still alive then
   ~Zone() {
@@ -63,6 +65,7 @@ class Daemon {
  private:
   void accept_zone();
   std::string create_xen_zone(const std::string& name, uint32_t domid, uint64_t quota, uint32_t weight);
+  pid_t spawn_xen_worker(Zone& z);
   void accept_admin();
   void on_worker_message(Zone& z);
   void on_admin(int fd);
@@ -154,16 +157,34 @@ std::string Daemon::create_xen_zone(const std::string& name, uint32_t domid, uin
   z->page->weight.store(weight);
   z->page->zone_id.store(z->id);
   z->started = std::chrono::steady_clock::now();
-  const std::string domid_s = std::to_string(domid);
+  z->page_fd = std::move(page_fd);
+  const pid_t pid = spawn_xen_worker(*z);
+  if (pid < 0) return "error fork";
+  idm::log_line("zone " + std::to_string(z->id) + " '" + name + "' registered (Xen domain " + std::to_string(domid) +
+                ", worker pid " + std::to_string(pid) + ", quota " + format_size(quota) + ", weight " +
+                std::to_string(weight) + ")");
+  const std::string reply = "ok " + std::to_string(z->id);
+  zones_[pid] = std::move(z);
+  return reply;
+}
+
+// One worker process per program of a Xen zone: when a program's channel ends and the domain lives on, the
+// worker exits with kWorkerNextProgram and we start a fresh one (fresh driver state, as for a new shm zone).
+pid_t Daemon::spawn_xen_worker(Zone& z) {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return -1;
+  UniqueFd ours(sv[0]), theirs(sv[1]);
+  const std::string domid_s = std::to_string(*z.xen_domid);
+  z.page->state.store(static_cast<uint32_t>(WorkerState::kStarting));
   const pid_t pid = ::fork();
   if (pid < 0) {
     idm::log_errno("fork worker");
-    return "error fork";
+    return -1;
   }
   if (pid == 0) {
     // No zone socket (fd 3 stays closed): the zone's channel is made over Xen by the worker itself.
     ::dup2(theirs.get(), kWorkerControlFd);
-    ::dup2(page_fd.get(), kWorkerPageFd);
+    ::dup2(z.page_fd.get(), kWorkerPageFd);
     ::close(kWorkerZoneFd);
     for (int fd = 6; fd < 1024; ++fd) ::close(fd);
     ::setenv("XG_WORKER_XEN_DOMID", domid_s.c_str(), 1);
@@ -171,14 +192,10 @@ std::string Daemon::create_xen_zone(const std::string& name, uint32_t domid, uin
     ::execv(opts_.self_exe.c_str(), const_cast<char* const*>(argv));
     ::_exit(127);
   }
-  z->pid = pid;
-  z->control = std::move(ours);
-  idm::log_line("zone " + std::to_string(z->id) + " '" + name + "' registered (Xen domain " + domid_s +
-                ", worker pid " + std::to_string(pid) + ", quota " + format_size(quota) + ", weight " +
-                std::to_string(weight) + ")");
-  const std::string reply = "ok " + std::to_string(z->id);
-  zones_[pid] = std::move(z);
-  return reply;
+  z.pid = pid;
+  z.control = std::move(ours);
+  ++z.programs;
+  return pid;
 }
 
 void Daemon::on_worker_message(Zone& z) {
@@ -331,10 +348,23 @@ void Daemon::reap() {
   while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
     auto it = zones_.find(pid);
     if (it == zones_.end()) continue;
+    if (it->second->xen_domid && WIFEXITED(status) && WEXITSTATUS(status) == kWorkerNextProgram &&
+        !it->second->kill_at && !stopping_) {
+      std::unique_ptr<Zone> zp = std::move(it->second);
+      zones_.erase(it);
+      const pid_t next = spawn_xen_worker(*zp);
+      if (next > 0) {
+        zones_[next] = std::move(zp);
+        continue;
+      }
+      zones_[pid] = std::move(zp);  // could not start one: log the zone's end below
+      it = zones_.find(pid);
+    }
     const Zone& z = *it->second;
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - z.started).count();
     std::string how = WIFEXITED(status) ? "exited " + std::to_string(WEXITSTATUS(status))
                                         : "killed by signal " + std::to_string(WTERMSIG(status));
+    if (z.xen_domid) how += " (" + std::to_string(z.programs) + " worker(s) for its programs)";
     idm::log_line("zone " + std::to_string(z.id) + " '" + (z.name.empty() ? "?" : z.name) + "'" +
                   (z.xen_domid ? " (Xen domain " + std::to_string(*z.xen_domid) + ")" : std::string()) + " ended after " +
                   std::to_string(secs).substr(0, 5) + " s: worker " + how + "; its GPU memory (" +

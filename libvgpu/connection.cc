@@ -21,8 +21,19 @@ namespace {
 #ifdef XG_HAVE_XEN_TRANSPORT
 // Are we a Xen guest whose xenstore has our device node (device/xen-gpu/0, created by the zone's gpu-proxy
 // worker in the driver domain when the operator ran `xen-gpu attach`)? Returns the backend's domain id.
+bool in_xen_guest() {
+  return ::access("/dev/xen/xenbus", F_OK) == 0 || ::access("/proc/xen/capabilities", F_OK) == 0;
+}
+
+// Was this domain attached at all (device/xen-gpu exists; its device 0 is rewritten between two programs)?
+bool xen_device_dir() {
+  if (!in_xen_guest()) return false;
+  auto xs = idm::xen::xs_connect();
+  return xs && idm::xen::xs_get(xs.get(), std::string("device/") + idm::xen::kDeviceType).has_value();
+}
+
 std::optional<uint32_t> xen_device_backend() {
-  if (::access("/dev/xen/xenbus", F_OK) != 0 && ::access("/proc/xen/capabilities", F_OK) != 0) return std::nullopt;
+  if (!in_xen_guest()) return std::nullopt;
   auto xs = idm::xen::xs_connect();
   if (!xs) return std::nullopt;
   auto v = idm::xen::xs_get(xs.get(), std::string("device/") + idm::xen::kDeviceType + "/0/backend-id");
@@ -31,7 +42,14 @@ std::optional<uint32_t> xen_device_backend() {
 }
 
 idm::Result<Transport> connect_xen(std::chrono::milliseconds timeout) {
+  // Forced (XEN_GPU_TRANSPORT=xen), or between two programs of the zone (the worker rewrites the node): the
+  // node may be a moment away.
+  const auto until = std::chrono::steady_clock::now() + std::min(timeout, std::chrono::milliseconds(5000));
   auto backend = xen_device_backend();
+  while (!backend && std::chrono::steady_clock::now() < until) {
+    ::usleep(50'000);
+    backend = xen_device_backend();
+  }
   if (!backend) {
     std::fprintf(stderr, "libvgpu: no xen-gpu device in this domain's xenstore (has the operator run "
                          "`xen-gpu attach --domid N` in the driver domain?)\n");
@@ -65,7 +83,8 @@ idm::Result<Transport> connect_shm(const std::string& path, std::string_view zon
 }  // namespace
 
 // XEN_GPU_TRANSPORT=shm|xen decides; otherwise Xen when XEN_GPU_SOCKET is not set (an shm zone started by
-// `xen-gpu run` always has it) and this is a Xen guest with our device node in its xenstore; shm otherwise.
+// `xen-gpu run` always has it) and this is a Xen guest with our device directory (device/xen-gpu) in its
+// xenstore; shm otherwise.
 idm::Result<Transport> connect_transport(const std::string& path, std::string_view zone_name,
                                          uint64_t requested_quota, std::chrono::milliseconds timeout) {
   const char* forced = std::getenv("XEN_GPU_TRANSPORT");
@@ -80,7 +99,7 @@ idm::Result<Transport> connect_transport(const std::string& path, std::string_vi
   }
 #ifdef XG_HAVE_XEN_TRANSPORT
   const char* sock = std::getenv("XEN_GPU_SOCKET");
-  if (want != "shm" && (sock == nullptr || *sock == '\0') && xen_device_backend()) return connect_xen(timeout);
+  if (want != "shm" && (sock == nullptr || *sock == '\0') && xen_device_dir()) return connect_xen(timeout);
 #endif
   return connect_shm(path, zone_name, requested_quota, timeout);
 }

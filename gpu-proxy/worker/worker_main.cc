@@ -16,6 +16,7 @@
 #include "idm/transport_shm.h"
 #ifdef XG_HAVE_XEN_TRANSPORT
 #include "idm/xen/transport_xen.h"
+#include "idm/xen/xen_c.h"
 #endif
 
 namespace xg::proxy {
@@ -37,8 +38,8 @@ bool wait_byte(int fd, char& out, int timeout_ms) {
 // A Xen zone (the daemon set XG_WORKER_XEN_DOMID): no Hello; the daemon filled name, quota, weight and zone id
 // in the control page before starting us. We are the Xen backend of device 0 of that domain: one program of the
 // zone connects at a time (libvgpu's connect_frontend). When that program's channel ends while the domain
-// lives on, we re-execute ourselves (same pid, same descriptors) so that the next program starts with fresh
-// driver state, exactly as a new shm zone process would; when the domain is gone, we exit.
+// lives on, we exit with kWorkerNextProgram and the daemon starts a fresh worker for the next program (fresh
+// driver state, exactly as for a new shm zone process); when the domain is gone, we exit 0.
 int xen_worker_main(const std::string& driver_path, uint32_t domid, ControlPage* page) {
   char name_buf[sizeof page->name + 1] = {};
   std::memcpy(name_buf, page->name, sizeof page->name);
@@ -54,7 +55,22 @@ int xen_worker_main(const std::string& driver_path, uint32_t domid, ControlPage*
   idm::xen::BackendOptions bo;
   bo.frontend_domid = domid;
   bo.devid = 0;
+  // Creating the nodes right after the previous program's teardown has been seen to fail once in a while on
+  // xenstored (a late write of the old frontend racing our rewrite): retry briefly.
+  auto domain_exists = [&] {
+    auto xs = idm::xen::xs_connect();
+    return !xs || ::xs_is_domain_introduced(xs.get(), domid);  // false once the domain is being destroyed
+  };
   auto backend = idm::xen::Backend::create(bo);
+  for (int i = 0; !backend && i < 30 && !g_stop.load(); ++i) {
+    if (!domain_exists()) {
+      page->state.store(static_cast<uint32_t>(WorkerState::kEnded));
+      idm::log_line("zone ended: domain " + std::to_string(domid) + " is gone");
+      return 0;
+    }
+    ::usleep(100'000);
+    backend = idm::xen::Backend::create(bo);
+  }
   if (!backend) {
     idm::log_line("cannot create the xenstore nodes for domain " + std::to_string(domid));
     return 9;
@@ -104,12 +120,8 @@ int xen_worker_main(const std::string& driver_path, uint32_t domid, ControlPage*
       ::usleep(25'000);
     }
   }
-  (*backend).reset();  // ~Backend removes both nodes; the re-executed worker writes fresh ones
-  ::fflush(nullptr);
-  const char* argv[] = {"/proc/self/exe", "--worker", "--driver", driver_path.c_str(), nullptr};
-  ::execv("/proc/self/exe", const_cast<char* const*>(argv));
-  idm::log_errno("re-exec worker");
-  return 10;
+  page->state.store(static_cast<uint32_t>(WorkerState::kEnded));
+  return kWorkerNextProgram;  // ~Backend removes both nodes; the daemon starts the next worker, which rewrites them
 }
 #endif
 
@@ -132,7 +144,8 @@ int worker_main(const std::string& driver_path) {
     char* end = nullptr;
     const unsigned long domid = std::strtoul(xd, &end, 10);
     if (*end != '\0' || domid > 0x7FEFu) return 2;
-    return xen_worker_main(driver_path, static_cast<uint32_t>(domid), page);  // keeps fd 5 for its re-exec
+    ::close(kWorkerPageFd);
+    return xen_worker_main(driver_path, static_cast<uint32_t>(domid), page);
 #else
     idm::log_line("this gpu-proxy was built without the Xen transport (libxen-dev)");
     return 2;
@@ -168,7 +181,14 @@ int worker_main(const std::string& driver_path) {
     return 6;
   }
   const int zone_socket = reg->socket.get();
-  auto ep = idm::welcome_zone(*reg, limits.zone_id, idm::ChannelGeometry{});
+  // XG_SHM_DATA_PAGES (tests): a smaller data area, e.g. 256 pages = the Xen channel's 1 MiB, so that bulk copies
+  // reuse data-area regions inside one copy as they do over Xen.
+  idm::ChannelGeometry geometry{};
+  if (const char* dp = std::getenv("XG_SHM_DATA_PAGES"); dp != nullptr && *dp != '\0') {
+    const unsigned long pages = std::strtoul(dp, nullptr, 10);
+    if (pages >= 16 && pages <= geometry.data_pages) geometry.data_pages = static_cast<uint32_t>(pages);
+  }
+  auto ep = idm::welcome_zone(*reg, limits.zone_id, geometry);
   if (!ep) {
     idm::log_line("cannot create the channel");
     return 7;

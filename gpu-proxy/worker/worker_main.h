@@ -9,6 +9,9 @@ namespace xg::proxy {
 inline constexpr int kWorkerZoneFd = 3;
 inline constexpr int kWorkerControlFd = 4;
 inline constexpr int kWorkerPageFd = 5;
+// Exit status of a Xen zone's worker whose program ended while the domain lives on: the daemon starts the next
+// worker for the zone's next program.
+inline constexpr int kWorkerNextProgram = 75;
 
 int worker_main(const std::string& driver_path);
 

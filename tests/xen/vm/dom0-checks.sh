@@ -23,6 +23,20 @@ nop_match() {  # frontend-log backend-log session-regex name
   [ -n "$S" ] && [ "$B" = "$S ok" ]; check $? "$4" "sent '$S', backend counted '$B'"
 }
 
+XG_ONLY_GPU=${XG_ONLY_GPU:-0}  # 1: run only (f) (quick iteration on the GPU path)
+if [ -f /boot/guest.cpio.gz ]; then xenconsoled --log=guest --log-dir=/var/log/xen/console || t "xenconsoled failed"; fi
+cat > /tmp/guest.cfg <<EOC
+name = "guest1"
+type = "pv"
+kernel = "/boot/vmlinuz"
+ramdisk = "/boot/guest.cpio.gz"
+extra = "console=hvc0 rdinit=/init quiet"
+memory = 256
+vcpus = 1
+on_poweroff = "destroy"
+on_crash = "destroy"
+EOC
+if [ "$XG_ONLY_GPU" != 1 ]; then
 # ---- (a) dom0 loopback: frontend and backend are two processes in dom0 (domid 0 grants to itself)
 t "(a) loopback"
 $TO $T backend --serve 0:1 --devid 1 --timeout 200 > /tmp/be-a.log 2>&1 & BP=$!
@@ -57,18 +71,6 @@ grep -a -E '^(CHECK|BENCH)' /tmp/fe-e.log
 # ---- (b) + (c): the frontend in a PV domU; then the domU is destroyed mid-traffic
 if [ -f /boot/guest.cpio.gz ]; then
   t "(b) PV domU"
-  xenconsoled --log=guest --log-dir=/var/log/xen/console || t "xenconsoled failed"
-  cat > /tmp/guest.cfg <<EOC
-name = "guest1"
-type = "pv"
-kernel = "/boot/vmlinuz"
-ramdisk = "/boot/guest.cpio.gz"
-extra = "console=hvc0 rdinit=/init quiet"
-memory = 256
-vcpus = 1
-on_poweroff = "destroy"
-on_crash = "destroy"
-EOC
   xl create /tmp/guest.cfg >/dev/null 2>&1; check $? domU/xl-create
   G=$(xl domid guest1)
   t "guest domid $G"
@@ -98,6 +100,7 @@ EOC
   grep -a -E '^(SESSION|BACKEND done)' /tmp/be-b.log | sed 's/^/  /'
   [ $FRC = 0 ] && [ $BRC = 0 ] || dump /tmp/be-b.log /tmp/fe-c.log $GLOG
 fi
+fi  # XG_ONLY_GPU
 
 # ---- (f) GPU zones over Xen: gpu-proxy (simulated driver) in dom0 serves a PV domU attached with `xen-gpu
 # attach`; the domU runs unmodified driver-API programs through libvgpu; then it is destroyed mid-calls, and the
@@ -113,18 +116,22 @@ if [ -f /boot/guest.cpio.gz ] && [ -f /gpu.env ]; then
   xl create /tmp/gpu.cfg >/dev/null 2>&1; check $? gpu/xl-create
   G=$(xl domid gpu1)
   $XG attach --domid $G --quota 256MiB > /tmp/attach.out 2>&1; check $? gpu/xen-gpu-attach "$(cat /tmp/attach.out)"
-  $XG zones | grep -q "xen-$G "; check $? gpu/zone-listed "$($XG zones | grep "xen-$G " | awk '{print $1, $2, $3, $4}')"
+  $XG zones > /tmp/zones.out; grep -q " xen-$G " /tmp/zones.out; check $? gpu/zone-listed "$(grep " xen-$G " /tmp/zones.out | awk '{print $1, $2, $3, $4}')"
   ! $XG attach --domid $G --name again > /tmp/attach2.out 2>&1; check $? gpu/second-attach-of-a-domain-refused "$(cat /tmp/attach2.out)"
   ! $XG attach --domid 32752 > /tmp/attach3.out 2>&1; check $? gpu/reserved-domid-refused
   GLOG=/var/log/xen/console/guest-gpu1.log
   n=0; while ! grep -q "gpu soak starts" $GLOG 2>/dev/null && [ $n -lt 1200 ]; do sleep 0.2; n=$((n+1)); done
   t "domU programs done"
   grep -a -E '^(CHECK|\| )' $GLOG
-  NP=$(grep -a -c '^CHECK PASS gpu-domU/' $GLOG); NW=$(echo $XG_GPU_PROGS | wc -w)
+  grep -a '^KNOWN-LIMIT' $GLOG | sed 's/^/  /'
+  NP=$(grep -a -c '^CHECK PASS gpu-domU/' $GLOG); NW=$(( $(echo $XG_GPU_PROGS | wc -w) - $(echo $XG_GPU_PINNED_PROGS | wc -w) ))
   [ "$NP" = "$NW" ]; check $? gpu/all-programs-passed-in-domU "$NP of $NW"
+  # Destroy the domain while its worker serves the soak program (demo_saxpy, calls for 100 s) a moment.
+  N0=$(grep -a -c "serving a program of domain $G" /tmp/proxy.log)
+  n=0; while [ "$(grep -a -c "serving a program of domain $G" /tmp/proxy.log)" = "$N0" ] && [ $n -lt 150 ]; do sleep 0.1; n=$((n+1)); done
   sleep 2
   t "(f) xl destroy $G during calls"
-  grep -a -c "serving a program of domain $G" /tmp/proxy.log | sed 's/^/  programs served for the domU: /'
+  echo "  programs served for the domU: $(grep -a -c "serving a program of domain $G" /tmp/proxy.log)"
   xl destroy $G; check $? gpu-destroy/xl-destroy
   T0=$(cut -d' ' -f1 /proc/uptime)
   n=0; while ! grep -q "(Xen domain $G) ended after" /tmp/proxy.log && [ $n -lt 100 ]; do sleep 0.1; n=$((n+1)); done
@@ -132,6 +139,8 @@ if [ -f /boot/guest.cpio.gz ] && [ -f /gpu.env ]; then
   L=$(grep -a "(Xen domain $G) ended after" /tmp/proxy.log)
   [ -n "$L" ]; check $? gpu-destroy/worker-exited-and-daemon-logged "within $T0 -> $T1 s: ${L#*gpu-proxy}"
   grep -a -E "zone ended|program ended" /tmp/proxy.log | tail -n 2 | sed 's/^/  proxy log: /'
+  grep -a "domid $G\]: zone ended" /tmp/proxy.log | tail -n 1 | grep -q "handles"
+  check $? gpu-destroy/ended-mid-program "$(grep -a "domid $G\]: zone ended" /tmp/proxy.log | tail -n 1 | sed 's/.*\]: //')"
   ! $XG zones | grep -q "xen-$G "; check $? gpu-destroy/zone-gone-from-table
   n=0; while xl list | grep -q -E "gpu1|\(null\)" && [ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); done
   ! xl list | grep -q -E "gpu1|\(null\)"; check $? gpu-destroy/domain-fully-released "after $((n*100)) ms"
@@ -148,5 +157,6 @@ if [ -f /boot/guest.cpio.gz ] && [ -f /gpu.env ]; then
   kill -TERM $PXP; wait $PXP; check $? gpu/proxy-exits-0-on-sigterm
   grep -a -E "registered|ended after" /tmp/proxy.log | sed 's/^/  proxy log: /'
   [ "$NP" = "$NW" ] && [ -n "$L" ] || dump /tmp/proxy.log $GLOG /tmp/s0.out /tmp/s1.out
+  grep -a -q 'AddressSanitizer' /tmp/proxy.log && grep -a -B3 -A40 'ERROR: AddressSanitizer' /tmp/proxy.log | sed 's/^/| /' 
 fi
 t "ALL-DONE"

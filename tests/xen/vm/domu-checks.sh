@@ -14,11 +14,19 @@ if [ "$(xenstore-read name)" = gpu1 ]; then
     t0=$(cut -d' ' -f1 /proc/uptime)
     timeout -s KILL 120 /opt/xg/cuda-programs/$p > /tmp/$p.out 2>&1; rc=$?
     t1=$(cut -d' ' -f1 /proc/uptime)
-    echo "CHECK $([ $rc = 0 ] && echo PASS || echo FAIL) gpu-domU/$p: $(tail -n 1 /tmp/$p.out) (rc=$rc, $t0 -> $t1 s)"
-    [ $rc = 0 ] || tail -n 30 /tmp/$p.out | sed 's/^/| /'
+    R="$(tail -n 1 /tmp/$p.out) (rc=$rc, $t0 -> $t1 s)"
+    case " $XG_GPU_PINNED_PROGS " in
+      # These need pinned host memory (a device-mapped allocation; an async copy into pinned memory that
+      # overlaps kernels). Over Xen it falls back to pageable memory (README "Real Xen"): reported, not counted.
+      *" $p "*) echo "KNOWN-LIMIT gpu-domU/$p: $R" ;;
+      *) echo "CHECK $([ $rc = 0 ] && echo PASS || echo FAIL) gpu-domU/$p: $R"
+         [ $rc = 0 ] || tail -n 30 /tmp/$p.out | sed 's/^/| /' ;;
+    esac
   done
   echo "DOMU: gpu soak starts"
-  i=0; while :; do /opt/xg/cuda-programs/memory_ops >/dev/null 2>&1 || echo "DOMU: soak run $i rc=$?"; i=$((i+1)); done
+  # demo_saxpy makes calls (copies, launches, syncs) for the seconds it is given: dom0 destroys us meanwhile.
+  /opt/xg/bench/demo_saxpy 100 > /tmp/soak.out 2>&1
+  echo "DOMU: gpu soak ended (not destroyed?) rc=$?"; tail -n 5 /tmp/soak.out
 fi
 $T frontend --backend-domid 0 --devid 0 --prefix domU/ --nops ${XG_DOMU_NOPS:-1100000} 2>&1
 echo "CHECK $([ $? = 0 ] && echo PASS || echo FAIL) domU/frontend-exit"
