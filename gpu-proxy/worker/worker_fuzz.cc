@@ -54,8 +54,11 @@ struct Harness {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static Harness h;
-  (void)h.worker->handle_message(std::as_bytes(std::span(data, size)));
-  h.drain();
+  // Deliberately never destroyed: at exit the C runtime runs thread-local destructors (the driver's per-thread
+  // context stack among them) before static ones, so a static Harness would call into a half-torn-down driver.
+  // The real worker destroys its Worker before returning from worker_main(), while everything is alive.
+  static Harness* const h = new Harness();  // NOLINT(cppcoreguidelines-owning-memory): intentionally leaked
+  (void)h->worker->handle_message(std::as_bytes(std::span(data, size)));
+  h->drain();
   return 0;
 }
