@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include "gpu-proxy/admin_client.h"
 #include "gpu-proxy/control.h"
@@ -34,30 +35,41 @@ std::string find_libvgpu() {
   return "";
 }
 
+// The zone name and quota every zone-creating command takes; prints why and returns nullopt if either is bad.
+std::optional<uint64_t> checked_quota(const std::string& name, const std::string& quota) {
+  if (!xg::proxy::valid_zone_name(name)) {
+    std::fprintf(stderr, "xen-gpu: bad zone name '%s' (letters, digits, . _ -, at most 63)\n", name.c_str());
+    return std::nullopt;
+  }
+  const auto q = xg::proxy::parse_size(quota);
+  if (!q || *q == 0) {
+    std::fprintf(stderr, "xen-gpu: bad --quota '%s' (e.g. 512MiB, 2GiB)\n", quota.c_str());
+    return std::nullopt;
+  }
+  return q;
+}
+
+// The daemon's admin socket, or nullopt after saying why it cannot be reached.
+std::optional<xg::proxy::AdminClient> connect_admin(const std::string& path) {
+  std::string error;
+  auto admin = xg::proxy::AdminClient::connect(path, error);
+  if (!admin) std::fprintf(stderr, "xen-gpu: %s\n", error.c_str());
+  return admin;
+}
+
 int run_zone(const std::string& admin_path, const std::string& zone_socket, std::string name,
              const std::string& quota, unsigned weight, std::string libdir, const std::vector<std::string>& cmd) {
   using namespace xg::proxy;
   if (name.empty()) name = "run-" + std::to_string(::getpid());
-  if (!valid_zone_name(name)) {
-    std::fprintf(stderr, "xen-gpu: bad zone name '%s' (letters, digits, . _ -, at most 63)\n", name.c_str());
-    return 2;
-  }
-  const auto q = parse_size(quota);
-  if (!q || *q == 0) {
-    std::fprintf(stderr, "xen-gpu: bad --quota '%s' (e.g. 512MiB, 2GiB)\n", quota.c_str());
-    return 2;
-  }
+  const auto q = checked_quota(name, quota);
+  if (!q) return 2;
   if (libdir.empty()) libdir = find_libvgpu();
   if (libdir.empty()) {
     std::fprintf(stderr, "xen-gpu: cannot find libvgpu's libcuda.so.1 (use --libvgpu DIR)\n");
     return 2;
   }
-  std::string error;
-  auto admin = AdminClient::connect(admin_path, error);
-  if (!admin) {
-    std::fprintf(stderr, "xen-gpu: %s\n", error.c_str());
-    return 3;
-  }
+  auto admin = connect_admin(admin_path);
+  if (!admin) return 3;
   auto reply = admin->request("create " + name + " " + std::to_string(*q) + " " + std::to_string(weight));
   if (!reply || reply->rfind("ok", 0) != 0) {
     std::fprintf(stderr, "xen-gpu: the proxy refused the zone: %s\n", reply ? reply->c_str() : "no answer");
@@ -93,21 +105,10 @@ int attach_zone(const std::string& admin_path, uint32_t domid, std::string name,
                 unsigned weight) {
   using namespace xg::proxy;
   if (name.empty()) name = "xen-" + std::to_string(domid);
-  if (!valid_zone_name(name)) {
-    std::fprintf(stderr, "xen-gpu: bad zone name '%s' (letters, digits, . _ -, at most 63)\n", name.c_str());
-    return 2;
-  }
-  const auto q = parse_size(quota);
-  if (!q || *q == 0) {
-    std::fprintf(stderr, "xen-gpu: bad --quota '%s' (e.g. 512MiB, 2GiB)\n", quota.c_str());
-    return 2;
-  }
-  std::string error;
-  auto admin = AdminClient::connect(admin_path, error);
-  if (!admin) {
-    std::fprintf(stderr, "xen-gpu: %s\n", error.c_str());
-    return 3;
-  }
+  const auto q = checked_quota(name, quota);
+  if (!q) return 2;
+  auto admin = connect_admin(admin_path);
+  if (!admin) return 3;
   auto reply = admin->request("create-xen " + name + " " + std::to_string(domid) + " " + std::to_string(*q) + " " +
                               std::to_string(weight));
   if (!reply || reply->rfind("ok", 0) != 0) {
@@ -159,24 +160,16 @@ int main(int argc, char** argv) {
 
   if (*attach) return attach_zone(admin, domid, xname, xquota, xweight);
   if (*detach) {
-    std::string error;
-    auto a = xg::proxy::AdminClient::connect(admin, error);
-    if (!a) {
-      std::fprintf(stderr, "xen-gpu: %s\n", error.c_str());
-      return 3;
-    }
+    auto a = connect_admin(admin);
+    if (!a) return 3;
     auto reply = a->request("destroy " + dname);
     return reply && reply->rfind("ok", 0) == 0 ? 0 : 3;
   }
 
   if (*run) return run_zone(admin, zone_socket, name, quota, weight, libdir, cmd);
   if (*zones) {
-    std::string error;
-    auto a = xg::proxy::AdminClient::connect(admin, error);
-    if (!a) {
-      std::fprintf(stderr, "xen-gpu: %s\n", error.c_str());
-      return 3;
-    }
+    auto a = connect_admin(admin);
+    if (!a) return 3;
     auto reply = a->request("zones");
     if (!reply || reply->rfind("ok\n", 0) != 0) {
       std::fprintf(stderr, "xen-gpu: %s\n", reply ? reply->c_str() : "no answer from the proxy");

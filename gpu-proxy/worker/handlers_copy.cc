@@ -199,30 +199,29 @@ std::optional<uint64_t> memset_bytes(const MemsetReq& r) {
 }
 }  // namespace
 
-CUresult Worker::on(OpTag<Op::Memset>, const MemsetReq& r, std::span<const std::byte>, Reply&) {
+// Both memset forms: the whole range (count * element size, overflow-checked, aligned) inside one of the zone's
+// allocations, then the driver's D8/D16/D32 call.
+CUresult Worker::memset(const MemsetReq& r, bool async) {
   auto n = memset_bytes(r);
   if (!n || !device_range(r.dst, *n)) return CUDA_ERROR_INVALID_VALUE;
   if (r.count == 0) return CUDA_SUCCESS;
   CUstream s = nullptr;
   if (CUresult e = stream_of(r.ctx, r.stream, s); e != CUDA_SUCCESS) return e;
+  const auto u8 = static_cast<unsigned char>(r.value);
+  const auto u16 = static_cast<unsigned short>(r.value);
   switch (r.element_bytes) {
-    case 1: return d_.MemsetD8(r.dst, static_cast<unsigned char>(r.value), r.count);
-    case 2: return d_.MemsetD16(r.dst, static_cast<unsigned short>(r.value), r.count);
-    default: return d_.MemsetD32(r.dst, r.value, r.count);
+    case 1: return async ? d_.MemsetD8Async(r.dst, u8, r.count, s) : d_.MemsetD8(r.dst, u8, r.count);
+    case 2: return async ? d_.MemsetD16Async(r.dst, u16, r.count, s) : d_.MemsetD16(r.dst, u16, r.count);
+    default: return async ? d_.MemsetD32Async(r.dst, r.value, r.count, s) : d_.MemsetD32(r.dst, r.value, r.count);
   }
 }
 
+CUresult Worker::on(OpTag<Op::Memset>, const MemsetReq& r, std::span<const std::byte>, Reply&) {
+  return memset(r, false);
+}
+
 CUresult Worker::on(OpTag<Op::MemsetAsync>, const MemsetReq& r, std::span<const std::byte>, Reply&) {
-  auto n = memset_bytes(r);
-  if (!n || !device_range(r.dst, *n)) return CUDA_ERROR_INVALID_VALUE;
-  if (r.count == 0) return CUDA_SUCCESS;
-  CUstream s = nullptr;
-  if (CUresult e = stream_of(r.ctx, r.stream, s); e != CUDA_SUCCESS) return e;
-  switch (r.element_bytes) {
-    case 1: return d_.MemsetD8Async(r.dst, static_cast<unsigned char>(r.value), r.count, s);
-    case 2: return d_.MemsetD16Async(r.dst, static_cast<unsigned short>(r.value), r.count, s);
-    default: return d_.MemsetD32Async(r.dst, r.value, r.count, s);
-  }
+  return memset(r, true);
 }
 
 }  // namespace xg::proxy

@@ -102,6 +102,7 @@ class Worker {
   void forget_children(uint64_t handle);              // cascade: handles and allocations owned by `handle`
   CUresult learn_function(CUfunction f, uint64_t parent, Reply& reply);
   CUresult htod(const idm::MemcpyHtoDReq& r, std::span<const std::byte> tail, bool async);
+  CUresult memset(const idm::MemsetReq& r, bool async);
   void publish_counters();
   [[nodiscard]] static bool is_sync_point(idm::Op op) noexcept;
 
