@@ -38,7 +38,7 @@
   X(MemFree, 0x0132, kCall, PtrReq, Empty, 0, 0)                                                        \
   X(MemGetInfo, 0x0133, kCall, CtxReq, MemInfoRsp, 0, 0)                                                \
   X(MemGetAddressRange, 0x0134, kCall, PtrReq, RangeRsp, 0, 0)                                          \
-  X(MemHostAlloc, 0x0135, kCall, MemHostAllocReq, MemHostAllocRsp, 0, 0)                                \
+  X(MemHostAlloc, 0x0135, kCall, MemHostAllocReq, MemHostAllocRsp, 4 * kMaxLendDirPages, 0)                                \
   X(MemFreeHost, 0x0136, kCall, HandleReq, Empty, 0, 0)                                                 \
   X(MemcpyHtoD, 0x0140, kCall, MemcpyHtoDReq, Empty, IDM_INLINE_COPY, 0)                                \
   X(MemcpyHtoDAsync, 0x0141, kPost, MemcpyHtoDReq, Empty, IDM_INLINE_COPY, 0)                           \

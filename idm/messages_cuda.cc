@@ -21,6 +21,13 @@ bool symbol_ok(std::span<const std::byte> name) {
 
 }  // namespace
 
+bool MemHostAllocReq::valid(std::span<const std::byte> tail) const noexcept {
+  if (pages_from == static_cast<uint32_t>(HostPages::kProxy)) return tail.empty();
+  if (pages_from != static_cast<uint32_t>(HostPages::kLent)) return false;
+  if (bytes == 0 || bytes % 4096 != 0 || bytes / 4096 > kMaxLendPages) return false;
+  return tail.size() == size_t{lend_dir_pages(bytes / 4096)} * sizeof(uint32_t);
+}
+
 bool MemcpyHtoDReq::valid(std::span<const std::byte> tail) const noexcept {
   if (!host_kind_ok(src_kind) || reserved != 0) return false;
   // Inline copies carry exactly their bytes; others carry none.

@@ -104,13 +104,23 @@ struct RangeRsp {
   uint64_t size;
 };
 
-// Pinned host memory: shared pages the worker maps and registers with the driver; the memfd follows the response
-// on the zone's socket (shm transport).
+// Pinned host memory: shared pages the worker maps and registers with the driver. Who provides them:
+//   kProxy: the worker allocates them; their memfd follows the response on the zone's socket (shm transport).
+//   kLent:  the zone lends its own pages (Xen: granted, as Xen frontends do); the request tail holds the refs of
+//           the directory pages that list the pages' refs, kLendRefsPerDirPage per directory page.
+enum class HostPages : uint32_t { kProxy = 0, kLent = 1 };
+inline constexpr uint32_t kLendRefsPerDirPage = 1024;  // 32-bit refs in a 4 KiB page
+inline constexpr uint32_t kMaxLendDirPages = 64;       // 256 MiB: gntdev maps at most 65536 grants at once
+inline constexpr uint32_t kMaxLendPages = kMaxLendDirPages * kLendRefsPerDirPage;
+[[nodiscard]] constexpr uint32_t lend_dir_pages(uint64_t pages) noexcept {
+  return static_cast<uint32_t>((pages + kLendRefsPerDirPage - 1) / kLendRefsPerDirPage);
+}
 struct MemHostAllocReq {
   uint64_t ctx;
-  uint64_t bytes;
+  uint64_t bytes;  // kLent: a whole number of 4 KiB pages, at most kMaxLendPages of them
   uint32_t flags;  // CU_MEMHOSTALLOC_*
-  uint32_t reserved;
+  uint32_t pages_from;  // HostPages
+  [[nodiscard]] bool valid(std::span<const std::byte> tail) const noexcept;
 };
 struct MemHostAllocRsp {
   uint64_t handle;

@@ -23,6 +23,10 @@ typename OpTraits<op>::Request sample_fixed(std::span<const std::byte> tail) {
   if constexpr (std::is_same_v<Req, EchoReq>) r.checksum = fnv1a(tail);
   if constexpr (std::is_same_v<Req, MemcpyHtoDReq>) r.bytes = tail.size();
   if constexpr (std::is_same_v<Req, MemsetReq>) r.element_bytes = 4;
+  if constexpr (std::is_same_v<Req, MemHostAllocReq>) {  // lent pages: one directory ref per 1024 pages
+    r.pages_from = static_cast<uint32_t>(HostPages::kLent);
+    r.bytes = tail.size() / sizeof(uint32_t) * kLendRefsPerDirPage * 4096;
+  }
   if constexpr (std::is_same_v<Req, LaunchReq>) {
     r.grid[0] = r.grid[1] = r.grid[2] = r.block[0] = r.block[1] = r.block[2] = 1;
     r.param_bytes = static_cast<uint32_t>(tail.size());

@@ -7,9 +7,8 @@
 // cuMemHostRegister only records the range (flags 0 / PORTABLE; others are CUDA_ERROR_NOT_SUPPORTED): the worker
 // cannot reach the zone's own pages, so copies from/to a registered range are staged like pageable memory.
 // Pointer attributes of zone host memory are answered locally; device pointers are asked of the worker.
-// Over a transport that cannot share pinned pages (Xen: no fd passing; the worker answers NOT_SUPPORTED),
-// cuMemAllocHost/cuMemHostAlloc fall back to ordinary pageable zone memory (a simplification: copies are staged
-// and the async forms synchronous in effect; CU_MEMHOSTALLOC_DEVICEMAP stays NOT_SUPPORTED).
+// Over Xen (no fd passing) we lend the pages instead: granted to the driver domain, named by directory refs in
+// the MemHostAlloc request, mapped and registered by the worker; cuMemFreeHost takes them back.
 #include <sys/mman.h>
 
 #include <cstring>
@@ -25,40 +24,19 @@ namespace idm = xg::idm;
 namespace {
 
 constexpr auto kFdTimeout = std::chrono::milliseconds(5000);
+constexpr uint64_t kPage = 4096;
 
-CUresult host_alloc(void** pp, size_t bytes, unsigned flags) {
-  VGPU_SESSION_WITH_CONTEXT(s);
-  if (pp == nullptr || bytes == 0) return CUDA_ERROR_INVALID_VALUE;
-  constexpr unsigned kKnown = CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVICEMAP | CU_MEMHOSTALLOC_WRITECOMBINED;
-  if ((flags & ~kKnown) != 0) return CUDA_ERROR_INVALID_VALUE;
-  Connection& c = s.conn();
-  auto pageable = [&]() -> CUresult {
-    if (flags & CU_MEMHOSTALLOC_DEVICEMAP) return CUDA_ERROR_NOT_SUPPORTED;  // no device view of zone pages
-    const uint64_t len = (uint64_t{bytes} + 4095) & ~uint64_t{4095};
-    void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) return CUDA_ERROR_OUT_OF_MEMORY;
-    HostRange range;
-    range.bytes = len;
-    range.ctx = s.ctx();
-    range.buffer_id = s.st().next_buffer_id++;
-    range.flags = flags;
-    range.fallback = true;
-    s.st().host[reinterpret_cast<uintptr_t>(p)] = range;
-    *pp = p;
-    return CUDA_SUCCESS;
-  };
-  if (c.host_memory_fd() < 0) return pageable();  // a transport without fd passing: the worker would refuse
+// The worker made the pages and sends their memfd on the zone's socket before it answers (shm).
+CUresult receive_pages(Connection& c, uint64_t ctx, size_t bytes, unsigned flags, HostRange* range, void** out) {
   Reply rep;
-  if (CUresult r = c.call<Op::MemHostAlloc>(idm::MemHostAllocReq{s.ctx(), bytes, flags, 0}, {}, &rep);
-      r != CUDA_SUCCESS)
-    return r == CUDA_ERROR_NOT_SUPPORTED ? pageable() : r;
+  const idm::MemHostAllocReq req{ctx, bytes, flags, static_cast<uint32_t>(idm::HostPages::kProxy)};
+  if (CUresult r = c.call<Op::MemHostAlloc>(req, {}, &rep); r != CUDA_SUCCESS) return r;
   const auto a = rep.fixed<idm::MemHostAllocRsp>();
   auto give_back = [&](CUresult why) {
     (void)c.call<Op::MemFreeHost>(idm::HandleReq{a.handle});
     return why;
   };
   if (a.bytes < bytes || a.bytes > (uint64_t{1} << 46)) return give_back(CUDA_ERROR_OUT_OF_MEMORY);
-  // The worker sent the memfd before answering: it is waiting on the socket now.
   std::byte packet[sizeof(uint64_t)];
   idm::UniqueFd fd;
   auto n = idm::recv_packet(c.host_memory_fd(), packet, &fd, kFdTimeout);
@@ -69,15 +47,67 @@ CUresult host_alloc(void** pp, size_t bytes, unsigned flags) {
   if (handle != a.handle) return c.transport_error(idm::Error::kPeerImpossible);
   void* p = ::mmap(nullptr, a.bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
   if (p == MAP_FAILED) return give_back(CUDA_ERROR_OUT_OF_MEMORY);
+  range->bytes = a.bytes;
+  range->handle = a.handle;
+  range->device_ptr = a.device_ptr;
+  *out = p;
+  return CUDA_SUCCESS;
+}
+
+// We lend our own pages (Xen: granted to the driver domain) and name them by their directory refs.
+CUresult lend_pages(Connection& c, uint64_t ctx, size_t bytes, unsigned flags, HostRange* range, void** out) {
+  const uint64_t pages = (uint64_t{bytes} + kPage - 1) / kPage;
+  if (pages > idm::kMaxLendPages) return CUDA_ERROR_OUT_OF_MEMORY;
+  auto lent = c.lender()->lend(static_cast<uint32_t>(pages));
+  if (!lent) {
+    static std::once_flag once;
+    std::call_once(once, [&] {
+      std::fprintf(stderr,
+                   "libvgpu: cannot grant %llu pages of pinned host memory to the GPU proxy's domain (is "
+                   "/sys/module/xen_gntalloc/parameters/limit, default 1024 pages in all, too low?)\n",
+                   static_cast<unsigned long long>(pages));
+    });
+    return CUDA_ERROR_OUT_OF_MEMORY;
+  }
+  std::shared_ptr<idm::LentPages> lp = std::move(lent.value());
+  Reply rep;
+  const idm::MemHostAllocReq req{ctx, pages * kPage, flags, static_cast<uint32_t>(idm::HostPages::kLent)};
+  if (CUresult r = c.call<Op::MemHostAlloc>(req, std::as_bytes(lp->directory_refs()), &rep); r != CUDA_SUCCESS)
+    return r;  // lp is taken back
+  const auto a = rep.fixed<idm::MemHostAllocRsp>();
+  if (a.bytes != pages * kPage) {
+    (void)c.call<Op::MemFreeHost>(idm::HandleReq{a.handle});
+    return c.transport_error(idm::Error::kPeerImpossible);
+  }
+  range->bytes = a.bytes;
+  range->handle = a.handle;
+  range->device_ptr = a.device_ptr;
+  range->lent = std::move(lp);
+  *out = range->lent->bytes().data();
+  return CUDA_SUCCESS;
+}
+
+CUresult host_alloc(void** pp, size_t bytes, unsigned flags) {
+  VGPU_SESSION_WITH_CONTEXT(s);
+  if (pp == nullptr || bytes == 0) return CUDA_ERROR_INVALID_VALUE;
+  constexpr unsigned kKnown = CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVICEMAP | CU_MEMHOSTALLOC_WRITECOMBINED;
+  if ((flags & ~kKnown) != 0) return CUDA_ERROR_INVALID_VALUE;
+  Connection& c = s.conn();
   HostRange range;
-  range.bytes = a.bytes;
-  range.handle = a.handle;
-  range.device_ptr = (flags & CU_MEMHOSTALLOC_DEVICEMAP) ? a.device_ptr : 0;
+  void* p = nullptr;
+  CUresult r = CUDA_ERROR_NOT_SUPPORTED;  // a transport that can neither lend pages nor pass an fd
+  if (c.lender() != nullptr) {
+    r = lend_pages(c, s.ctx(), bytes, flags, &range, &p);
+  } else if (c.host_memory_fd() >= 0) {
+    r = receive_pages(c, s.ctx(), bytes, flags, &range, &p);
+  }
+  if (r != CUDA_SUCCESS) return r;
+  if (!(flags & CU_MEMHOSTALLOC_DEVICEMAP)) range.device_ptr = 0;
   range.ctx = s.ctx();
   range.buffer_id = s.st().next_buffer_id++;
   range.flags = flags;
   range.pinned = true;
-  s.st().host[reinterpret_cast<uintptr_t>(p)] = range;
+  s.st().host[reinterpret_cast<uintptr_t>(p)] = std::move(range);
   *pp = p;
   return CUDA_SUCCESS;
 }
@@ -235,13 +265,14 @@ CUresult cuMemFreeHost(void* p) {
     Session s;
     if (s.status() != CUDA_SUCCESS) return s.status();
     auto it = s.st().host.find(reinterpret_cast<uintptr_t>(p));
-    if (p == nullptr || it == s.st().host.end() || !(it->second.pinned || it->second.fallback))
-      return CUDA_ERROR_INVALID_VALUE;
-    const HostRange r = it->second;
+    if (p == nullptr || it == s.st().host.end() || !it->second.pinned) return CUDA_ERROR_INVALID_VALUE;
+    const HostRange r = std::move(it->second);
     s.st().host.erase(it);
-    ::munmap(p, r.bytes);
-    if (r.fallback) return CUDA_SUCCESS;
-    return s.conn().call<Op::MemFreeHost>(idm::HandleReq{r.handle});
+    // The worker unmaps first; lent pages may be taken back at any time (the transport defers freeing them
+    // until the worker has unmapped), a memfd mapping is ours alone to drop.
+    const CUresult res = s.conn().call<Op::MemFreeHost>(idm::HandleReq{r.handle});
+    if (!r.lent) ::munmap(p, r.bytes);
+    return res;
   });
 }
 
@@ -271,8 +302,7 @@ CUresult cuMemHostUnregister(void* p) {
     Session s;
     if (s.status() != CUDA_SUCCESS) return s.status();
     auto it = s.st().host.find(reinterpret_cast<uintptr_t>(p));
-    if (p == nullptr || it == s.st().host.end() || it->second.pinned || it->second.fallback)
-      return CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED;
+    if (p == nullptr || it == s.st().host.end() || it->second.pinned) return CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED;
     s.st().host.erase(it);
     return CUDA_SUCCESS;
   });

@@ -71,6 +71,8 @@ class Connection {
   [[nodiscard]] bool dead() const noexcept { return dead_.load(std::memory_order_relaxed); }
   [[nodiscard]] uint32_t zone_id() const noexcept { return zone_id_; }
   [[nodiscard]] int host_memory_fd() const noexcept { return host_memory_fd_; }
+  // Lends pinned host pages to the worker (Xen); null on a transport that passes the worker's memfd instead.
+  [[nodiscard]] idm::PageLender* lender() const noexcept { return endpoint_->lender.get(); }
 
   // Sends one request (call or post). For calls, *seq receives its sequence number for wait().
   template <idm::Op op>

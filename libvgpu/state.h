@@ -74,7 +74,7 @@ struct HostRange {
   uint64_t buffer_id = 0;
   unsigned flags = 0;
   bool pinned = false;
-  bool fallback = false;  // cuMemAllocHost over a transport without shared pinned pages (Xen): plain pages
+  std::shared_ptr<idm::LentPages> lent;  // pinned pages we lent the worker (Xen); null: its memfd, mapped here
 };
 
 struct FunctionInfo {

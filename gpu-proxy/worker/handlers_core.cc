@@ -19,8 +19,13 @@ CUresult Worker::on(OpTag<Op::Echo>, const EchoReq&, std::span<const std::byte>,
   return CUDA_ERROR_NOT_SUPPORTED;
 }
 CUresult Worker::on(OpTag<Op::Nop>, const NopPost&, std::span<const std::byte>, Reply&) { return CUDA_SUCCESS; }
-CUresult Worker::on(OpTag<Op::BulkPut>, const BulkPutReq&, std::span<const std::byte>, Reply&) {
-  return CUDA_ERROR_NOT_SUPPORTED;
+// The conformance probe of the data area: its checksum as this side sees it (zones compare it with their own view).
+CUresult Worker::on(OpTag<Op::BulkPut>, const BulkPutReq& r, std::span<const std::byte>, Reply& reply) {
+  const std::span<std::byte> data = ch_.data();
+  if (r.offset > data.size() || r.length > data.size() - r.offset) return CUDA_ERROR_INVALID_VALUE;
+  const uint32_t sum = (r.flags & kBulkWantChecksum) ? fnv1a(data.subspan(r.offset, r.length)) : 0;
+  reply.set(BulkPutRsp{sum, 0});
+  return CUDA_SUCCESS;
 }
 
 CUresult Worker::on(OpTag<Op::Init>, const InitReq& r, std::span<const std::byte>, Reply& reply) {

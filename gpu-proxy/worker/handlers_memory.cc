@@ -93,22 +93,39 @@ CUresult Worker::on(OpTag<Op::MemGetAddressRange>, const PtrReq& r, std::span<co
   return CUDA_SUCCESS;
 }
 
-CUresult Worker::on(OpTag<Op::MemHostAlloc>, const MemHostAllocReq& r, std::span<const std::byte>, Reply& reply) {
-  // Pinned pages reach the zone as a memfd over its socket; a zone without one (Xen) cannot map them.
-  if (zone_socket_ < 0) return CUDA_ERROR_NOT_SUPPORTED;
+// The pages of a pinned allocation: lent by the zone (named by directory refs in the tail; the transport maps
+// them), or made here as a memfd the zone maps once we send it.
+Result<std::unique_ptr<SharedMemory>> Worker::host_pages(const MemHostAllocReq& r, std::span<const std::byte> tail) {
+  if (r.pages_from == static_cast<uint32_t>(HostPages::kLent)) {
+    if (!borrower_) return Error::kInvalidField;  // only a transport that borrows pages (Xen) may name them
+    std::vector<uint32_t> dir(tail.size() / sizeof(uint32_t));  // size checked by MemHostAllocReq::valid
+    std::memcpy(dir.data(), tail.data(), dir.size() * sizeof(uint32_t));
+    return borrower_->borrow(dir, static_cast<uint32_t>(r.bytes / kPage));
+  }
+  if (zone_socket_ < 0) return Error::kInvalidField;  // no socket to send the fd on (Xen: the zone lends pages)
+  auto mem = ShmMemory::create((r.bytes + kPage - 1) / kPage * kPage, "xen-gpu-pinned");  // zero-filled
+  if (!mem) return mem.error();
+  return std::unique_ptr<SharedMemory>(std::move(mem.value()));
+}
+
+CUresult Worker::on(OpTag<Op::MemHostAlloc>, const MemHostAllocReq& r, std::span<const std::byte> tail,
+                    Reply& reply) {
   if (CUresult e = use_ctx(r.ctx); e != CUDA_SUCCESS) return e;
   constexpr uint32_t kKnown = CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVICEMAP | CU_MEMHOSTALLOC_WRITECOMBINED;
   if (r.bytes == 0 || r.bytes > kMaxPinnedBytes || (r.flags & ~kKnown)) return CUDA_ERROR_INVALID_VALUE;
+  const bool lent = r.pages_from == static_cast<uint32_t>(HostPages::kLent);
+  if (lent ? borrower_ == nullptr : zone_socket_ < 0) return CUDA_ERROR_NOT_SUPPORTED;  // not on this transport
+  const uint64_t rounded = (r.bytes + kPage - 1) / kPage * kPage;
+  if (!lent && rounded > limits_.pinned_bytes - std::min(pinned_used_, limits_.pinned_bytes))
+    return CUDA_ERROR_OUT_OF_MEMORY;  // the zone's allowance of driver-domain RAM
+  auto pages = host_pages(r, tail);
+  if (!pages) return lent ? CUDA_ERROR_INVALID_VALUE : CUDA_ERROR_OUT_OF_MEMORY;  // bad refs were logged
   auto ha = std::make_unique<HostAlloc>();
-  ha->bytes = (r.bytes + kPage - 1) / kPage * kPage;
-  auto mem = ShmMemory::create(ha->bytes, "xen-gpu-pinned");
-  if (!mem) return CUDA_ERROR_OUT_OF_MEMORY;
-  // Keep our own mapping and fd; the ShmMemory wrapper is only the allocator.
-  ha->memfd.reset(::dup((*mem)->fd()));
-  void* va = ::mmap(nullptr, ha->bytes, PROT_READ | PROT_WRITE, MAP_SHARED, ha->memfd.get(), 0);
-  if (va == MAP_FAILED) return CUDA_ERROR_OUT_OF_MEMORY;
-  ha->va = static_cast<std::byte*>(va);
+  ha->pages = std::move(pages.value());
+  ha->va = ha->pages->bytes().data();
+  ha->bytes = ha->pages->bytes().size();
   ha->ctx = r.ctx;
+  ha->lent = lent;
   // Registered with the driver, the shared pages are DMA-able: copies from/to them need no staging copy.
   unsigned reg_flags = CU_MEMHOSTREGISTER_PORTABLE;
   if (r.flags & CU_MEMHOSTALLOC_DEVICEMAP) reg_flags |= CU_MEMHOSTREGISTER_DEVICEMAP;
@@ -116,35 +133,35 @@ CUresult Worker::on(OpTag<Op::MemHostAlloc>, const MemHostAllocReq& r, std::span
   ha->registered = reg == CUDA_SUCCESS;
   if (!ha->registered) {
     log_line("pinned allocation could not be registered with the driver (copies still work, staged)");
-    if (r.flags & CU_MEMHOSTALLOC_DEVICEMAP) {
-      ::munmap(ha->va, ha->bytes);
-      return reg;
-    }
+    if (r.flags & CU_MEMHOSTALLOC_DEVICEMAP) return reg;
   }
+  auto unregister = [&] {
+    if (ha->registered) d_.MemHostUnregister(ha->va);
+  };
   if (r.flags & CU_MEMHOSTALLOC_DEVICEMAP) {
     CUdeviceptr dp = 0;
     if (CUresult e = d_.MemHostGetDevicePointer(&dp, ha->va, 0); e != CUDA_SUCCESS) {
-      d_.MemHostUnregister(ha->va);
-      ::munmap(ha->va, ha->bytes);
+      unregister();
       return e;
     }
     ha->device_ptr = dp;
   }
   const uint64_t h = handles_.insert(ObjType::kHostAlloc, ha.get(), r.ctx);
   if (h == 0) {
-    if (ha->registered) d_.MemHostUnregister(ha->va);
-    ::munmap(ha->va, ha->bytes);
+    unregister();
     return CUDA_ERROR_OUT_OF_MEMORY;
   }
   if (ha->device_ptr) (void)allocs_.insert({ha->device_ptr, ha->bytes, AllocKind::kHostMapped, h, 0});
-  // The zone maps the same pages: the fd goes first on the socket, the answer on the ring right after.
-  if (send_packet(zone_socket_, std::as_bytes(std::span(&h, 1)), ha->memfd.get()) != Error::kOk) {
-    if (ha->registered) d_.MemHostUnregister(ha->va);
-    ::munmap(ha->va, ha->bytes);
+  // Pages made here: the zone maps the same memfd; it goes first on the socket, the answer on the ring right after.
+  if (!lent && send_packet(zone_socket_, std::as_bytes(std::span(&h, 1)),
+                           static_cast<ShmMemory&>(*ha->pages).fd()) != Error::kOk) {
+    unregister();
+    (void)allocs_.take_owned_by(h);
     handles_.erase(h);
     return CUDA_ERROR_OPERATING_SYSTEM;
   }
   reply.set(MemHostAllocRsp{h, ha->bytes, ha->device_ptr});
+  if (!lent) pinned_used_ += ha->bytes;
   host_allocs_[h] = std::move(ha);
   return CUDA_SUCCESS;
 }
@@ -152,16 +169,7 @@ CUresult Worker::on(OpTag<Op::MemHostAlloc>, const MemHostAllocReq& r, std::span
 CUresult Worker::on(OpTag<Op::MemFreeHost>, const HandleReq& r, std::span<const std::byte>, Reply&) {
   auto* e = handles_.find(r.handle, ObjType::kHostAlloc);
   if (!e) return CUDA_ERROR_INVALID_VALUE;  // cuMemFreeHost of something that is not a pinned allocation
-  auto it = host_allocs_.find(r.handle);
-  if (it != host_allocs_.end()) {
-    HostAlloc& ha = *it->second;
-    if (ha.registered) {
-      (void)use_ctx(ha.ctx);
-      d_.MemHostUnregister(ha.va);
-    }
-    ::munmap(ha.va, ha.bytes);
-    host_allocs_.erase(it);
-  }
+  drop_host_alloc(r.handle, /*ctx_alive=*/true);
   (void)allocs_.take_owned_by(r.handle);
   handles_.erase(r.handle);
   return CUDA_SUCCESS;

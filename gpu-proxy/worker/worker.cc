@@ -12,19 +12,23 @@ namespace xg::proxy {
 using idm::Error;
 using idm::Op;
 
-Worker::Worker(DriverApi& driver, idm::Channel& channel, int zone_socket, WorkerLimits limits, ControlPage* control)
-    : d_(driver), ch_(channel), zone_socket_(zone_socket), limits_(limits), control_(control) {
+Worker::Worker(DriverApi& driver, idm::Endpoint& endpoint, int zone_socket, WorkerLimits limits,
+               ControlPage* control)
+    : d_(driver),
+      ch_(endpoint.channel),
+      borrower_(endpoint.borrower.get()),
+      zone_socket_(zone_socket),
+      limits_(limits),
+      control_(control) {
   rx_.resize(ch_.geometry().max_payload);
   scratch_.resize(64 * 1024);
 }
 
 Worker::~Worker() {
   // Contexts first: destroying them frees their memory, modules, streams and events in the driver. Then the
-  // pinned host allocations (unregistered, unmapped, closed by HostAlloc's members).
-  for (auto& [h, ha] : host_allocs_) {
+  // pinned host allocations (unregistered here, unmapped by HostAlloc's members).
+  for (auto& [h, ha] : host_allocs_)
     if (ha->registered && d_.MemHostUnregister) d_.MemHostUnregister(ha->va);
-    if (ha->va) ::munmap(ha->va, ha->bytes);
-  }
   host_allocs_.clear();
 }
 

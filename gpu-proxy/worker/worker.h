@@ -44,12 +44,17 @@ struct Reply {
 struct WorkerLimits {
   uint64_t quota_bytes = 1ull << 30;
   uint32_t zone_id = 0;
+  // Pinned host memory the worker allocates for the zone (driver-domain RAM; shm zones). Pages a Xen zone lends
+  // are its own RAM and not counted.
+  uint64_t pinned_bytes = 4ull << 30;
 };
 
 class Worker {
  public:
-  // `zone_socket` is the registration socket (pinned-memory fds travel on it). `control` may be null (tests).
-  Worker(DriverApi& driver, idm::Channel& channel, int zone_socket, WorkerLimits limits, ControlPage* control);
+  // Serves `endpoint`'s channel; pinned host memory comes from its borrower (pages the zone lends, Xen) or is
+  // allocated here and its fd sent on `zone_socket` (the registration socket; -1: none). `control` may be null
+  // (tests). The endpoint outlives the worker.
+  Worker(DriverApi& driver, idm::Endpoint& endpoint, int zone_socket, WorkerLimits limits, ControlPage* control);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -77,12 +82,13 @@ class Worker {
     bool layout_known = false;
   };
   struct HostAlloc {
-    idm::UniqueFd memfd;
-    std::byte* va = nullptr;
+    std::unique_ptr<idm::SharedMemory> pages;  // a memfd mapping we made, or the zone's lent pages, mapped
+    std::byte* va = nullptr;                   // pages->bytes()
     uint64_t bytes = 0;
     bool registered = false;
     uint64_t device_ptr = 0;
     uint64_t ctx = 0;
+    bool lent = false;  // the zone's pages (not counted in pinned_used_)
   };
   struct Primary {
     uint64_t handle = 0;
@@ -100,20 +106,25 @@ class Worker {
   CUresult charge(uint64_t bytes);
   void uncharge(uint64_t bytes);
   void forget_children(uint64_t handle);              // cascade: handles and allocations owned by `handle`
+  void drop_host_alloc(uint64_t handle, bool ctx_alive);  // unregisters and unmaps a pinned allocation, if one
   CUresult learn_function(CUfunction f, uint64_t parent, Reply& reply);
   CUresult htod(const idm::MemcpyHtoDReq& r, std::span<const std::byte> tail, bool async);
+  [[nodiscard]] idm::Result<std::unique_ptr<idm::SharedMemory>> host_pages(const idm::MemHostAllocReq& r,
+                                                                          std::span<const std::byte> tail);
   CUresult memset(const idm::MemsetReq& r, bool async);
   void publish_counters();
   [[nodiscard]] static bool is_sync_point(idm::Op op) noexcept;
 
   DriverApi& d_;
   idm::Channel& ch_;
+  idm::PageBorrower* borrower_;
   int zone_socket_;
   WorkerLimits limits_;
   ControlPage* control_;
   HandleTable handles_;
   AllocMap allocs_;
   uint64_t used_ = 0, peak_ = 0;
+  uint64_t pinned_used_ = 0;  // pinned pages allocated here (not lent), against limits_.pinned_bytes
   uint64_t current_ctx_ = 0;
   CUresult pending_ = CUDA_SUCCESS;  // first error of a fire-and-forget call, reported at the next sync point
   int device_count_ = 0;

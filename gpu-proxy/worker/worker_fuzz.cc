@@ -37,7 +37,7 @@ struct Harness {
     ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv);
     sock_a.reset(sv[0]);
     sock_b.reset(sv[1]);
-    worker = std::make_unique<xg::proxy::Worker>(*driver, proxy_side->channel, sock_a.get(),
+    worker = std::make_unique<xg::proxy::Worker>(*driver, *proxy_side, sock_a.get(),
                                                  xg::proxy::WorkerLimits{64ull << 20, 1}, nullptr);
     if (worker->start() != CUDA_SUCCESS) __builtin_trap();
     sink.resize(g.max_payload);

@@ -91,22 +91,22 @@ int xen_worker_main(const std::string& driver_path, uint32_t domid, ControlPage*
     // kTimeout: nobody yet; kInvalidField: a rejected handshake (logged, nodes reset): wait for the next one.
   }
   if (!ep) return 0;  // SIGTERM
-  // Pinned host memory travels as fds over the zone's socket; a Xen zone has none (-1): MemHostAlloc answers
-  // CUDA_ERROR_NOT_SUPPORTED and libvgpu falls back to pageable memory.
-  Worker worker(*driver, ep->channel, /*zone_socket=*/-1, limits, page);
-  if (CUresult e = worker.start(); e != CUDA_SUCCESS) {
+  // No zone socket over Xen: pinned host memory is pages the zone lends (granted), mapped by ep's borrower.
+  auto worker = std::make_unique<Worker>(*driver, *ep, /*zone_socket=*/-1, limits, page);
+  if (CUresult e = worker->start(); e != CUDA_SUCCESS) {
     idm::log_line("cuInit failed: " + std::to_string(e));
     return 8;
   }
   page->state.store(static_cast<uint32_t>(WorkerState::kServing));
   idm::log_line("serving a program of domain " + std::to_string(domid) + " over Xen (quota " +
                 std::to_string(limits.quota_bytes) + " bytes, driver " + driver_path + ")");
-  const idm::Error why_stopped = worker.serve(g_stop);
+  const idm::Error why_stopped = worker->serve(g_stop);
   const bool alive = (*backend)->domain_alive();
   idm::log_line(std::string(alive ? "program ended: " : "zone ended: ") +
-                std::string(idm::error_name(why_stopped)) + "; " + std::to_string(worker.handles().live_count()) +
-                " handles and " + std::to_string(worker.used_bytes()) + " bytes reclaimed");
-  ep.reset();  // unmap, unbind: the frontend sees Closing -> Closed
+                std::string(idm::error_name(why_stopped)) + "; " + std::to_string(worker->handles().live_count()) +
+                " handles and " + std::to_string(worker->used_bytes()) + " bytes reclaimed");
+  worker.reset();  // unregisters and unmaps the pages the program lent
+  ep.reset();      // unmap, unbind: the frontend sees Closing -> Closed
   if (!alive || g_stop.load()) {
     page->state.store(static_cast<uint32_t>(WorkerState::kEnded));
     return 0;
@@ -193,7 +193,7 @@ int worker_main(const std::string& driver_path) {
     idm::log_line("cannot create the channel");
     return 7;
   }
-  Worker worker(*driver, (*ep)->channel, zone_socket, limits, page);
+  Worker worker(*driver, **ep, zone_socket, limits, page);
   if (CUresult e = worker.start(); e != CUDA_SUCCESS) {
     idm::log_line("cuInit failed: " + std::to_string(e));
     return 8;

@@ -77,15 +77,23 @@ CUresult Worker::charge(uint64_t bytes) {
 
 void Worker::uncharge(uint64_t bytes) { used_ = bytes > used_ ? 0 : used_ - bytes; }
 
+void Worker::drop_host_alloc(uint64_t handle, bool ctx_alive) {
+  auto it = host_allocs_.find(handle);
+  if (it == host_allocs_.end()) return;
+  HostAlloc& ha = *it->second;
+  // Registered pages are portable: any current context may unregister them. A destroyed context is never made
+  // current again; then the call fails harmlessly if no context is current.
+  if (ha.registered && (!ctx_alive || use_ctx(ha.ctx) == CUDA_SUCCESS)) d_.MemHostUnregister(ha.va);
+  if (!ha.lent) pinned_used_ -= std::min(pinned_used_, ha.bytes);
+  host_allocs_.erase(it);  // unmaps (lent pages go back to the zone)
+}
+
 void Worker::forget_children(uint64_t handle) {
   for (const Allocation& a : allocs_.take_owned_by(handle)) uncharge(a.charged);
   for (uint64_t child : handles_.children(handle)) {
     forget_children(child);
     functions_.erase(child);
-    if (auto it = host_allocs_.find(child); it != host_allocs_.end()) {
-      if (it->second->va) ::munmap(it->second->va, it->second->bytes);
-      host_allocs_.erase(it);
-    }
+    drop_host_alloc(child, /*ctx_alive=*/false);
     handles_.erase(child);
   }
 }

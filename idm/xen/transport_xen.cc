@@ -155,28 +155,92 @@ class EvtchnDoorbell final : public Doorbell {
   Clock::time_point last_check_{};
 };
 
-// The backend's view of the zone's pages.
+std::shared_ptr<xengnttab_handle> open_gnttab() {
+  xengnttab_handle* h = ::xengnttab_open(nullptr, 0);
+  if (!h) {
+    log_errno("xen: xengnttab_open (/dev/xen/gntdev)");
+    return nullptr;
+  }
+  return {h, [](xengnttab_handle* x) { ::xengnttab_close(x); }};
+}
+
+// Driver-domain side: `count` pages of `domid` named by directory pages. The directory is mapped read-only, every
+// ref copied out once, and unmapped: nothing reads the guest's directory again (no double fetch). Refs that
+// repeat are refused (two pages of one mapping backed by the same guest page).
+class DirectoryMap {
+ public:
+  explicit DirectoryMap(std::shared_ptr<xengnttab_handle> xgt) : xgt_(std::move(xgt)) {}
+  DirectoryMap(const DirectoryMap&) = delete;
+  DirectoryMap& operator=(const DirectoryMap&) = delete;
+  ~DirectoryMap() {
+    if (addr_ && ::xengnttab_unmap(xgt_.get(), addr_, count_) != 0) log_errno("xen: unmap granted pages");
+  }
+  // nullptr on success, else why (for the log / the frontend's error node).
+  [[nodiscard]] const char* map(uint32_t domid, std::span<const uint32_t> dir_refs, uint32_t count) {
+    if (count == 0 || dir_refs.size() != lend_dir_pages(count)) return "directory size does not match the page count";
+    std::vector<uint32_t> dref(dir_refs.begin(), dir_refs.end());
+    void* dir = ::xengnttab_map_domain_grant_refs(xgt_.get(), dref.size(), domid, dref.data(), PROT_READ);
+    if (!dir) return "cannot map the directory pages";
+    std::vector<uint32_t> refs(count);
+    std::memcpy(refs.data(), dir, refs.size() * sizeof(uint32_t));  // count <= dir pages * kRefsPerDirPage
+    ::xengnttab_unmap(xgt_.get(), dir, dref.size());
+    if (check_channel_refs(refs) != Reject::kOk) return reject_name(Reject::kDuplicateRef);
+    addr_ = ::xengnttab_map_domain_grant_refs(xgt_.get(), count, domid, refs.data(), PROT_READ | PROT_WRITE);
+    if (!addr_) return "cannot map the granted pages";
+    count_ = count;
+    return nullptr;
+  }
+  [[nodiscard]] std::span<std::byte> bytes() const noexcept {
+    return {static_cast<std::byte*>(addr_), size_t{count_} * kPageBytes};
+  }
+  [[nodiscard]] xengnttab_handle* handle() const noexcept { return xgt_.get(); }
+
+ private:
+  std::shared_ptr<xengnttab_handle> xgt_;
+  void* addr_ = nullptr;
+  uint32_t count_ = 0;
+};
+
+// The backend's view of the zone's channel pages, plus the liveness page.
 class GrantMap final : public SharedMemory {
  public:
-  GrantMap(xengnttab_handle* xgt, void* addr, uint32_t pages, void* alive, std::shared_ptr<Link> link)
-      : xgt_(xgt), addr_(addr), pages_(pages), alive_(alive), link_(std::move(link)) {}
+  explicit GrantMap(std::shared_ptr<xengnttab_handle> xgt) : chan(std::move(xgt)) {}
   ~GrantMap() override {
-    if (::xengnttab_unmap(xgt_, addr_, pages_) != 0) log_errno("xen: unmap channel");
     // Unmapping the liveness page clears our byte in it and signals the zone (gntdev unmap notification).
-    if (alive_ && ::xengnttab_unmap(xgt_, alive_, 1) != 0) log_errno("xen: unmap liveness page");
-    ::xengnttab_close(xgt_);
-    link_.reset();  // last owner: writes Closed now that nothing is mapped
+    if (alive && ::xengnttab_unmap(chan.handle(), alive, 1) != 0) log_errno("xen: unmap liveness page");
   }
-  std::span<std::byte> bytes() noexcept override {
-    return {static_cast<std::byte*>(addr_), size_t{pages_} * kPageBytes};
+  std::span<std::byte> bytes() noexcept override { return chan.bytes(); }
+  // Destroyed in reverse order: the liveness page (above), the channel, then the link, whose last owner writes
+  // Closed once nothing is mapped.
+  std::shared_ptr<Link> link;
+  DirectoryMap chan;
+  void* alive = nullptr;
+};
+
+// Pinned host memory a zone lent us (PageBorrower over grants).
+class GrantBorrowed final : public SharedMemory {
+ public:
+  explicit GrantBorrowed(std::shared_ptr<xengnttab_handle> xgt) : map(std::move(xgt)) {}
+  std::span<std::byte> bytes() noexcept override { return map.bytes(); }
+  DirectoryMap map;
+};
+
+class GrantBorrower final : public PageBorrower {
+ public:
+  GrantBorrower(std::shared_ptr<xengnttab_handle> xgt, uint32_t domid) : xgt_(std::move(xgt)), domid_(domid) {}
+  Result<std::unique_ptr<SharedMemory>> borrow(std::span<const uint32_t> dir_refs, uint32_t pages) override {
+    if (pages == 0 || pages > kMaxLendPages) return Error::kInvalidField;
+    auto b = std::make_unique<GrantBorrowed>(xgt_);
+    if (const char* why = b->map.map(domid_, dir_refs, pages)) {
+      log_line("xen: domain " + std::to_string(domid_) + " lent " + std::to_string(pages) + " pages: " + why);
+      return Error::kInvalidField;
+    }
+    return std::unique_ptr<SharedMemory>(std::move(b));
   }
 
  private:
-  xengnttab_handle* xgt_;
-  void* addr_;
-  uint32_t pages_;
-  void* alive_;
-  std::shared_ptr<Link> link_;
+  std::shared_ptr<xengnttab_handle> xgt_;
+  uint32_t domid_;
 };
 
 struct XenevtchnCloser {
@@ -185,72 +249,126 @@ struct XenevtchnCloser {
   }
 };
 
-}  // namespace
 
 // ---- GrantShare ------------------------------------------------------------------------------------------
 
+// Zone side: `pages` zeroed pages granted writable to `domid`, plus read-only directory pages listing their refs
+// (the peer must not be able to redirect our own view of the directory). Unshared on destruction; gntalloc defers
+// freeing a page until the peer has unmapped it, so unsharing first is always safe.
+class DirectoryShare {
+ public:
+  explicit DirectoryShare(std::shared_ptr<xengntshr_handle> xgs) : xgs_(std::move(xgs)) {}
+  DirectoryShare(const DirectoryShare&) = delete;
+  DirectoryShare& operator=(const DirectoryShare&) = delete;
+  ~DirectoryShare() {
+    if (pages_) ::xengntshr_unshare(xgs_.get(), pages_, count_);
+    if (dir_) ::xengntshr_unshare(xgs_.get(), dir_, dir_refs_.size());
+  }
+  [[nodiscard]] Error share(uint32_t domid, uint32_t count) {
+    std::vector<uint32_t> refs(count);
+    pages_ = ::xengntshr_share_pages(xgs_.get(), domid, static_cast<int>(count), refs.data(), 1);
+    if (!pages_) {
+      log_errno("xen: share " + std::to_string(count) + " pages with domain " + std::to_string(domid));
+      return Error::kSystem;
+    }
+    count_ = count;
+    std::memset(pages_, 0, size_t{count} * kPageBytes);
+    dir_refs_.resize(lend_dir_pages(count));
+    dir_ = ::xengntshr_share_pages(xgs_.get(), domid, static_cast<int>(dir_refs_.size()), dir_refs_.data(), 0);
+    if (!dir_) {
+      log_errno("xen: share directory pages");
+      return Error::kSystem;
+    }
+    std::memset(dir_, 0, dir_refs_.size() * kPageBytes);
+    std::memcpy(dir_, refs.data(), refs.size() * sizeof(uint32_t));
+    return Error::kOk;
+  }
+  [[nodiscard]] std::span<std::byte> bytes() const noexcept {
+    return {static_cast<std::byte*>(pages_), size_t{count_} * kPageBytes};
+  }
+  [[nodiscard]] std::span<const uint32_t> dir_refs() const noexcept { return dir_refs_; }
+  [[nodiscard]] std::span<uint32_t> directory() const noexcept {
+    return {static_cast<uint32_t*>(dir_), dir_refs_.size() * kRefsPerDirPage};
+  }
+  [[nodiscard]] xengntshr_handle* handle() const noexcept { return xgs_.get(); }
+
+ private:
+  std::shared_ptr<xengntshr_handle> xgs_;
+  void* pages_ = nullptr;
+  uint32_t count_ = 0;
+  void* dir_ = nullptr;
+  std::vector<uint32_t> dir_refs_;
+};
+
+std::shared_ptr<xengntshr_handle> open_gntshr() {
+  xengntshr_handle* h = ::xengntshr_open(nullptr, 0);
+  if (!h) {
+    log_errno("xen: xengntshr_open (/dev/xen/gntalloc)");
+    return nullptr;
+  }
+  return {h, [](xengntshr_handle* x) { ::xengntshr_close(x); }};
+}
+
+// Pinned host memory the zone lends the proxy (PageLender over grants).
+class GrantLentPages final : public LentPages {
+ public:
+  explicit GrantLentPages(std::shared_ptr<xengntshr_handle> xgs) : share(std::move(xgs)) {}
+  std::span<std::byte> bytes() noexcept override { return share.bytes(); }
+  std::span<const uint32_t> directory_refs() const noexcept override { return share.dir_refs(); }
+  DirectoryShare share;
+};
+
+class GrantLender final : public PageLender {
+ public:
+  GrantLender(std::shared_ptr<xengntshr_handle> xgs, uint32_t domid) : xgs_(std::move(xgs)), domid_(domid) {}
+  Result<std::unique_ptr<LentPages>> lend(uint32_t pages) override {
+    if (pages == 0 || pages > kMaxLendPages) return Error::kInvalidField;
+    auto p = std::make_unique<GrantLentPages>(xgs_);
+    if (Error e = p->share.share(domid_, pages); e != Error::kOk) return e;
+    return std::unique_ptr<LentPages>(std::move(p));
+  }
+
+ private:
+  std::shared_ptr<xengntshr_handle> xgs_;
+  uint32_t domid_;
+};
+
+}  // namespace
+
 struct GrantShare::Impl {
-  xengntshr_handle* xgs = nullptr;
-  void* chan = nullptr;
-  uint32_t pages = 0;
-  void* dir = nullptr;
-  uint32_t dir_pages = 0;
+  explicit Impl(std::shared_ptr<xengntshr_handle> xgs) : chan(std::move(xgs)) {}
+  DirectoryShare chan;
   void* alive = nullptr;
   std::shared_ptr<void> link;
 };
 
 GrantShare::~GrantShare() {
   if (!impl_) return;
-  // gntalloc defers freeing a page until the peer has unmapped it, so unsharing first is safe.
-  if (impl_->chan) ::xengntshr_unshare(impl_->xgs, impl_->chan, impl_->pages);
-  if (impl_->dir) ::xengntshr_unshare(impl_->xgs, impl_->dir, impl_->dir_pages);
   // Clears our liveness byte and signals the backend (gntalloc unmap notification); also happens if we die.
-  if (impl_->alive) ::xengntshr_unshare(impl_->xgs, impl_->alive, 1);
-  if (impl_->xgs) ::xengntshr_close(impl_->xgs);
-  impl_->link.reset();
+  if (impl_->alive) ::xengntshr_unshare(impl_->chan.handle(), impl_->alive, 1);
+  auto link = std::move(impl_->link);
+  impl_.reset();  // unshares the channel and its directory
+  link.reset();   // the connection's last owner: writes Closed now that nothing is shared
 }
 
-std::span<std::byte> GrantShare::bytes() noexcept {
-  return {static_cast<std::byte*>(impl_->chan), size_t{impl_->pages} * kPageBytes};
-}
+std::span<std::byte> GrantShare::bytes() noexcept { return impl_->chan.bytes(); }
 
 void GrantShare::hold_until_unshared(std::shared_ptr<void> p) noexcept { impl_->link = std::move(p); }
 
 volatile uint8_t* GrantShare::alive_page() noexcept { return static_cast<volatile uint8_t*>(impl_->alive); }
 
-std::span<uint32_t> GrantShare::directory() noexcept {
-  return {static_cast<uint32_t*>(impl_->dir), size_t{impl_->dir_pages} * kRefsPerDirPage};
-}
+std::span<uint32_t> GrantShare::directory() noexcept { return impl_->chan.directory(); }
 
 Result<std::unique_ptr<GrantShare>> share_channel(uint32_t domid, const ChannelGeometry& g, uint32_t port) {
   if (!g.valid() || g.total_pages() > kMaxPages) return Error::kInvalidField;
+  auto xgs = open_gntshr();
+  if (!xgs) return Error::kSystem;
   auto s = std::unique_ptr<GrantShare>(new GrantShare());
-  s->impl_ = std::make_unique<GrantShare::Impl>();
+  s->impl_ = std::make_unique<GrantShare::Impl>(xgs);
   auto& im = *s->impl_;
-  im.xgs = ::xengntshr_open(nullptr, 0);
-  if (!im.xgs) {
-    log_errno("xen: xengntshr_open (/dev/xen/gntalloc)");
-    return Error::kSystem;
-  }
-  im.pages = g.total_pages();
-  std::vector<uint32_t> refs(im.pages);
-  im.chan = ::xengntshr_share_pages(im.xgs, domid, static_cast<int>(im.pages), refs.data(), 1);
-  if (!im.chan) {
-    log_errno("xen: share " + std::to_string(im.pages) + " channel pages");
-    return Error::kSystem;
-  }
-  std::memset(im.chan, 0, size_t{im.pages} * kPageBytes);
-  im.dir_pages = dir_pages_for(im.pages);
-  s->dir_refs_.resize(im.dir_pages);
-  // The directory is granted read-only: the backend must not be able to redirect our own view of it.
-  im.dir = ::xengntshr_share_pages(im.xgs, domid, static_cast<int>(im.dir_pages), s->dir_refs_.data(), 0);
-  if (!im.dir) {
-    log_errno("xen: share directory pages");
-    return Error::kSystem;
-  }
-  std::memset(im.dir, 0, size_t{im.dir_pages} * kPageBytes);
-  std::memcpy(im.dir, refs.data(), refs.size() * sizeof(uint32_t));
-  im.alive = ::xengntshr_share_page_notify(im.xgs, domid, &s->alive_ref_, 1, kFrontendAliveByte, port);
+  if (Error e = im.chan.share(domid, g.total_pages()); e != Error::kOk) return e;
+  s->dir_refs_.assign(im.chan.dir_refs().begin(), im.chan.dir_refs().end());
+  im.alive = ::xengntshr_share_page_notify(xgs.get(), domid, &s->alive_ref_, 1, kFrontendAliveByte, port);
   if (!im.alive) {
     log_errno("xen: share liveness page");
     return Error::kSystem;
@@ -379,6 +497,8 @@ Result<std::unique_ptr<Endpoint>> connect_frontend(const FrontendOptions& opts) 
   auto bell = std::make_unique<EvtchnDoorbell>(xce.release(), static_cast<evtchn_port_t>(port), link);
   auto ep = make_endpoint(std::move(mem.value()), std::move(bell), opts.geometry, Role::kZone);
   if (!ep) return ep.error();
+  // Pinned host memory: pages we grant the backend on demand (its own gntalloc handle).
+  if (auto xgs = open_gntshr()) (*ep)->lender = std::make_unique<GrantLender>(std::move(xgs), opts.backend_domid);
   (void)xs_set_state(link->xs.get(), link->self_dir, LinkState::kConnected);
   return ep;
 }
@@ -515,51 +635,31 @@ Result<std::unique_ptr<Endpoint>> Backend::accept(Clock::time_point deadline) {
 Result<std::unique_ptr<Endpoint>> Backend::connect(const FrontendInfo& info) {
   const uint32_t domid = opts_.frontend_domid;
   const auto deadline = Clock::now() + opts_.reject_grace;
-  xengnttab_handle* xgt = ::xengnttab_open(nullptr, 0);
-  if (!xgt) {
-    log_errno("xen: xengnttab_open (/dev/xen/gntdev)");
-    reject("backend cannot open gntdev", deadline);
-    return Error::kSystem;
-  }
   auto fail = [&](std::string_view why) {
-    ::xengnttab_close(xgt);
     reject(why, deadline);
     return Error::kInvalidField;
   };
-  // 1. The directory: map read-only, copy every ref out once, unmap. Nothing below reads the page again.
-  std::vector<uint32_t> dir_refs = info.dir_refs;
-  const uint32_t ndir = static_cast<uint32_t>(dir_refs.size());
-  void* dir = ::xengnttab_map_domain_grant_refs(xgt, ndir, domid, dir_refs.data(), PROT_READ);
-  if (!dir) return fail("cannot map the ring-refs directory pages");
-  std::vector<uint32_t> refs(info.num_pages);
-  std::memcpy(refs.data(), dir, refs.size() * sizeof(uint32_t));  // num_pages <= ndir * 1024 (parse_frontend)
-  ::xengnttab_unmap(xgt, dir, ndir);
-  if (check_channel_refs(refs) != Reject::kOk) return fail(reject_name(Reject::kDuplicateRef));
-  // 2. The channel.
-  void* chan = ::xengnttab_map_domain_grant_refs(xgt, info.num_pages, domid, refs.data(), PROT_READ | PROT_WRITE);
-  if (!chan) return fail("cannot map the channel's grant refs");
-  // 3. The event channel.
-  xenevtchn_handle* xce = ::xenevtchn_open(nullptr, 0);
-  const xenevtchn_port_or_error_t port = xce ? ::xenevtchn_bind_interdomain(xce, domid, info.event_channel) : -1;
-  if (port < 0) {
-    if (xce) ::xenevtchn_close(xce);
-    ::xengnttab_unmap(xgt, chan, info.num_pages);
-    return fail("cannot bind the event channel");
-  }
-  // 4. The liveness page: mapped with an unmap notification (clear our byte, signal the port) so the zone
+  auto xgt = open_gnttab();
+  if (!xgt) return fail("backend cannot open gntdev");
+  // 1. The channel, through its directory.
+  auto mem = std::make_unique<GrantMap>(xgt);
+  if (const char* why = mem->chan.map(domid, info.dir_refs, info.num_pages)) return fail(why);
+  // 2. The event channel.
+  std::unique_ptr<xenevtchn_handle, XenevtchnCloser> xce(::xenevtchn_open(nullptr, 0));
+  const xenevtchn_port_or_error_t port = xce ? ::xenevtchn_bind_interdomain(xce.get(), domid, info.event_channel) : -1;
+  if (port < 0) return fail("cannot bind the event channel");
+  // 3. The liveness page: mapped with an unmap notification (clear our byte, signal the port) so the zone
   // learns at once if this process dies.
-  void* alive = ::xengnttab_map_grant_ref_notify(xgt, domid, info.alive_ref, PROT_READ | PROT_WRITE,
-                                                 kBackendAliveByte, static_cast<evtchn_port_t>(port));
-  if (!alive) {
-    ::xenevtchn_unbind(xce, static_cast<evtchn_port_t>(port));
-    ::xenevtchn_close(xce);
-    ::xengnttab_unmap(xgt, chan, info.num_pages);
+  mem->alive = ::xengnttab_map_grant_ref_notify(xgt.get(), domid, info.alive_ref, PROT_READ | PROT_WRITE,
+                                                kBackendAliveByte, static_cast<evtchn_port_t>(port));
+  if (!mem->alive) {
+    ::xenevtchn_unbind(xce.get(), static_cast<evtchn_port_t>(port));
     return fail("cannot map the liveness page");
   }
-  static_cast<volatile uint8_t*>(alive)[kBackendAliveByte] = 1;
+  static_cast<volatile uint8_t*>(mem->alive)[kBackendAliveByte] = 1;
   auto link = std::make_shared<Link>();
   link->xs = xs_connect();
-  link->peer_alive_byte = static_cast<const volatile uint8_t*>(alive) + kFrontendAliveByte;
+  link->peer_alive_byte = static_cast<const volatile uint8_t*>(mem->alive) + kFrontendAliveByte;
   link->self_dir = paths_.backend;
   link->peer_dir = paths_.frontend;
   link->side = Side::kBackend;
@@ -569,14 +669,15 @@ Result<std::unique_ptr<Endpoint>> Backend::connect(const FrontendInfo& info) {
     ::xs_watch(link->xs.get(), (link->peer_dir + "/state").c_str(), "peer");
     ::xs_watch(link->xs.get(), "@releaseDomain", "release");
   }
-  auto mem = std::make_unique<GrantMap>(xgt, chan, info.num_pages, alive, link);
-  auto bell = std::make_unique<EvtchnDoorbell>(xce, static_cast<evtchn_port_t>(port), link);
+  auto bell = std::make_unique<EvtchnDoorbell>(xce.release(), static_cast<evtchn_port_t>(port), link);
   if (!link->xs) {
     log_errno("xen: xs_open");
     return Error::kSystem;  // mem and bell unmap and unbind
   }
+  mem->link = link;  // written Closed once the last mapping is gone
   auto ep = make_endpoint(std::move(mem), std::move(bell), info.geometry, Role::kProxy);
   if (!ep) return ep.error();
+  (*ep)->borrower = std::make_unique<GrantBorrower>(xgt, domid);
   (void)xs_set_state(xs_.get(), paths_.backend, LinkState::kConnected);
   log_line("xen: connected domain " + std::to_string(domid) + ": " + std::to_string(info.num_pages) +
            " pages, port " + std::to_string(info.event_channel) + " -> local " + std::to_string(port));

@@ -43,7 +43,7 @@
 namespace xg::idm::xen {
 
 inline constexpr const char* kDeviceType = "xen-gpu";
-inline constexpr uint32_t kRefsPerDirPage = kPageBytes / sizeof(uint32_t);  // 1024
+inline constexpr uint32_t kRefsPerDirPage = kLendRefsPerDirPage;  // 1024 (the same layout as lent pages)
 inline constexpr uint32_t kMaxDirPages = 16;
 // Bound on a channel's pages: 64 MiB. Far below ChannelGeometry's own bound on purpose: grant mappings cost
 // the driver domain real resources (gntdev/gntalloc limits), so a guest gets a small channel.
@@ -163,9 +163,7 @@ struct ParsedFrontend {
 [[nodiscard]] ParsedFrontend parse_frontend(const FrontendValues& v, uint32_t max_pages = kMaxPages) noexcept;
 
 // Number of directory pages for a channel of `num_pages` pages.
-[[nodiscard]] constexpr uint32_t dir_pages_for(uint32_t num_pages) noexcept {
-  return (num_pages + kRefsPerDirPage - 1) / kRefsPerDirPage;
-}
+[[nodiscard]] constexpr uint32_t dir_pages_for(uint32_t num_pages) noexcept { return lend_dir_pages(num_pages); }
 
 // Checks the grant refs copied (once) out of the directory pages: none may repeat (two channel pages backed
 // by one guest page would alias, e.g. a ring's control block with its data). kOk or kDuplicateRef.

@@ -41,6 +41,12 @@ TEST_CASE("a zone's memory round-trips; inline and data-area copies agree") {
   std::memset(data.data(), 0, big.size());
   CHECK(z.call<Op::MemcpyDtoH>({z.ctx, 0, p, big.size(), 1, 0, 0, 0}).result == CUDA_SUCCESS);
   CHECK(std::memcmp(data.data(), big.data(), big.size()) == 0);
+  // The data-area probe: the worker's checksum of what it sees equals ours; ranges past the area are refused.
+  auto probe = z.call<Op::BulkPut>({4096, 65536, idm::kBulkWantChecksum, 0});
+  CHECK(probe.result == CUDA_SUCCESS);
+  CHECK(probe.as<idm::BulkPutRsp>().checksum == idm::fnv1a(data.subspan(4096, 65536)));
+  CHECK(z.call<Op::BulkPut>({data.size() - 8, 16, 0, 0}).result == CUDA_ERROR_INVALID_VALUE);
+  CHECK(z.call<Op::BulkPut>({~0ull - 4, 16, 0, 0}).result == CUDA_ERROR_INVALID_VALUE);
 }
 
 TEST_CASE("zone B cannot use zone A's handles or device addresses") {
@@ -132,6 +138,25 @@ TEST_CASE("quota: an allocation past it gets CUDA_ERROR_OUT_OF_MEMORY and the zo
   CHECK(other.alloc(64 << 20).first == CUDA_SUCCESS);  // others go on
   auto dev = z.call<Op::DeviceInfo>({0, 0});
   CHECK(dev.as<idm::DeviceInfoRsp>().total_mem == (1u << 20));
+}
+
+TEST_CASE("pinned host memory: lent pages need a lending transport; the worker's own pages are bounded") {
+  ProxyProcess proxy;
+  RawZone z(proxy.zone_socket(), "pinned");
+  REQUIRE((z.ok() && z.init()));
+  const auto lent = static_cast<uint32_t>(idm::HostPages::kLent), own = static_cast<uint32_t>(idm::HostPages::kProxy);
+  // An shm zone cannot name pages of its own (only a Xen zone lends granted pages).
+  const uint32_t dir_ref = 7;
+  CHECK(z.call<Op::MemHostAlloc>({z.ctx, 4096, 0, lent}, std::as_bytes(std::span(&dir_ref, 1))).result ==
+        CUDA_ERROR_NOT_SUPPORTED);
+  // The worker's pages are driver-domain RAM: 4 GiB per zone (memfd pages, allocated only when touched).
+  CHECK(z.call<Op::MemHostAlloc>({z.ctx, 3ull << 30, 0, own}).result == CUDA_SUCCESS);
+  CHECK(z.call<Op::MemHostAlloc>({z.ctx, 2ull << 30, 0, own}).result == CUDA_ERROR_OUT_OF_MEMORY);
+  auto last = z.call<Op::MemHostAlloc>({z.ctx, 1ull << 30, 0, own});
+  CHECK(last.result == CUDA_SUCCESS);
+  CHECK(z.call<Op::MemHostAlloc>({z.ctx, 4096, 0, own}).result == CUDA_ERROR_OUT_OF_MEMORY);
+  CHECK(z.call<Op::MemFreeHost>({last.as<idm::MemHostAllocRsp>().handle}).result == CUDA_SUCCESS);
+  CHECK(z.call<Op::MemHostAlloc>({z.ctx, 4096, 0, own}).result == CUDA_SUCCESS);  // freed bytes count again
 }
 
 TEST_CASE("memory freed by one zone reads back as zeros in another") {

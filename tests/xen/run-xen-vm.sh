@@ -8,10 +8,12 @@
 # Environment:
 #   XG_XEN_ACCEL=tcg|kvm   QEMU accelerator (default tcg: nested KVM without VMX cannot run Xen)
 #   XG_XEN_TIMEOUT=420     hard wall-clock limit for QEMU, seconds
+#   XG_XEN_SMP=2           virtual CPUs of the machine (and of dom0)
 #   XG_XEN_NO_DOMU=1       dom0-only checks (a, d, e)
 #   XG_XEN_KEEP=1          keep the work dir (images, full console log) even on success
 #   XG_XEN_GPU=1           also run the GPU-path checks (f) (needs BUILD_DIR); off by default: see STATUS.md
 #   XG_ONLY_GPU=1          only the GPU-path checks (f) (with XG_XEN_GPU=1), for quick iteration
+#   XG_GPU_REPEAT=N        run saxpy and copy_integrity N times in the domU (default 1), to hunt intermittent faults
 #   XG_NOPS / XG_DOMU_NOPS / XG_BENCH_NOPS   message counts (defaults 1100000 / 1100000 / 200000)
 # With BUILD_DIR (the CMake build holding gpu-proxy, xen-gpu, libvgpu, the simulated driver and the driver-API
 # programs) the job also runs (f): gpu-proxy in dom0 serving a PV domU attached with `xen-gpu attach`, the
@@ -110,7 +112,7 @@ EOV
 # (f) the GPU path: our binaries under /opt/xg with the build tree's layout (gpu-proxy finds ../sim, xen-gpu
 # finds ../libvgpu), in both images; the mkinitrd ldd pass copies their shared libraries.
 GPU=()
-GPU_PROGS="saxpy memory_ops reduce matmul streams_events errors module_data"
+GPU_PROGS="saxpy copy_integrity memory_ops reduce matmul streams_events errors module_data"
 # (f) is off in make test until the intermittent corruption over Xen is fixed (STATUS.md); XG_XEN_GPU=1 runs it.
 if [ -n "$BUILD" ] && [ "${XG_XEN_GPU:-0}" = 1 ]; then
   for f in gpu-proxy/gpu-proxy gpu-proxy/xen-gpu libvgpu/libcuda.so.1 sim/libcuda.so.1 sim/demo_kernels.so bench/demo_saxpy \
@@ -118,7 +120,7 @@ if [ -n "$BUILD" ] && [ "${XG_XEN_GPU:-0}" = 1 ]; then
     [ -e "$BUILD/$f" ] || { echo "FAIL: $BUILD/$f is not built"; exit 1; }
     GPU+=("$BUILD/$f:/opt/xg/$f")
   done
-  { echo "XG_GPU_PROGS=\"$GPU_PROGS\""; echo "XG_GPU_PINNED_PROGS=\"memory_ops streams_events\""; } > "$WORK/gpu.env"
+  { echo "XG_GPU_PROGS=\"$GPU_PROGS\""; echo "XG_GPU_REPEAT=${XG_GPU_REPEAT:-1}"; } > "$WORK/gpu.env"
   GPU+=("$WORK/gpu.env:/gpu.env")
 fi
 cp "$HERE/vm/domu-checks.sh" "$WORK/domu-checks.sh"
@@ -138,8 +140,9 @@ case $ACCEL in
   kvm) [ -w /dev/kvm ] || skip "XG_XEN_ACCEL=kvm but /dev/kvm is not usable"; ACCEL_ARGS=(-accel kvm) ;;
   *) echo "FAIL: XG_XEN_ACCEL must be tcg or kvm"; exit 1 ;;
 esac
-XEN_CMD="console=com1 com1=115200 dom0_mem=512M,max:512M dom0_max_vcpus=2 loglvl=all guest_loglvl=all noreboot"
-QEMU=(qemu-system-x86_64 -machine q35 "${ACCEL_ARGS[@]}" -cpu max,-smap -m 1024 -smp 2 -nographic -no-reboot
+SMP=${XG_XEN_SMP:-2}
+XEN_CMD="console=com1 com1=115200 dom0_mem=512M,max:512M dom0_max_vcpus=$SMP loglvl=all guest_loglvl=all noreboot"
+QEMU=(qemu-system-x86_64 -machine q35 "${ACCEL_ARGS[@]}" -cpu max,-smap -m 1024 -smp $SMP -nographic -no-reboot
       -net none -kernel "$WORK/xen" -append "$XEN_CMD"
       -initrd "$VMLINUZ console=hvc0 earlyprintk=xen rdinit=/init,$WORK/dom0.cpio.gz")
 ts "booting Xen under QEMU ($ACCEL), log $WORK/console.log"
