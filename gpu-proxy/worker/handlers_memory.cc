@@ -94,15 +94,14 @@ CUresult Worker::on(OpTag<Op::MemGetAddressRange>, const PtrReq& r, std::span<co
 }
 
 // The pages of a pinned allocation: lent by the zone (named by directory refs in the tail; the transport maps
-// them), or made here as a memfd the zone maps once we send it.
+// them), or made here as a memfd the zone maps once we send it. The caller has checked that this transport has
+// a borrower (lent) or a zone socket (ours).
 Result<std::unique_ptr<SharedMemory>> Worker::host_pages(const MemHostAllocReq& r, std::span<const std::byte> tail) {
   if (r.pages_from == static_cast<uint32_t>(HostPages::kLent)) {
-    if (!borrower_) return Error::kInvalidField;  // only a transport that borrows pages (Xen) may name them
     std::vector<uint32_t> dir(tail.size() / sizeof(uint32_t));  // size checked by MemHostAllocReq::valid
     std::memcpy(dir.data(), tail.data(), dir.size() * sizeof(uint32_t));
     return borrower_->borrow(dir, static_cast<uint32_t>(r.bytes / kPage));
   }
-  if (zone_socket_ < 0) return Error::kInvalidField;  // no socket to send the fd on (Xen: the zone lends pages)
   auto mem = ShmMemory::create((r.bytes + kPage - 1) / kPage * kPage, "xen-gpu-pinned");  // zero-filled
   if (!mem) return mem.error();
   return std::unique_ptr<SharedMemory>(std::move(mem.value()));
