@@ -121,25 +121,23 @@ CUresult Worker::on(OpTag<Op::MemHostAlloc>, const MemHostAllocReq& r, std::span
   if (!pages) return lent ? CUDA_ERROR_INVALID_VALUE : CUDA_ERROR_OUT_OF_MEMORY;  // bad refs were logged
   auto ha = std::make_unique<HostAlloc>();
   ha->pages = std::move(pages.value());
-  ha->va = ha->pages->bytes().data();
-  ha->bytes = ha->pages->bytes().size();
   ha->ctx = r.ctx;
   ha->lent = lent;
   // Registered with the driver, the shared pages are DMA-able: copies from/to them need no staging copy.
   unsigned reg_flags = CU_MEMHOSTREGISTER_PORTABLE;
   if (r.flags & CU_MEMHOSTALLOC_DEVICEMAP) reg_flags |= CU_MEMHOSTREGISTER_DEVICEMAP;
-  CUresult reg = d_.MemHostRegister(ha->va, ha->bytes, reg_flags);
+  CUresult reg = d_.MemHostRegister(ha->va(), ha->bytes(), reg_flags);
   ha->registered = reg == CUDA_SUCCESS;
   if (!ha->registered) {
     log_line("pinned allocation could not be registered with the driver (copies still work, staged)");
     if (r.flags & CU_MEMHOSTALLOC_DEVICEMAP) return reg;
   }
   auto unregister = [&] {
-    if (ha->registered) d_.MemHostUnregister(ha->va);
+    if (ha->registered) d_.MemHostUnregister(ha->va());
   };
   if (r.flags & CU_MEMHOSTALLOC_DEVICEMAP) {
     CUdeviceptr dp = 0;
-    if (CUresult e = d_.MemHostGetDevicePointer(&dp, ha->va, 0); e != CUDA_SUCCESS) {
+    if (CUresult e = d_.MemHostGetDevicePointer(&dp, ha->va(), 0); e != CUDA_SUCCESS) {
       unregister();
       return e;
     }
@@ -150,7 +148,7 @@ CUresult Worker::on(OpTag<Op::MemHostAlloc>, const MemHostAllocReq& r, std::span
     unregister();
     return CUDA_ERROR_OUT_OF_MEMORY;
   }
-  if (ha->device_ptr) (void)allocs_.insert({ha->device_ptr, ha->bytes, AllocKind::kHostMapped, h, 0});
+  if (ha->device_ptr) (void)allocs_.insert({ha->device_ptr, ha->bytes(), AllocKind::kHostMapped, h, 0});
   // Pages made here: the zone maps the same memfd; it goes first on the socket, the answer on the ring right after.
   if (!lent && send_packet(zone_socket_, std::as_bytes(std::span(&h, 1)),
                            static_cast<ShmMemory&>(*ha->pages).fd()) != Error::kOk) {
@@ -159,8 +157,8 @@ CUresult Worker::on(OpTag<Op::MemHostAlloc>, const MemHostAllocReq& r, std::span
     handles_.erase(h);
     return CUDA_ERROR_OPERATING_SYSTEM;
   }
-  reply.set(MemHostAllocRsp{h, ha->bytes, ha->device_ptr});
-  if (!lent) pinned_used_ += ha->bytes;
+  reply.set(MemHostAllocRsp{h, ha->bytes(), ha->device_ptr});
+  if (!lent) pinned_used_ += ha->bytes();
   host_allocs_[h] = std::move(ha);
   return CUDA_SUCCESS;
 }

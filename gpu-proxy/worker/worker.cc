@@ -26,10 +26,8 @@ Worker::Worker(DriverApi& driver, idm::Endpoint& endpoint, int zone_socket, Work
 
 Worker::~Worker() {
   // Contexts first: destroying them frees their memory, modules, streams and events in the driver. Then the
-  // pinned host allocations (unregistered here, unmapped by HostAlloc's members).
-  for (auto& [h, ha] : host_allocs_)
-    if (ha->registered && d_.MemHostUnregister) d_.MemHostUnregister(ha->va);
-  host_allocs_.clear();
+  // pinned host allocations (unregistered, then unmapped by HostAlloc's members).
+  while (!host_allocs_.empty()) drop_host_alloc(host_allocs_.begin()->first, /*ctx_alive=*/false);
 }
 
 CUresult Worker::start() {

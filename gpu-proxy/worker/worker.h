@@ -83,8 +83,8 @@ class Worker {
   };
   struct HostAlloc {
     std::unique_ptr<idm::SharedMemory> pages;  // a memfd mapping we made, or the zone's lent pages, mapped
-    std::byte* va = nullptr;                   // pages->bytes()
-    uint64_t bytes = 0;
+    [[nodiscard]] std::byte* va() const noexcept { return pages->bytes().data(); }
+    [[nodiscard]] uint64_t bytes() const noexcept { return pages->bytes().size(); }
     bool registered = false;
     uint64_t device_ptr = 0;
     uint64_t ctx = 0;

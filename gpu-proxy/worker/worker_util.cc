@@ -61,8 +61,8 @@ std::byte* Worker::host_range(uint32_t kind, uint64_t handle, uint64_t offset, u
       auto* e = handles_.find(handle, ObjType::kHostAlloc);
       if (!e) return nullptr;
       auto* ha = static_cast<HostAlloc*>(e->object);
-      if (offset > ha->bytes || bytes > ha->bytes - offset) return nullptr;
-      return ha->va + offset;
+      if (offset > ha->bytes() || bytes > ha->bytes() - offset) return nullptr;
+      return ha->va() + offset;
     }
   }
   return nullptr;
@@ -83,8 +83,8 @@ void Worker::drop_host_alloc(uint64_t handle, bool ctx_alive) {
   HostAlloc& ha = *it->second;
   // Registered pages are portable: any current context may unregister them. A destroyed context is never made
   // current again; then the call fails harmlessly if no context is current.
-  if (ha.registered && (!ctx_alive || use_ctx(ha.ctx) == CUDA_SUCCESS)) d_.MemHostUnregister(ha.va);
-  if (!ha.lent) pinned_used_ -= std::min(pinned_used_, ha.bytes);
+  if (ha.registered && (!ctx_alive || use_ctx(ha.ctx) == CUDA_SUCCESS)) d_.MemHostUnregister(ha.va());
+  if (!ha.lent) pinned_used_ -= std::min(pinned_used_, ha.bytes());
   host_allocs_.erase(it);  // unmaps (lent pages go back to the zone)
 }
 
