@@ -3,6 +3,7 @@
 //   backend  --serve DOMID:SESSIONS ... [--devid N]   serve zones' channels, one target after the other
 //   frontend [--backend-domid D] [--devid N] --mode conformance|bench|soak
 //   hostile  [--backend-domid D] [--devid N]          hostile-frontend cases, then a clean conformance run
+//   fpu      [--seconds S] [--seed N]                  do vector registers survive switches between domains?
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include "idm/log.h"
 #include "idm/xen/transport_xen.h"
 #include "tests/xen/conformance.h"
+#include "tests/xen/fpu_check.h"
 #include "tests/xen/hostile.h"
 
 namespace {
@@ -137,6 +139,16 @@ int run_hostile(uint32_t backend_domid, uint32_t devid) {
   return checks.failed() > 0;
 }
 
+int run_fpu(const std::string& prefix, int seconds, uint32_t seed) {
+  xentest::Checks checks(prefix);
+  const xentest::FpuCheckResult r = xentest::fpu_check(std::chrono::seconds(seconds), seed, 200'000);
+  checks.check(r.bad_rounds == 0, "vector-registers-survive-domain-switches",
+               std::to_string(r.rounds) + " rounds, " + std::to_string(r.bad_rounds) + " came back changed (" +
+                   std::to_string(r.bad_registers) + " of their registers)");
+  std::fflush(stdout);
+  return checks.failed() > 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -162,7 +174,14 @@ int main(int argc, char** argv) {
   auto* ho = app.add_subcommand("hostile", "hostile-frontend cases");
   ho->add_option("--backend-domid", backend_domid);
   ho->add_option("--devid", devid);
+  int fpu_s = 10;
+  uint32_t seed = 1;
+  auto* fp = app.add_subcommand("fpu", "hold patterns in xmm0-15 across spins; report lost registers");
+  fp->add_option("--seconds", fpu_s);
+  fp->add_option("--seed", seed);
+  fp->add_option("--prefix", prefix, "check name prefix");
   CLI11_PARSE(app, argc, argv);
+  if (*fp) return run_fpu(prefix, fpu_s, seed);
   if (*be) {
     idm::set_log_prefix("xen-idm-check backend");
     return run_backend(targets, devid, timeout_s);

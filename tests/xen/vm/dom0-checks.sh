@@ -143,7 +143,10 @@ if [ -f /boot/guest.cpio.gz ] && [ -f /gpu.env ]; then
   ! $XG attach --domid $G --name again > /tmp/attach2.out 2>&1; check $? gpu/second-attach-of-a-domain-refused "$(cat /tmp/attach2.out)"
   ! $XG attach --domid 32752 > /tmp/attach3.out 2>&1; check $? gpu/reserved-domid-refused
   GLOG=/var/log/xen/console/guest-gpu1.log
+  # The platform under the copies: the domU holds patterns in its vector registers meanwhile (domu-checks.sh).
+  $T fpu --seconds 12 --seed 7 --prefix dom0/ > /tmp/fpu0.log 2>&1 & FPUP=$!
   n=0; while ! grep -q "gpu soak starts" $GLOG 2>/dev/null && [ $n -lt 1200 ]; do sleep 0.2; n=$((n+1)); done
+  wait $FPUP; grep -a '^CHECK' /tmp/fpu0.log || check 1 dom0/vector-registers-survive-domain-switches "$(tail -n 3 /tmp/fpu0.log)"
   t "domU programs done"
   grep -a -E '^(CHECK|\| )' $GLOG
   NP=$(grep -a -c '^CHECK PASS gpu-domU/' $GLOG); NW=$(echo $XG_GPU_PROGS | wc -w)

@@ -10,6 +10,7 @@ if [ "$(xenstore-read name)" = gpu1 ]; then
   # dom0 runs `xen-gpu attach --domid <us>`: its worker creates our device node.
   n=0; while ! xenstore-read device/xen-gpu/0/backend-id >/dev/null 2>&1 && [ $n -lt 300 ]; do sleep 0.2; n=$((n+1)); done
   echo "DOMU: xen-gpu device node after $((n*200)) ms"
+  $T fpu --seconds 8 --seed 3 --prefix domU/ 2>&1
   for p in $XG_GPU_PROGS; do
     t0=$(cut -d' ' -f1 /proc/uptime)
     # saxpy and copy_integrity run XG_GPU_REPEAT times (bulk copies through the data area); the first failure stops.
