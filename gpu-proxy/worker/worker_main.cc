@@ -12,6 +12,7 @@
 
 #include "gpu-proxy/control.h"
 #include "gpu-proxy/worker/worker.h"
+#include "gpu-proxy/worker/worker_sandbox.h"
 #include "idm/log.h"
 #include "idm/transport_shm.h"
 #ifdef XG_HAVE_XEN_TRANSPORT
@@ -24,6 +25,16 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 void on_term(int) { g_stop.store(true); }
+
+// From here on the worker parses the program's requests: the system-call filter goes on first. It comes after
+// cuInit because a driver may start helpers there (the NVIDIA driver can exec nvidia-modprobe to create missing
+// device files); the filter refuses that from now on.
+void restrict_syscalls() {
+  if (install_worker_syscall_filter())
+    idm::log_line("system-call filter on (no exec, fork, ptrace, mounts, namespaces, module loading, bpf, io_uring)");
+  else
+    idm::log_line("warning: no system-call filter (seccomp unavailable here); serving without it");
+}
 
 bool wait_byte(int fd, char& out, int timeout_ms) {
   idm::UniqueFd none;
@@ -97,6 +108,7 @@ int xen_worker_main(const std::string& driver_path, uint32_t domid, ControlPage*
     idm::log_line("cuInit failed: " + std::to_string(e));
     return 8;
   }
+  restrict_syscalls();
   page->state.store(static_cast<uint32_t>(WorkerState::kServing));
   idm::log_line("serving a program of domain " + std::to_string(domid) + " over Xen (quota " +
                 std::to_string(limits.quota_bytes) + " bytes, driver " + driver_path + ")");
@@ -198,6 +210,7 @@ int worker_main(const std::string& driver_path) {
     idm::log_line("cuInit failed: " + std::to_string(e));
     return 8;
   }
+  restrict_syscalls();
   page->state.store(static_cast<uint32_t>(WorkerState::kServing));
   idm::log_line("serving (quota " + std::to_string(limits.quota_bytes) + " bytes, driver " + driver_path + ")");
   const idm::Error why_stopped = worker.serve(g_stop);

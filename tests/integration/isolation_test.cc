@@ -3,7 +3,10 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <random>
+#include <sstream>
 
 #include "idm/sample_messages.h"
 
@@ -257,6 +260,47 @@ TEST_CASE("a zone that dies mid-copy and mid-launch leaves nothing behind") {
   // The only worker process left is the bystander's.
   const std::string z = proxy.zones();
   CHECK(std::count(z.begin(), z.end(), '\n') == 3);  // "ok", the header, one zone
+}
+
+// The process ids whose parent is `parent` (from /proc/N/stat: "pid (comm) state ppid ...").
+std::vector<pid_t> children_of(pid_t parent) {
+  std::vector<pid_t> out;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = e.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream f(e.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    const auto close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 1));
+    std::string state;
+    long ppid = 0;
+    if (rest >> state >> ppid && ppid == parent) out.push_back(static_cast<pid_t>(std::stol(name)));
+  }
+  return out;
+}
+
+TEST_CASE("a zone's worker serves under the system-call filter") {
+  ProxyProcess proxy;
+  RawZone z(proxy.zone_socket(), "filtered");
+  REQUIRE(z.ok());
+  REQUIRE(z.init());  // answered from serve(): the filter went on before it
+  const std::vector<pid_t> workers = children_of(proxy.pid());
+  REQUIRE(workers.size() == 1);
+  std::ifstream f("/proc/" + std::to_string(workers[0]) + "/status");
+  const std::string status((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  CHECK(status.find("Seccomp:\t2") != std::string::npos);
+  CHECK(status.find("NoNewPrivs:\t1") != std::string::npos);
+  CHECK(proxy.log().find("system-call filter on") != std::string::npos);
+  // Still a working driver under it: a stream (the simulated driver starts a thread for it), a copy, a sync.
+  auto s = z.call<Op::StreamCreate>({z.ctx, 0, 0});
+  CHECK(s.result == CUDA_SUCCESS);
+  auto [r, p] = z.alloc(4096);
+  REQUIRE(r == CUDA_SUCCESS);
+  const auto src = bytes(4096, 5);
+  CHECK(z.htod(p, src) == CUDA_SUCCESS);
+  CHECK(z.dtoh(p, 4096).second == src);
+  CHECK(z.call<Op::StreamSynchronize>({z.ctx, s.as<idm::U64Rsp>().value}).result == CUDA_SUCCESS);
 }
 
 }  // namespace

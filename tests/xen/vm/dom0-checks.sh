@@ -187,6 +187,10 @@ if [ -f /boot/guest.cpio.gz ] && [ -f /gpu.env ]; then
   $TO $XG run --name shm-after -- /opt/xg/cuda-programs/saxpy > /tmp/s1.out 2>&1
   check $? gpu-after/shm-zone-saxpy "$(tail -n 1 /tmp/s1.out)"
   kill -0 $PXP; check $? gpu/proxy-alive
+  # Every worker that served one of the domU's programs did so under the system-call filter.
+  NF=$(grep -a -c "domid $G\]: system-call filter on" /tmp/proxy.log)
+  NS=$(grep -a -c "serving a program of domain $G" /tmp/proxy.log)
+  [ "$NF" -ge 1 ] && [ "$NF" = "$NS" ]; check $? gpu/xen-zone-workers-under-syscall-filter "$NF of $NS serving workers"
   ! grep -q -E 'AddressSanitizer|runtime error|LeakSanitizer' /tmp/proxy.log; check $? gpu/no-sanitizer-report-in-proxy
   kill -TERM $PXP; wait $PXP; check $? gpu/proxy-exits-0-on-sigterm
   grep -a -E "registered|ended after" /tmp/proxy.log | sed 's/^/  proxy log: /'
