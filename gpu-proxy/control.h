@@ -42,6 +42,12 @@ struct ControlPage {
   std::atomic<uint64_t> oom_refusals;  // allocations refused by the quota
   std::atomic<uint64_t> handles;
   std::atomic<uint64_t> busy_ns;       // time spent executing this zone's requests
+  // --- time slicing (time_slicer.h): the daemon grants, the worker asks before each submission of GPU work.
+  // A worker obeys the grant; a zone never sees it (a compromised worker could ignore it, nothing more).
+  std::atomic<uint32_t> sched_grant;    // daemon: 1 = may submit (a futex word: the daemon wakes it on 0 -> 1)
+  std::atomic<uint32_t> sched_waiting;  // worker: 1 while blocked for want of a grant
+  std::atomic<uint64_t> sched_submits;  // worker: gated submissions so far
+  std::atomic<uint64_t> gpu_ns;         // daemon: GPU time accounted to the zone
 };
 static_assert(sizeof(ControlPage) <= kControlPageBytes);
 

@@ -1,12 +1,14 @@
 #include "gpu-proxy/daemon.h"
 
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +22,7 @@
 #include <string>
 
 #include "gpu-proxy/control.h"
+#include "gpu-proxy/time_slicer.h"
 #include "gpu-proxy/units.h"
 #include "gpu-proxy/worker/worker_main.h"
 #include "idm/log.h"
@@ -75,6 +78,8 @@ class Daemon {
   void enforce_kill_deadlines();
   std::string zones_table() const;
   ZonePolicy* policy_for(const std::string& name);
+  ControlPage* new_control_page(UniqueFd& fd);
+  void schedule();
   void shutdown();
 
   DaemonOptions opts_;
@@ -84,7 +89,45 @@ class Daemon {
   std::map<int, UniqueFd> admins_;
   uint32_t next_id_ = 1;
   bool stopping_ = false;
+  TimeSlicer slicer_;
 };
+
+// A zeroed control page in a new memfd, with the fields the daemon owns from the start: a zone may submit GPU
+// work until the time slicer says otherwise.
+ControlPage* Daemon::new_control_page(UniqueFd& fd) {
+  fd.reset(::memfd_create("xen-gpu-control", MFD_CLOEXEC));
+  if (!fd.valid() || ::ftruncate(fd.get(), kControlPageBytes) != 0) return nullptr;
+  void* p = ::mmap(nullptr, kControlPageBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+  if (p == MAP_FAILED) return nullptr;
+  auto* page = static_cast<ControlPage*>(p);
+  page->magic = kControlMagic;
+  page->version = 1;
+  page->sched_grant.store(1);
+  return page;
+}
+
+// One tick of the time slicer over the serving zones: it reads what each worker published and writes each
+// zone's grant (waking a worker that waits for one) and its accounted GPU time.
+void Daemon::schedule() {
+  std::vector<TimeSlicer::Observation> obs;
+  std::vector<Zone*> serving;
+  for (auto& [pid, z] : zones_) {
+    const ControlPage& p = *z->page;
+    if (p.state.load(std::memory_order_relaxed) != static_cast<uint32_t>(WorkerState::kServing)) continue;
+    obs.push_back({z->id, z->weight, p.sched_submits.load(std::memory_order_relaxed),
+                   p.sched_waiting.load(std::memory_order_relaxed) != 0});
+    serving.push_back(z.get());
+  }
+  std::vector<TimeSlicer::Decision> dec(obs.size());
+  slicer_.tick(std::chrono::steady_clock::now(), obs, dec);
+  for (size_t i = 0; i < dec.size(); ++i) {
+    ControlPage& p = *serving[i]->page;
+    p.gpu_ns.store(dec[i].gpu_ns, std::memory_order_relaxed);
+    const uint32_t g = dec[i].grant ? 1 : 0;
+    if (p.sched_grant.exchange(g, std::memory_order_release) == 0 && g == 1)
+      ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(&p.sched_grant), FUTEX_WAKE, 1, nullptr, nullptr, 0);
+  }
+}
 
 ZonePolicy* Daemon::policy_for(const std::string& name) {
   for (auto& z : opts_.zones)
@@ -98,14 +141,11 @@ void Daemon::accept_zone() {
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return;
   UniqueFd ours(sv[0]), theirs(sv[1]);
-  UniqueFd page_fd(::memfd_create("xen-gpu-control", MFD_CLOEXEC));
-  if (!page_fd.valid() || ::ftruncate(page_fd.get(), kControlPageBytes) != 0) return;
-  void* p = ::mmap(nullptr, kControlPageBytes, PROT_READ | PROT_WRITE, MAP_SHARED, page_fd.get(), 0);
-  if (p == MAP_FAILED) return;
+  UniqueFd page_fd;
+  ControlPage* page = new_control_page(page_fd);
+  if (!page) return;
   auto z = std::make_unique<Zone>();
-  z->page = static_cast<ControlPage*>(p);
-  z->page->magic = kControlMagic;
-  z->page->version = 1;
+  z->page = page;
   z->id = next_id_++;
   z->started = std::chrono::steady_clock::now();
   const pid_t pid = ::fork();
@@ -140,14 +180,11 @@ std::string Daemon::create_xen_zone(const std::string& name, uint32_t domid, uin
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return "error socketpair";
   UniqueFd ours(sv[0]), theirs(sv[1]);
-  UniqueFd page_fd(::memfd_create("xen-gpu-control", MFD_CLOEXEC));
-  if (!page_fd.valid() || ::ftruncate(page_fd.get(), kControlPageBytes) != 0) return "error memfd";
-  void* p = ::mmap(nullptr, kControlPageBytes, PROT_READ | PROT_WRITE, MAP_SHARED, page_fd.get(), 0);
-  if (p == MAP_FAILED) return "error mmap";
+  UniqueFd page_fd;
+  ControlPage* page = new_control_page(page_fd);
+  if (!page) return "error control page";
   auto z = std::make_unique<Zone>();
-  z->page = static_cast<ControlPage*>(p);
-  z->page->magic = kControlMagic;
-  z->page->version = 1;
+  z->page = page;
   z->id = next_id_++;
   z->name = name;
   z->weight = weight;
@@ -176,6 +213,9 @@ pid_t Daemon::spawn_xen_worker(Zone& z) {
   UniqueFd ours(sv[0]), theirs(sv[1]);
   const std::string domid_s = std::to_string(*z.xen_domid);
   z.page->state.store(static_cast<uint32_t>(WorkerState::kStarting));
+  // The previous program's worker may have died waiting for a grant: the new one starts with a clean slate.
+  z.page->sched_waiting.store(0);
+  z.page->sched_submits.store(0);
   const pid_t pid = ::fork();
   if (pid < 0) {
     idm::log_errno("fork worker");
@@ -240,17 +280,17 @@ void Daemon::on_worker_message(Zone& z) {
 std::string Daemon::zones_table() const {
   std::ostringstream out;
   out << "ID  NAME                 STATE        QUOTA      USED       PEAK       WEIGHT  CALLS      POSTS      "
-         "REJECTED  OOM  HANDLES  BUSY_MS   WORKER\n";
+         "REJECTED  OOM  HANDLES  BUSY_MS   GPU_MS    WORKER\n";
   for (const auto& [pid, z] : zones_) {
     const ControlPage& p = *z->page;
     char line[512];
-    std::snprintf(line, sizeof line, "%-3u %-20s %-12s %-10s %-10s %-10s %-7u %-10llu %-10llu %-9llu %-4llu %-8llu %-9.1f %d\n",
+    std::snprintf(line, sizeof line, "%-3u %-20s %-12s %-10s %-10s %-10s %-7u %-10llu %-10llu %-9llu %-4llu %-8llu %-9.1f %-9.1f %d\n",
                   z->id, z->name.empty() ? "-" : z->name.c_str(), state_name(p.state.load()),
                   format_size(p.quota_bytes.load()).c_str(), format_size(p.used_bytes.load()).c_str(),
                   format_size(p.peak_bytes.load()).c_str(), z->weight, (unsigned long long)p.calls.load(),
                   (unsigned long long)p.posts.load(), (unsigned long long)p.rejected.load(),
                   (unsigned long long)p.oom_refusals.load(), (unsigned long long)p.handles.load(),
-                  double(p.busy_ns.load()) / 1e6, pid);
+                  double(p.busy_ns.load()) / 1e6, double(p.gpu_ns.load()) / 1e6, pid);
     out << line;
   }
   return out.str();
@@ -424,7 +464,8 @@ int Daemon::run() {
       fds.push_back({z->control.get(), POLLIN, 0});
       zone_of.push_back(z.get());
     }
-    if (::poll(fds.data(), fds.size(), 200) < 0) continue;
+    const int timeout_ms = static_cast<int>(slicer_.next_tick().count());
+    if (::poll(fds.data(), fds.size(), timeout_ms) < 0) continue;
     enforce_kill_deadlines();
     if (fds[0].revents & POLLIN) {
       signalfd_siginfo si{};
@@ -450,6 +491,7 @@ int Daemon::run() {
       for (auto& [pid, other] : zones_) live |= other.get() == z;
       if (live && fds[i].revents) on_worker_message(*z);
     }
+    schedule();
   }
   shutdown();
   return 0;

@@ -71,7 +71,8 @@ done
 # 3. The proxy's view while they run.
 sleep 1.2
 echo
-echo "[$(elapsed) s] 3. the proxy's view while they run (xen-gpu zones):"
+echo "[$(elapsed) s] 3. the proxy's view while they run (xen-gpu zones; GPU_MS: time each zone held the GPU while"
+echo "    it had work: the three contend, so the proxy time-slices it by weight, 1:2:4, among those that want it):"
 xg zones >"$T/zones1.txt" 2>&1; indent <"$T/zones1.txt"
 serving=$(grep -cE '^[0-9]+ +(train|analytics|science) +serving' "$T/zones1.txt")
 

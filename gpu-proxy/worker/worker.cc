@@ -1,8 +1,12 @@
 #include "gpu-proxy/worker/worker.h"
 
+#include <linux/futex.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <string>
 
 #include "idm/log.h"
@@ -56,6 +60,40 @@ bool Worker::is_sync_point(Op op) noexcept {
   }
 }
 
+bool Worker::submits_gpu_work(Op op) noexcept {
+  switch (op) {
+    case Op::LaunchKernel:
+    case Op::MemcpyHtoD:
+    case Op::MemcpyHtoDAsync:
+    case Op::MemcpyDtoH:
+    case Op::MemcpyDtoHAsync:
+    case Op::MemcpyDtoD:
+    case Op::MemcpyDtoDAsync:
+    case Op::Memcpy2D:
+    case Op::Memcpy2DAsync:
+    case Op::Memset:
+    case Op::MemsetAsync:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void Worker::await_grant() {
+  ++submits_;
+  if (!control_) return;
+  control_->sched_submits.store(submits_, std::memory_order_relaxed);
+  if (control_->sched_grant.load(std::memory_order_acquire) != 0) return;  // the common case: one load
+  control_->sched_waiting.store(1, std::memory_order_relaxed);
+  while (control_->sched_grant.load(std::memory_order_acquire) == 0 &&
+         !(stop_ && stop_->load(std::memory_order_relaxed))) {
+    // The daemon wakes the word when it grants; the timeout only bounds how late a SIGTERM is noticed.
+    const timespec ts{0, 50'000'000};
+    ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(&control_->sched_grant), FUTEX_WAIT, 0, &ts, nullptr, 0);
+  }
+  control_->sched_waiting.store(0, std::memory_order_relaxed);
+}
+
 Error Worker::handle_message(std::span<const std::byte> bytes) {
   auto m = idm::decode(bytes, idm::Direction::kRequest, idm::Path::kRing);
   if (!m) {
@@ -67,6 +105,7 @@ Error Worker::handle_message(std::span<const std::byte> bytes) {
     idm::log_line(std::string("rejected request: ") + std::string(idm::error_name(m.error())));
     return Error::kOk;
   }
+  if (submits_gpu_work(m->op())) await_grant();
   const auto t0 = std::chrono::steady_clock::now();
   Reply reply;
   CUresult r = idm::dispatch(*m, [&](auto tag, const idm::MsgHeader&, const auto& req,
@@ -108,6 +147,7 @@ void Worker::publish_counters() {
 }
 
 Error Worker::serve(const std::atomic<bool>& stop) {
+  stop_ = &stop;
   uint64_t since_publish = 0;
   while (!stop.load(std::memory_order_relaxed)) {
     auto n = ch_.rx().pop(rx_, std::chrono::steady_clock::now() + std::chrono::milliseconds(200));

@@ -114,6 +114,9 @@ class Worker {
   CUresult memset(const idm::MemsetReq& r, bool async);
   void publish_counters();
   [[nodiscard]] static bool is_sync_point(idm::Op op) noexcept;
+  [[nodiscard]] static bool submits_gpu_work(idm::Op op) noexcept;
+  // Waits until the daemon's time slicer lets this zone submit GPU work (at once while it holds a grant).
+  void await_grant();
 
   DriverApi& d_;
   idm::Channel& ch_;
@@ -134,7 +137,8 @@ class Worker {
   std::vector<std::byte> blob_;      // staged module image
   std::vector<std::byte> rx_;        // the current request, copied out of the ring
   std::vector<std::byte> scratch_;   // response tails
-  uint64_t calls_ = 0, posts_ = 0, rejected_ = 0, oom_ = 0, busy_ns_ = 0, errors_logged_ = 0;
+  uint64_t calls_ = 0, posts_ = 0, rejected_ = 0, oom_ = 0, busy_ns_ = 0, errors_logged_ = 0, submits_ = 0;
+  const std::atomic<bool>* stop_ = nullptr;  // serve()'s stop flag, for await_grant
 };
 
 }  // namespace xg::proxy
