@@ -71,13 +71,6 @@ class ProxyProcess {
     if (!a) return "";
     return a->request("zones").value_or("");
   }
-  [[nodiscard]] bool create(const std::string& name, uint64_t quota, unsigned weight) {
-    std::string err;
-    admin_ = proxy::AdminClient::connect(admin_socket(), err);
-    if (!admin_) return false;
-    auto r = admin_->request("create " + name + " " + std::to_string(quota) + " " + std::to_string(weight));
-    return r && r->rfind("ok", 0) == 0;
-  }
 
  private:
   bool reaped() const {
@@ -90,7 +83,6 @@ class ProxyProcess {
   }
   std::string dir_;
   pid_t pid_ = -1;
-  std::optional<proxy::AdminClient> admin_;
 };
 
 // A zone speaking raw IDM: calls return the CUresult and the response payload.

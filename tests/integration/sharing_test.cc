@@ -26,37 +26,46 @@ uint64_t memset_loop(RawZone& z, uint64_t dst, const std::atomic<bool>& go, std:
   return n;
 }
 
-// The GPU_MS column of `zones` for the zone named `name` (-1 if absent).
-double gpu_ms(const std::string& table, const std::string& name) {
+// Column `col` of `zones` for the zone named `name` (empty if absent). Columns: ID NAME STATE QUOTA USED PEAK
+// WEIGHT CALLS POSTS REJECTED OOM HANDLES BUSY_MS GPU_MS WORKER.
+std::string column(const std::string& table, const std::string& name, size_t col) {
   std::istringstream in(table);
   std::string line;
   while (std::getline(in, line)) {
     std::istringstream f(line);
-    std::vector<std::string> col;
-    for (std::string c; f >> c;) col.push_back(c);
-    // ID NAME STATE QUOTA USED PEAK WEIGHT CALLS POSTS REJECTED OOM HANDLES BUSY_MS GPU_MS WORKER
-    if (col.size() == 15 && col[1] == name) return std::stod(col[13]);
+    std::vector<std::string> cols;
+    for (std::string c; f >> c;) cols.push_back(c);
+    if (cols.size() == 15 && cols[1] == name) return cols[col];
   }
-  return -1;
+  return "";
+}
+double gpu_ms(const std::string& table, const std::string& name) {
+  const std::string v = column(table, name, 13);
+  return v.empty() ? -1 : std::stod(v);
 }
 
+// A zone of `proxy` (declared on its command line), connected, its primary context current, 1 MiB allocated.
+struct ReadyZone {
+  ReadyZone(const ProxyProcess& proxy, const std::string& name) : z(proxy.zone_socket(), name) {
+    REQUIRE(z.ok());
+    REQUIRE(z.init());
+    auto [r, p] = z.alloc(1 << 20);
+    REQUIRE(r == CUDA_SUCCESS);
+    dst = p;
+  }
+  RawZone z;
+  uint64_t dst = 0;
+};
+
 TEST_CASE("two zones working at once share GPU time by weight (1:3)") {
-  ProxyProcess proxy;
-  REQUIRE(proxy.create("light", 256ull << 20, 1));
-  REQUIRE(proxy.create("heavy", 256ull << 20, 3));
-  RawZone a(proxy.zone_socket(), "light"), b(proxy.zone_socket(), "heavy");
-  REQUIRE(a.ok());
-  REQUIRE(b.ok());
-  REQUIRE(a.init());
-  REQUIRE(b.init());
-  auto [ra, pa] = a.alloc(1 << 20);
-  auto [rb, pb] = b.alloc(1 << 20);
-  REQUIRE(ra == CUDA_SUCCESS);
-  REQUIRE(rb == CUDA_SUCCESS);
+  ProxyProcess proxy({"--zone", "light:256MiB:1", "--zone", "heavy:256MiB:3"});
+  ReadyZone a(proxy, "light"), b(proxy, "heavy");
+  CHECK(column(proxy.zones(), "light", 6) == "1");
+  CHECK(column(proxy.zones(), "heavy", 6) == "3");
   std::atomic<bool> go{false};
   uint64_t na = 0, nb = 0;
-  std::thread ta([&, dst = pa] { na = memset_loop(a, dst, go, 2500ms); });
-  std::thread tb([&, dst = pb] { nb = memset_loop(b, dst, go, 2500ms); });
+  std::thread ta([&] { na = memset_loop(a.z, a.dst, go, 2500ms); });
+  std::thread tb([&] { nb = memset_loop(b.z, b.dst, go, 2500ms); });
   go = true;
   ta.join();
   tb.join();
@@ -73,18 +82,10 @@ TEST_CASE("two zones working at once share GPU time by weight (1:3)") {
 }
 
 TEST_CASE("a zone alone gets the whole GPU: the slicer does not hold it back") {
-  ProxyProcess proxy;
-  REQUIRE(proxy.create("solo", 256ull << 20, 1));
-  REQUIRE(proxy.create("idle", 256ull << 20, 8));
-  RawZone a(proxy.zone_socket(), "solo"), idle(proxy.zone_socket(), "idle");
-  REQUIRE(a.ok());
-  REQUIRE(idle.ok());
-  REQUIRE(a.init());
-  REQUIRE(idle.init());  // registered and serving, but submits nothing
-  auto [r, p] = a.alloc(1 << 20);
-  REQUIRE(r == CUDA_SUCCESS);
+  ProxyProcess proxy({"--zone", "solo:256MiB:1", "--zone", "idle:256MiB:8"});
+  ReadyZone a(proxy, "solo"), idle(proxy, "idle");  // idle: registered and serving, but submits nothing
   std::atomic<bool> go{true};
-  const uint64_t n = memset_loop(a, p, go, 1000ms);
+  const uint64_t n = memset_loop(a.z, a.dst, go, 1000ms);
   const std::string table = proxy.zones();
   const double g = gpu_ms(table, "solo");
   MESSAGE("memsets alone: " << n << "; accounted GPU ms " << g);
