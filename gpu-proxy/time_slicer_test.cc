@@ -40,6 +40,15 @@ void run(TimeSlicer& ts, std::vector<SimZone>& zs, Clock::time_point& now, int t
   }
 }
 
+TEST_CASE("a lone serving zone is left alone: the daemon ticks slowly") {
+  TimeSlicer ts;
+  Clock::time_point now{};
+  std::vector<SimZone> zs = {{1, 1}};
+  run(ts, zs, now, 100);
+  CHECK(zs[0].granted_ticks == 100);
+  CHECK(ts.next_tick() == std::chrono::milliseconds(50));
+}
+
 TEST_CASE("a zone alone holds the GPU all the time; idle zones are not charged") {
   TimeSlicer ts;
   Clock::time_point now{};
