@@ -12,6 +12,7 @@
 #   XG_XEN_CPU=max,-smap   QEMU -cpu model (SMAP must stay off: see below)
 #   XG_XEN_CMDLINE_EXTRA   appended to the Xen command line (experiments)
 #   XG_XEN_NO_DOMU=1       dom0-only checks (a, d, e)
+#   XG_XEN_GUEST_KERNEL=F  the PV domUs' kernel (default: Debian's, as dom0's), e.g. the zone kernel of `make kernel`
 #   XG_XEN_KEEP=1          keep the work dir (images, full console log) even on success
 #   XG_XEN_GPU=0           skip the GPU-path checks (f) (they run by default when BUILD_DIR is given)
 #   XG_ONLY_GPU=1          only the GPU-path checks (f), for quick iteration
@@ -130,7 +131,9 @@ ts "building initramfs images (kernel $KV, Xen $XV)"
 mkinitrd "$WORK/guest.cpio.gz" "$WORK/domu-checks.sh:/domu-checks.sh" ${GPU[@]+"${GPU[@]}"} ||
   { echo "FAIL: domU image"; exit 1; }
 D0=("$HERE/vm/dom0-checks.sh:/dom0-checks.sh" "$WORK/vm.env:/vm.env" ${GPU[@]+"${GPU[@]}"})
-[ "${XG_XEN_NO_DOMU:-0}" = 1 ] || D0+=("$WORK/guest.cpio.gz:/boot/guest.cpio.gz" "$VMLINUZ:/boot/vmlinuz")
+GUEST_KERNEL=${XG_XEN_GUEST_KERNEL:-$VMLINUZ}
+[ -f "$GUEST_KERNEL" ] || { echo "FAIL: XG_XEN_GUEST_KERNEL=$GUEST_KERNEL does not exist"; exit 1; }
+[ "${XG_XEN_NO_DOMU:-0}" = 1 ] || D0+=("$WORK/guest.cpio.gz:/boot/guest.cpio.gz" "$GUEST_KERNEL:/boot/vmlinuz")
 mkinitrd "$WORK/dom0.cpio.gz" "${D0[@]}" || { echo "FAIL: dom0 image"; exit 1; }
 
 # ---------------------------------------------------------------- boot

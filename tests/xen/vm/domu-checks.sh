@@ -4,6 +4,10 @@
 T=/usr/local/bin/xen-idm-check
 export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:symbolize=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 echo "DOMU: domid $(xenstore-read domid) name $(xenstore-read name)"
+# The kernel we run on (Debian's, or the zone kernel with XG_XEN_GUEST_KERNEL) and its Xen devices.
+KDESC="kernel $(uname -r), $([ -e /proc/modules ] && echo "module support" || echo "no module support")"
+missing=""; for d in gntdev gntalloc evtchn xenbus; do [ -c /dev/xen/$d ] || missing="$missing $d"; done
+echo "CHECK $([ -z "$missing" ] && echo PASS || echo FAIL) domU/$(xenstore-read name)/xen-devices: $KDESC; /dev/xen/{gntdev,gntalloc,evtchn,xenbus}${missing:+ missing:$missing}"
 if [ "$(xenstore-read name)" = gpu1 ]; then
   . /gpu.env
   export LD_LIBRARY_PATH=/opt/xg/libvgpu:/usr/lib/x86_64-linux-gnu XG_KERNELS=/opt/xg/sim/demo_kernels.so

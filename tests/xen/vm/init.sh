@@ -1,5 +1,6 @@
 #!/bin/sh
-# PID 1 of both the dom0 and the domU initramfs: mount, load the Xen device modules, run the checks, power off.
+# PID 1 of both the dom0 and the domU initramfs: mount, load the Xen device modules (where the kernel has modules),
+# run the checks, power off.
 export PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/usr/lib/xen/bin
 export LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu
 mount -t proc proc /proc
@@ -12,7 +13,8 @@ mount -t tmpfs tmpfs /run
 mount -t tmpfs tmpfs /tmp
 mkdir -p /run/xen /run/xenstored /run/lock /var/log/xen/console /var/lib/xen /var/lib/xenstored
 KV=$(uname -r)
-for m in xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs; do
+# A kernel without module support (the zone kernel) has the Xen devices built in.
+[ -e /proc/modules ] && for m in xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs; do
   insmod /lib/modules/$KV/$m.ko || echo "VM: insmod $m failed"
 done
 mount -t xenfs xenfs /proc/xen
