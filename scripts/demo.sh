@@ -90,6 +90,10 @@ echo "[$(elapsed) s] 5. the proxy's view a second later: the three zones are sti
 echo "    greedy is gone: a zone ends with its program and the proxy reclaims what it held)"
 xg zones >"$T/zones2.txt" 2>&1; indent <"$T/zones2.txt"
 still=$(grep -cE '^[0-9]+ +(train|analytics|science) +serving' "$T/zones2.txt")
+# GPU_MS (column 14) of science (weight 4) and train (weight 1): the time each held the GPU while contending.
+gpu_ms() { awk -v z="$1" '$2 == z { print $14 }' "$T/zones2.txt"; }
+g_science=$(gpu_ms science); g_train=$(gpu_ms train)
+share_ok=$(awk -v s="${g_science:-0}" -v t="${g_train:-0}" 'BEGIN { print (t > 0 && s >= 2 * t) ? 1 : 0 }')
 
 # 6. Their verdicts.
 echo
@@ -121,6 +125,7 @@ done
 verdict "$([ "$serving" = 3 ] && echo 1)" "proxy listed the 3 zones serving concurrently ($serving of 3)"
 verdict "$([ "$oom_rc" = 0 ] && echo 1)" "zone greedy (48MiB): refused with CUDA_ERROR_OUT_OF_MEMORY at its quota (exit $oom_rc)"
 verdict "$([ "$still" = 3 ] && echo 1)" "the other zones kept running after the refusal ($still of 3 still serving)"
+verdict "$share_ok" "GPU time by weight: science (4) held the GPU ${g_science:-?} ms, train (1) ${g_train:-?} ms (>= 2x)"
 verdict "$([ "$proxy_rc" = 0 ] && echo 1)" "gpu-proxy exited cleanly on SIGTERM (status $proxy_rc)"
 echo
 if [ "$fails" = 0 ]; then
