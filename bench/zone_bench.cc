@@ -5,8 +5,11 @@
 //   launch     an empty one-thread kernel launched N times on the default stream, then one cuCtxSynchronize:
 //              issue rate (launch calls/s) and completed launches/s (including the final synchronize)
 //   copy       64 MiB cuMemcpyHtoD / cuMemcpyDtoH from pageable (malloc'd) and pinned (cuMemAllocHost) memory
+//   share      (--share-seconds=S, alone) 1 MiB cuMemsetD32 calls back to back for S seconds: how much GPU work
+//              a zone gets done; bench.sh runs it in zones of different weights at once
 // Output: one `metric NAME VALUE UNIT` line per figure (machine-readable), nothing else on stdout.
 // Usage: zone_bench [--sync-calls=N] [--launches=N] [--copy-mib=N] [--copy-reps=N] [KERNEL_MODULE]
+//        zone_bench --share-seconds=S
 //        (kernel module default: $XG_KERNELS; it must define `empty`, see bench_kernels.cc)
 #include <cstring>
 #include <string>
@@ -55,10 +58,28 @@ double copy_rate(bool htod, void* host, CUdeviceptr dev, size_t bytes, int reps)
   return median(rates);
 }
 
+// Synchronous 1 MiB memsets for `seconds`; prints how many completed.
+int share(double seconds) {
+  setup_primary_context();
+  CUdeviceptr dev = 0;
+  CK(cuMemAlloc_v2(&dev, 1 << 20));
+  uint64_t n = 0;
+  const auto t0 = clock_type::now();
+  while (us_since(t0) < seconds * 1e6) {
+    CK(cuMemsetD32_v2(dev, static_cast<unsigned>(n), (1 << 20) / 4));
+    ++n;
+  }
+  metric("share_memsets", double(n), "memsets");
+  CK(cuMemFree_v2(dev));
+  teardown_primary_context();
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int sync_calls = 200000, launches = 1000000, copy_reps = 5;
+  double share_seconds = 0;
   size_t copy_mib = 64;
   const char* module_path = std::getenv("XG_KERNELS");
   for (int i = 1; i < argc; ++i) {
@@ -67,12 +88,14 @@ int main(int argc, char** argv) {
     else if (std::strncmp(a, "--launches=", 11) == 0) launches = std::atoi(a + 11);
     else if (std::strncmp(a, "--copy-mib=", 11) == 0) copy_mib = size_t(std::atoll(a + 11));
     else if (std::strncmp(a, "--copy-reps=", 12) == 0) copy_reps = std::atoi(a + 12);
+    else if (std::strncmp(a, "--share-seconds=", 16) == 0) share_seconds = std::atof(a + 16);
     else if (a[0] != '-') module_path = a;
     else {
       std::fprintf(stderr, "zone_bench: unknown option %s\n", a);
       return 2;
     }
   }
+  if (share_seconds > 0) return share(share_seconds);
   if (module_path == nullptr || sync_calls < 10 || launches < 1 || copy_mib < 1 || copy_reps < 1) {
     std::fprintf(stderr, "usage: zone_bench [--sync-calls=N] [--launches=N] [--copy-mib=N] [--copy-reps=N] MODULE\n");
     return 2;

@@ -73,12 +73,13 @@ TEST_CASE("two zones working at once share GPU time by weight (1:3)") {
   const double ga = gpu_ms(table, "light"), gb = gpu_ms(table, "heavy");
   MESSAGE("memsets: light " << na << ", heavy " << nb << "; accounted GPU ms: light " << ga << ", heavy " << gb);
   REQUIRE(na > 0);
-  // Weights 1:3 ask for 3x; 2x leaves room for a loaded 2-core machine, and without the slicer it is ~1x.
-  CHECK(double(nb) / double(na) > 2.0);
-  CHECK(double(nb) / double(na) < 5.0);
   REQUIRE(ga > 0);
-  CHECK(gb / ga > 2.0);
-  CHECK(gb / ga < 4.0);
+  // The proxy's accounting follows the weights closely (2.96-3.08x measured); the work each zone gets done per
+  // millisecond it holds the GPU varies with how the busy processes share 2 cores (2.7-2.8x in this build,
+  // 2.6-6.3x in release builds), so it is held to "clearly more", and without the slicer it is ~1x.
+  CHECK(gb / ga > 2.5);
+  CHECK(gb / ga < 3.5);
+  CHECK(double(nb) / double(na) > 1.8);
 }
 
 TEST_CASE("a zone alone gets the whole GPU: the slicer does not hold it back") {
