@@ -70,7 +70,10 @@ void TimeSlicer::tick(Clock::time_point now, std::span<const Observation> zones,
 }
 
 std::chrono::milliseconds TimeSlicer::next_tick() const noexcept {
-  if (holder_ != 0) return std::chrono::milliseconds(1);
+  if (holder_ != 0) {  // the next decision is due when the slice ends (a waiting zone cannot be served sooner)
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(slice_end_ - last_tick_);
+    return std::clamp(left, std::chrono::milliseconds(1), std::chrono::duration_cast<std::chrono::milliseconds>(opts_.slice));
+  }
   // Ticking often only matters where a second zone could start contending; a lone zone is left alone (the
   // daemon's wake-ups cost a busy 2-core machine measurably). 50 ms is also how late a zone that starts
   // working is first seen, and charged.

@@ -49,9 +49,10 @@ class TimeSlicer {
   // One tick over every serving zone (zones not listed are forgotten). `out` receives one decision per
   // observation, in the same order.
   void tick(Clock::time_point now, std::span<const Observation> zones, std::span<Decision> out);
-  // True while time-slicing (the daemon then ticks every millisecond or so).
+  // True while time-slicing.
   [[nodiscard]] bool slicing() const noexcept { return holder_ != 0; }
-  // How soon the daemon should tick again: often while zones contend, rarely otherwise.
+  // How soon the daemon should tick again: at the end of the current slice while slicing, every 5 ms while a zone
+  // works and another serves (to notice contention), every 50 ms otherwise.
   [[nodiscard]] std::chrono::milliseconds next_tick() const noexcept;
 
  private:

@@ -77,6 +77,16 @@ TEST_CASE("two busy zones share GPU time in proportion to their weights") {
   CHECK(acc < 3.2);
 }
 
+TEST_CASE("while slicing, the next decision is due at the end of the slice") {
+  TimeSlicer ts;
+  Clock::time_point now{};
+  std::vector<SimZone> zs = {{1, 1}, {2, 1}};
+  run(ts, zs, now, 3);  // both busy: slicing starts, a 10 ms slice
+  CHECK(ts.slicing());
+  CHECK(ts.next_tick() >= std::chrono::milliseconds(8));
+  CHECK(ts.next_tick() <= std::chrono::milliseconds(10));
+}
+
 TEST_CASE("three zones, weights 1:2:4") {
   TimeSlicer ts;
   Clock::time_point now{};
