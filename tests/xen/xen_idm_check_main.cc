@@ -143,8 +143,9 @@ int run_fpu(const std::string& prefix, int seconds, uint32_t seed) {
   xentest::Checks checks(prefix);
   const xentest::FpuCheckResult r = xentest::fpu_check(std::chrono::seconds(seconds), seed, 200'000);
   checks.check(r.bad_rounds == 0, "vector-registers-survive-domain-switches",
-               std::to_string(r.rounds) + " rounds, " + std::to_string(r.bad_rounds) + " came back changed (" +
-                   std::to_string(r.bad_registers) + " of their registers)");
+               std::to_string(r.rounds) + " rounds" + (r.ymm ? " (xmm and ymm)" : " (xmm)") + ", " +
+                   std::to_string(r.bad_rounds) + " came back changed (" + std::to_string(r.bad_registers) +
+                   " of their registers)");
   std::fflush(stdout);
   return checks.failed() > 0;
 }
@@ -176,7 +177,7 @@ int main(int argc, char** argv) {
   ho->add_option("--devid", devid);
   int fpu_s = 10;
   uint32_t seed = 1;
-  auto* fp = app.add_subcommand("fpu", "hold patterns in xmm0-15 across spins; report lost registers");
+  auto* fp = app.add_subcommand("fpu", "hold patterns in xmm/ymm0-15 across spins; report lost registers");
   fp->add_option("--seconds", fpu_s);
   fp->add_option("--seed", seed);
   fp->add_option("--prefix", prefix, "check name prefix");
