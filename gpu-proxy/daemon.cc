@@ -360,10 +360,34 @@ void Daemon::on_admin(int fd) {
     destroy_zone_named(name);
     std::erase_if(opts_.zones, [&](const ZonePolicy& z) { return z.name == name && z.owner != -1; });
     reply = "ok";
+  } else if (cmd == "weight") {
+    // A new share of GPU time for a live zone (and for its later programs or registrations under that name).
+    std::string name, weight;
+    in >> name >> weight;
+    const bool weight_ok = !weight.empty() && weight.size() < 6 &&
+                           weight.find_first_not_of("0123456789") == std::string::npos && std::stoul(weight) >= 1;
+    if (!valid_zone_name(name) || !weight_ok) {
+      reply = "error usage: weight NAME WEIGHT";
+    } else {
+      const auto w = static_cast<uint32_t>(std::stoul(weight));
+      bool found = false;
+      for (auto& [pid, z] : zones_) {
+        if (z->name != name) continue;
+        z->weight = w;
+        z->page->weight.store(w);
+        found = true;
+      }
+      if (ZonePolicy* pol = policy_for(name)) {
+        pol->weight = w;
+        found = true;
+      }
+      reply = found ? "ok" : "error no zone named '" + name + "'";
+      if (found) idm::log_line("zone '" + name + "': weight " + weight);
+    }
   } else if (cmd == "zones") {
     reply = "ok\n" + zones_table();
   } else {
-    reply = "error unknown command (create, create-xen, destroy, zones)";
+    reply = "error unknown command (create, create-xen, destroy, weight, zones)";
   }
   if (reply.size() > 60000) reply.resize(60000);
   (void)idm::send_packet(fd, std::as_bytes(std::span(reply.data(), reply.size())));

@@ -155,6 +155,12 @@ int main(int argc, char** argv) {
   std::string dname;
   detach->add_option("name", dname, "zone name")->required();
 
+  auto* reweigh = app.add_subcommand("weight", "change a zone's share of GPU time while it runs");
+  std::string wname;
+  unsigned new_weight = 1;
+  reweigh->add_option("name", wname, "zone name")->required();
+  reweigh->add_option("weight", new_weight, "its new weight")->required()->check(CLI::Range(1u, 10000u));
+
   auto* zones = app.add_subcommand("zones", "list the proxy's zones");
   CLI11_PARSE(app, argc, argv);
 
@@ -166,6 +172,16 @@ int main(int argc, char** argv) {
     return reply && reply->rfind("ok", 0) == 0 ? 0 : 3;
   }
 
+  if (*reweigh) {
+    auto a = connect_admin(admin);
+    if (!a) return 3;
+    auto reply = a->request("weight " + wname + " " + std::to_string(new_weight));
+    if (!reply || reply->rfind("ok", 0) != 0) {
+      std::fprintf(stderr, "xen-gpu: %s\n", reply ? reply->c_str() : "no answer from the proxy");
+      return 3;
+    }
+    return 0;
+  }
   if (*run) return run_zone(admin, zone_socket, name, quota, weight, libdir, cmd);
   if (*zones) {
     auto a = connect_admin(admin);

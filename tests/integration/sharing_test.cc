@@ -82,6 +82,31 @@ TEST_CASE("two zones working at once share GPU time by weight (1:3)") {
   CHECK(double(nb) / double(na) > 1.8);
 }
 
+TEST_CASE("an operator changes a running zone's weight (xen-gpu weight): the shares follow") {
+  ProxyProcess proxy({"--zone", "left:256MiB:1", "--zone", "right:256MiB:1"});
+  ReadyZone a(proxy, "left"), b(proxy, "right");
+  std::string err;
+  auto admin = proxy::AdminClient::connect(proxy.admin_socket(), err);
+  REQUIRE(admin);
+  CHECK(admin->request("weight right 3").value_or("") == "ok");
+  CHECK(admin->request("weight nosuchzone 3").value_or("").rfind("error", 0) == 0);
+  CHECK(admin->request("weight right 0").value_or("").rfind("error", 0) == 0);
+  CHECK(column(proxy.zones(), "right", 6) == "3");
+  std::atomic<bool> go{false};
+  uint64_t na = 0, nb = 0;
+  std::thread ta([&] { na = memset_loop(a.z, a.dst, go, 2000ms); });
+  std::thread tb([&] { nb = memset_loop(b.z, b.dst, go, 2000ms); });
+  go = true;
+  ta.join();
+  tb.join();
+  const std::string table = proxy.zones();
+  const double ga = gpu_ms(table, "left"), gb = gpu_ms(table, "right");
+  MESSAGE("after `weight right 3`: accounted GPU ms left " << ga << ", right " << gb << "; memsets " << na << ", " << nb);
+  REQUIRE(ga > 0);
+  CHECK(gb / ga > 2.5);
+  CHECK(gb / ga < 3.5);
+}
+
 TEST_CASE("a zone alone gets the whole GPU: the slicer does not hold it back") {
   ProxyProcess proxy({"--zone", "solo:256MiB:1", "--zone", "idle:256MiB:8"});
   ReadyZone a(proxy, "solo"), idle(proxy, "idle");  // idle: registered and serving, but submits nothing
