@@ -57,29 +57,42 @@ struct ReadyZone {
   uint64_t dst = 0;
 };
 
+// Two zones issuing memsets at once for `how_long`: how many each completed and the GPU time the proxy accounted.
+struct PairRun {
+  uint64_t na = 0, nb = 0;
+  double ga = 0, gb = 0;
+};
+PairRun run_pair(const ProxyProcess& proxy, ReadyZone& a, const std::string& name_a, ReadyZone& b,
+                 const std::string& name_b, std::chrono::milliseconds how_long) {
+  PairRun r;
+  std::atomic<bool> go{false};
+  std::thread ta([&] { r.na = memset_loop(a.z, a.dst, go, how_long); });
+  std::thread tb([&] { r.nb = memset_loop(b.z, b.dst, go, how_long); });
+  go = true;
+  ta.join();
+  tb.join();
+  const std::string table = proxy.zones();
+  r.ga = gpu_ms(table, name_a);
+  r.gb = gpu_ms(table, name_b);
+  MESSAGE(name_a << " / " << name_b << ": memsets " << r.na << " / " << r.nb << ", accounted GPU ms " << r.ga
+                 << " / " << r.gb);
+  return r;
+}
+
 TEST_CASE("two zones working at once share GPU time by weight (1:3)") {
   ProxyProcess proxy({"--zone", "light:256MiB:1", "--zone", "heavy:256MiB:3"});
   ReadyZone a(proxy, "light"), b(proxy, "heavy");
   CHECK(column(proxy.zones(), "light", 6) == "1");
   CHECK(column(proxy.zones(), "heavy", 6) == "3");
-  std::atomic<bool> go{false};
-  uint64_t na = 0, nb = 0;
-  std::thread ta([&] { na = memset_loop(a.z, a.dst, go, 2500ms); });
-  std::thread tb([&] { nb = memset_loop(b.z, b.dst, go, 2500ms); });
-  go = true;
-  ta.join();
-  tb.join();
-  const std::string table = proxy.zones();
-  const double ga = gpu_ms(table, "light"), gb = gpu_ms(table, "heavy");
-  MESSAGE("memsets: light " << na << ", heavy " << nb << "; accounted GPU ms: light " << ga << ", heavy " << gb);
-  REQUIRE(na > 0);
-  REQUIRE(ga > 0);
+  const PairRun r = run_pair(proxy, a, "light", b, "heavy", 2500ms);
+  REQUIRE(r.na > 0);
+  REQUIRE(r.ga > 0);
   // The proxy's accounting follows the weights closely (2.96-3.08x measured); the work each zone gets done per
   // millisecond it holds the GPU varies with how the busy processes share 2 cores (2.7-2.8x in this build,
   // 2.6-6.3x in release builds), so it is held to "clearly more", and without the slicer it is ~1x.
-  CHECK(gb / ga > 2.5);
-  CHECK(gb / ga < 3.5);
-  CHECK(double(nb) / double(na) > 1.8);
+  CHECK(r.gb / r.ga > 2.5);
+  CHECK(r.gb / r.ga < 3.5);
+  CHECK(double(r.nb) / double(r.na) > 1.8);
 }
 
 TEST_CASE("an operator changes a running zone's weight (xen-gpu weight): the shares follow") {
@@ -92,19 +105,10 @@ TEST_CASE("an operator changes a running zone's weight (xen-gpu weight): the sha
   CHECK(admin->request("weight nosuchzone 3").value_or("").rfind("error", 0) == 0);
   CHECK(admin->request("weight right 0").value_or("").rfind("error", 0) == 0);
   CHECK(column(proxy.zones(), "right", 6) == "3");
-  std::atomic<bool> go{false};
-  uint64_t na = 0, nb = 0;
-  std::thread ta([&] { na = memset_loop(a.z, a.dst, go, 2000ms); });
-  std::thread tb([&] { nb = memset_loop(b.z, b.dst, go, 2000ms); });
-  go = true;
-  ta.join();
-  tb.join();
-  const std::string table = proxy.zones();
-  const double ga = gpu_ms(table, "left"), gb = gpu_ms(table, "right");
-  MESSAGE("after `weight right 3`: accounted GPU ms left " << ga << ", right " << gb << "; memsets " << na << ", " << nb);
-  REQUIRE(ga > 0);
-  CHECK(gb / ga > 2.5);
-  CHECK(gb / ga < 3.5);
+  const PairRun r = run_pair(proxy, a, "left", b, "right", 2000ms);
+  REQUIRE(r.ga > 0);
+  CHECK(r.gb / r.ga > 2.5);
+  CHECK(r.gb / r.ga < 3.5);
 }
 
 TEST_CASE("a zone alone gets the whole GPU: the slicer does not hold it back") {
