@@ -3,6 +3,7 @@
 #   make test     dependencies, sanitizer build (ASan+UBSan, TSan for rings), every test
 #   make          Release build into build/release
 #   make bench    benchmarks (native vs ours, same run, ratios)
+#   make bench-gpu  the driver (the GPU's, else the simulated one) directly and through xen-gpu, one run, JSON
 #   make fuzz     long libFuzzer runs of every decoder that reads guest bytes
 #   make test-xen just the real-Xen-under-QEMU job;  make kernel / make image: zone kernel, node image
 JOBS      ?= $(shell nproc)
@@ -10,7 +11,7 @@ BUILD     ?= build
 CMAKE_GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 FUZZ_SECONDS ?= 300
 
-.PHONY: all release deps test test-asan test-tsan demo bench fuzz test-xen kernel image clean
+.PHONY: all release deps test test-asan test-tsan demo bench bench-gpu fuzz test-xen kernel image clean
 
 all: release
 
@@ -49,6 +50,9 @@ demo: release
 
 bench: release
 	@scripts/bench.sh $(BUILD)/release
+
+bench-gpu: release
+	@$(BUILD)/release/bench/gpu_bench $(BENCH_GPU_ARGS)
 
 fuzz: $(BUILD)/asan/CMakeCache.txt
 	cmake --build $(BUILD)/asan -j $(JOBS)

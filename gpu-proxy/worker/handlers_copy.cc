@@ -35,10 +35,13 @@ std::optional<uint64_t> rect_start(uint64_t base, uint64_t x, uint64_t y, uint64
 
 }  // namespace
 
+static bool is_data_area(uint32_t kind) { return kind == static_cast<uint32_t>(HostBuf::kDataArea); }
+
 // Both HtoD forms: destination inside one of the zone's allocations, source inside the tail, the data area or
-// one of its pinned allocations, then the driver. A tail or data-area source is pageable memory: the driver
-// stages it before an async copy returns (documented for pageable async copies), so those bytes may be reused
-// after this call. Pinned sources are truly asynchronous.
+// one of its pinned allocations, then the driver. The zone reuses tail and data-area bytes once the call is
+// answered (or, for a post, once later messages reuse that part of the area): a tail is pageable, which the driver
+// stages before an async copy returns; the registered data area is not staged, so an async copy from it is waited
+// for here. Pinned sources are truly asynchronous.
 CUresult Worker::htod(const MemcpyHtoDReq& r, std::span<const std::byte> tail, bool async) {
   if (!device_range(r.dst, r.bytes)) return CUDA_ERROR_INVALID_VALUE;
   std::byte* src = host_range(r.src_kind, r.src_handle, r.src_offset, r.bytes, tail);
@@ -46,7 +49,11 @@ CUresult Worker::htod(const MemcpyHtoDReq& r, std::span<const std::byte> tail, b
   if (r.bytes == 0) return CUDA_SUCCESS;
   CUstream s = nullptr;
   if (CUresult e = stream_of(r.ctx, r.stream, s); e != CUDA_SUCCESS) return e;
-  return async ? d_.MemcpyHtoDAsync(r.dst, src, r.bytes, s) : d_.MemcpyHtoD(r.dst, src, r.bytes);
+  if (is_data_area(r.src_kind)) data_area_pinned();  // registers it on first use
+  if (!async) return d_.MemcpyHtoD(r.dst, src, r.bytes);  // synchronous for pinned and pageable sources alike
+  const bool wait = is_data_area(r.src_kind) && data_area_pinned();
+  CUresult e = d_.MemcpyHtoDAsync(r.dst, src, r.bytes, s);
+  return e == CUDA_SUCCESS && wait ? d_.StreamSynchronize(s) : e;
 }
 
 CUresult Worker::on(OpTag<Op::MemcpyHtoD>, const MemcpyHtoDReq& r, std::span<const std::byte> tail, Reply&) {
@@ -68,6 +75,7 @@ CUresult Worker::on(OpTag<Op::MemcpyDtoH>, const MemcpyDtoHReq& r, std::span<con
   if (!dst) return CUDA_ERROR_INVALID_VALUE;
   CUstream s = nullptr;
   if (CUresult e = stream_of(r.ctx, r.stream, s); e != CUDA_SUCCESS) return e;
+  if (is_data_area(r.dst_kind)) data_area_pinned();  // registers it on first use
   if (r.bytes != 0) {
     // A stream-ordered copy into pageable memory returns once it completed (the driver's documented behaviour).
     CUresult e = r.stream ? d_.MemcpyDtoHAsync(dst, r.src, r.bytes, s) : d_.MemcpyDtoH(dst, r.src, r.bytes);
@@ -176,6 +184,7 @@ CUresult Worker::on(OpTag<Op::Memcpy2D>, const Memcpy2DReq& r, std::span<const s
   if (r.width_bytes == 0 || r.height == 0) return CUDA_SUCCESS;
   CUstream s = nullptr;
   if (CUresult e = stream_of(r.ctx, r.stream, s); e != CUDA_SUCCESS) return e;
+  if (is_data_area(r.host_kind)) data_area_pinned();  // registers it on first use
   if (!r.stream) return d_.Memcpy2D(&c.desc);
   CUresult e = d_.Memcpy2DAsync(&c.desc, s);
   return e == CUDA_SUCCESS ? d_.StreamSynchronize(s) : e;
@@ -187,7 +196,10 @@ CUresult Worker::on(OpTag<Op::Memcpy2DAsync>, const Memcpy2DReq& r, std::span<co
   if (r.width_bytes == 0 || r.height == 0) return CUDA_SUCCESS;
   CUstream s = nullptr;
   if (CUresult e = stream_of(r.ctx, r.stream, s); e != CUDA_SUCCESS) return e;
-  return d_.Memcpy2DAsync(&c.desc, s);
+  // As for HtoD: from (or into) the registered data area an async copy is waited for before the zone reuses it.
+  const bool wait = is_data_area(r.host_kind) && data_area_pinned();
+  CUresult e = d_.Memcpy2DAsync(&c.desc, s);
+  return e == CUDA_SUCCESS && wait ? d_.StreamSynchronize(s) : e;
 }
 
 namespace {

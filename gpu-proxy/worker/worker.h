@@ -109,6 +109,11 @@ class Worker {
   void drop_host_alloc(uint64_t handle, bool ctx_alive);  // unregisters and unmaps a pinned allocation, if one
   CUresult learn_function(CUfunction f, uint64_t parent, Reply& reply);
   CUresult htod(const idm::MemcpyHtoDReq& r, std::span<const std::byte> tail, bool async);
+  // Whether the channel's data area is registered with the driver (page-locked), registering it on first use (a
+  // context must be current). Registered, a copy through it is one DMA instead of the driver's staging copy; and
+  // an async copy from it is then truly asynchronous, so its handler waits for it before the zone may reuse the
+  // bytes (see handlers_copy.cc).
+  bool data_area_pinned();
   [[nodiscard]] idm::Result<std::unique_ptr<idm::SharedMemory>> host_pages(const idm::MemHostAllocReq& r,
                                                                           std::span<const std::byte> tail);
   CUresult memset(const idm::MemsetReq& r, bool async);
@@ -129,6 +134,8 @@ class Worker {
   uint64_t used_ = 0, peak_ = 0;
   uint64_t pinned_used_ = 0;  // pinned pages allocated here (not lent), against limits_.pinned_bytes
   uint64_t current_ctx_ = 0;
+  uint64_t data_area_ctx_ = 0;      // the context that registered the data area; 0: not registered
+  bool data_area_refused_ = false;  // the driver refused to register it: copies through it stay staged
   CUresult pending_ = CUDA_SUCCESS;  // first error of a fire-and-forget call, reported at the next sync point
   int device_count_ = 0;
   std::vector<Primary> primaries_;

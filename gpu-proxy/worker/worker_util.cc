@@ -2,6 +2,7 @@
 #include <sys/mman.h>
 
 #include "gpu-proxy/worker/worker.h"
+#include "idm/log.h"
 #include "idm/messages_cuda.h"
 
 namespace xg::proxy {
@@ -68,6 +69,21 @@ std::byte* Worker::host_range(uint32_t kind, uint64_t handle, uint64_t offset, u
   return nullptr;
 }
 
+bool Worker::data_area_pinned() {
+  if (data_area_ctx_ != 0) return true;
+  if (data_area_refused_ || current_ctx_ == 0) return false;
+  auto data = ch_.data();
+  const CUresult r = d_.MemHostRegister(data.data(), data.size(), CU_MEMHOSTREGISTER_PORTABLE);
+  if (r == CUDA_SUCCESS || r == CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED) {
+    data_area_ctx_ = current_ctx_;
+    return true;
+  }
+  data_area_refused_ = true;
+  idm::log_line("the data area could not be registered with the driver (error " + std::to_string(r) +
+           "): copies through it are staged by the driver");
+  return false;
+}
+
 CUresult Worker::charge(uint64_t bytes) {
   if (bytes > limits_.quota_bytes || used_ > limits_.quota_bytes - bytes) return CUDA_ERROR_OUT_OF_MEMORY;
   used_ += bytes;
@@ -89,6 +105,9 @@ void Worker::drop_host_alloc(uint64_t handle, bool ctx_alive) {
 }
 
 void Worker::forget_children(uint64_t handle) {
+  // A destroyed context may take the data area's registration with it; the next copy registers it again (or
+  // finds it still registered).
+  if (handle == data_area_ctx_) data_area_ctx_ = 0;
   for (const Allocation& a : allocs_.take_owned_by(handle)) uncharge(a.charged);
   for (uint64_t child : handles_.children(handle)) {
     forget_children(child);

@@ -26,17 +26,23 @@ int main(int argc, char** argv) {
   EXPECT_RESULT(cuMemsetD32_v2(p + 1, 0, 4), CUDA_ERROR_INVALID_VALUE);     // misaligned
   EXPECT_RESULT(cuMemFree_v2(p + 4), CUDA_ERROR_INVALID_VALUE);
   CK(cuMemFree_v2(p));
-  EXPECT_RESULT(cuMemFree_v2(p), CUDA_ERROR_INVALID_VALUE);                 // double free
-  EXPECT_RESULT(cuMemcpyHtoD_v2(p, host, 16), CUDA_ERROR_INVALID_VALUE);    // freed memory
 
-  CUstream s = nullptr;
-  CK(cuStreamCreate(&s, 0));
-  CK(cuStreamDestroy_v2(s));
-  EXPECT_RESULT(cuStreamSynchronize(s), CUDA_ERROR_INVALID_HANDLE);
-  CUevent e = nullptr;
-  CK(cuEventCreate(&e, 0));
-  CK(cuEventDestroy_v2(e));
-  EXPECT_RESULT(cuEventRecord(e, nullptr), CUDA_ERROR_INVALID_HANDLE);
+  // Use after free: a double free, a copy into freed memory, destroyed stream and event handles. Every zone (the
+  // proxy's allocation map and handle table) and the simulated driver answer these with errors; NVIDIA's driver
+  // leaves them undefined (580.159 on an H200 answered CUDA_SUCCESS for the double free and crashed on the
+  // destroyed handles), so the `gpu` tests' native runs set XG_NATIVE_NVIDIA=1 to skip them.
+  if (std::getenv("XG_NATIVE_NVIDIA") == nullptr) {
+    EXPECT_RESULT(cuMemFree_v2(p), CUDA_ERROR_INVALID_VALUE);
+    EXPECT_RESULT(cuMemcpyHtoD_v2(p, host, 16), CUDA_ERROR_INVALID_VALUE);
+    CUstream s = nullptr;
+    CK(cuStreamCreate(&s, 0));
+    CK(cuStreamDestroy_v2(s));
+    EXPECT_RESULT(cuStreamSynchronize(s), CUDA_ERROR_INVALID_HANDLE);
+    CUevent e = nullptr;
+    CK(cuEventCreate(&e, 0));
+    CK(cuEventDestroy_v2(e));
+    EXPECT_RESULT(cuEventRecord(e, nullptr), CUDA_ERROR_INVALID_HANDLE);
+  }
 
   CUmodule mod = nullptr;
   EXPECT_RESULT(cuModuleLoad(&mod, "/no/such/module"), CUDA_ERROR_FILE_NOT_FOUND);
