@@ -12,4 +12,17 @@ bool valid_zone_name(std::string_view name) noexcept {
   });
 }
 
+void store_limits(ControlPage& page, const ObjectLimits& limits) noexcept {
+  for (size_t i = 0; i < kLimitCount; ++i) page.object_limits[i].store(limits.max[i], std::memory_order_relaxed);
+}
+
+ObjectLimits load_limits(const ControlPage& page) noexcept {
+  ObjectLimits l;  // built-in defaults where the daemon left a slot empty
+  for (size_t i = 0; i < kLimitCount; ++i) {
+    const uint32_t v = page.object_limits[i].load(std::memory_order_relaxed);
+    if (v != 0) l.max[i] = std::min(v, kMaxLimitValue);
+  }
+  return l;
+}
+
 }  // namespace xg::proxy

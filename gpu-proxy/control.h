@@ -14,6 +14,8 @@
 #include <span>
 #include <string_view>
 
+#include "gpu-proxy/object_limits.h"
+
 namespace xg::proxy {
 
 inline constexpr uint32_t kControlMagic = 0x50434758;  // "XGCP"
@@ -29,6 +31,7 @@ struct ControlPage {
   std::atomic<uint64_t> quota_bytes;
   std::atomic<uint32_t> weight;
   std::atomic<uint32_t> zone_id;
+  std::atomic<uint32_t> object_limits[kLimitCount];  // ObjectLimits, in XG_OBJECT_LIMITS order
   // --- written by the worker
   std::atomic<uint32_t> state;  // WorkerState
   std::atomic<uint32_t> zone_pid;
@@ -50,6 +53,10 @@ struct ControlPage {
   std::atomic<uint64_t> gpu_ns;         // daemon: GPU time accounted to the zone
 };
 static_assert(sizeof(ControlPage) <= kControlPageBytes);
+
+// The object limits the daemon grants a zone, through the page (the worker reads them once it is accepted).
+void store_limits(ControlPage& page, const ObjectLimits& limits) noexcept;
+[[nodiscard]] ObjectLimits load_limits(const ControlPage& page) noexcept;
 
 // True if `name` is a valid zone name (what HelloReq::valid accepts), for the daemon's re-check.
 [[nodiscard]] bool valid_zone_name(std::string_view name) noexcept;

@@ -101,7 +101,7 @@ ControlPage* Daemon::new_control_page(UniqueFd& fd) {
   if (p == MAP_FAILED) return nullptr;
   auto* page = static_cast<ControlPage*>(p);
   page->magic = kControlMagic;
-  page->version = 1;
+  page->version = 2;
   page->sched_grant.store(1);
   return page;
 }
@@ -192,6 +192,8 @@ std::string Daemon::create_xen_zone(const std::string& name, uint32_t domid, uin
   std::memcpy(z->page->name, name.data(), std::min(name.size(), sizeof z->page->name - 1));
   z->page->quota_bytes.store(quota);
   z->page->weight.store(weight);
+  const ZonePolicy* pol = policy_for(name);
+  store_limits(*z->page, pol ? pol->limits : opts_.default_limits);
   z->page->zone_id.store(z->id);
   z->started = std::chrono::steady_clock::now();
   z->page_fd = std::move(page_fd);
@@ -251,7 +253,7 @@ void Daemon::on_worker_message(Zone& z) {
   std::memcpy(name_buf, z.page->name, sizeof z.page->name);
   const std::string name(name_buf);
   char verdict = kAccept;
-  ZonePolicy fallback{name, opts_.default_quota, opts_.default_weight, -1};
+  ZonePolicy fallback{name, opts_.default_quota, opts_.default_weight, opts_.default_limits, -1};
   const ZonePolicy* pol = policy_for(name);
   if (!valid_zone_name(name)) {
     verdict = kRefuse;
@@ -267,6 +269,7 @@ void Daemon::on_worker_message(Zone& z) {
     z.weight = pol->weight;
     z.page->quota_bytes.store(pol->quota_bytes);
     z.page->weight.store(pol->weight);
+    store_limits(*z.page, pol->limits);
     z.page->zone_id.store(z.id);
     idm::log_line("zone " + std::to_string(z.id) + " '" + name + "' registered (pid " +
                   std::to_string(z.page->zone_pid.load()) + ", quota " + format_size(pol->quota_bytes) +
@@ -333,8 +336,11 @@ void Daemon::on_admin(int fd) {
     } else if (ZonePolicy* existing = policy_for(name); existing && existing->owner != -1) {
       reply = "error zone name '" + name + "' is in use";
     } else {
-      if (existing) *existing = ZonePolicy{name, *q, static_cast<uint32_t>(std::stoul(weight)), fd};
-      else opts_.zones.push_back({name, *q, static_cast<uint32_t>(std::stoul(weight)), fd});
+      // A declared zone keeps its object limits; a new one gets the defaults.
+      const ObjectLimits limits = existing ? existing->limits : opts_.default_limits;
+      const ZonePolicy p{name, *q, static_cast<uint32_t>(std::stoul(weight)), limits, fd};
+      if (existing) *existing = p;
+      else opts_.zones.push_back(p);
       reply = "ok";
     }
   } else if (cmd == "create-xen") {

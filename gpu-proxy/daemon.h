@@ -8,12 +8,15 @@
 #include <string>
 #include <vector>
 
+#include "gpu-proxy/object_limits.h"
+
 namespace xg::proxy {
 
 struct ZonePolicy {
   std::string name;
   uint64_t quota_bytes = 0;
   uint32_t weight = 1;
+  ObjectLimits limits;  // driver objects the zone may create (object_limits.h)
   int owner = -1;  // admin connection that created it (xen-gpu run); the zone dies with that connection
 };
 
@@ -24,13 +27,15 @@ struct DaemonOptions {
   std::string self_exe;         // this binary, re-executed as --worker
   uint64_t default_quota = 1ull << 30;
   uint32_t default_weight = 1;
+  ObjectLimits default_limits;
   bool allow_unknown_zones = true;  // zones not declared by config/admin get the defaults
   std::vector<ZonePolicy> zones;    // from --zone and --config
 };
 
 // Resolves "sim"/"real"/path to what dlopen should load.
 [[nodiscard]] std::string resolve_driver(const std::string& driver, const std::string& self_exe);
-// Reads a config file: lines `zone NAME quota=SIZE weight=N` and `default quota=SIZE weight=N`, `#` comments.
+// Reads a config file: lines `zone NAME quota=SIZE weight=N [LIMIT=N ...]` and `default quota=SIZE weight=N
+// [LIMIT=N ...]` (LIMIT: a name of object_limits.h, e.g. streams=256), `#` comments.
 [[nodiscard]] bool load_config(const std::string& path, DaemonOptions& opts, std::string& error);
 
 // Runs until SIGTERM/SIGINT. Returns the process exit status.

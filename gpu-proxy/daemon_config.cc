@@ -34,7 +34,7 @@ bool load_config(const std::string& path, DaemonOptions& opts, std::string& erro
     std::istringstream ls(line);
     std::string kind;
     if (!(ls >> kind)) continue;
-    ZonePolicy z{"", opts.default_quota, opts.default_weight, -1};
+    ZonePolicy z{"", opts.default_quota, opts.default_weight, opts.default_limits, -1};
     if (kind == "zone" && !(ls >> z.name && valid_zone_name(z.name))) {
       error = path + ":" + std::to_string(lineno) + ": zone needs a valid name";
       return false;
@@ -52,6 +52,10 @@ bool load_config(const std::string& path, DaemonOptions& opts, std::string& erro
       } else if (key == "weight" && !val.empty() && val.size() < 6 && val.find_first_not_of("0123456789") == std::string::npos &&
                  std::stoul(val) >= 1) {
         z.weight = static_cast<uint32_t>(std::stoul(val));
+      } else if (auto limit = limit_by_name(key); limit && !val.empty() && val.size() < 8 &&
+                 val.find_first_not_of("0123456789") == std::string::npos && std::stoul(val) >= 1 &&
+                 std::stoul(val) <= kMaxLimitValue) {
+        z.limits[*limit] = static_cast<uint32_t>(std::stoul(val));
       } else {
         error = path + ":" + std::to_string(lineno) + ": bad setting '" + kv + "'";
         return false;
@@ -60,6 +64,7 @@ bool load_config(const std::string& path, DaemonOptions& opts, std::string& erro
     if (kind == "default") {
       opts.default_quota = z.quota_bytes;
       opts.default_weight = z.weight;
+      opts.default_limits = z.limits;
     } else {
       opts.zones.push_back(z);
     }

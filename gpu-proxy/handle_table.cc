@@ -20,6 +20,7 @@ uint64_t HandleTable::insert(ObjType type, void* object, uint64_t parent) {
   e.generation = (e.generation + 1) & 0xFFFFFF;  // a reused slot gets a new generation: old handles go stale
   if (e.generation == 0) e.generation = 1;
   ++live_;
+  ++by_type_[static_cast<uint8_t>(type)];
   return make_handle(type, e.generation, index);
 }
 
@@ -46,9 +47,19 @@ void HandleTable::erase(uint64_t handle) noexcept {
   if (index >= entries_.size() || !entries_[index].live) return;
   if (make_handle(entries_[index].type, entries_[index].generation, index) != handle) return;
   entries_[index].live = false;
+  --by_type_[static_cast<uint8_t>(entries_[index].type)];
   entries_[index].object = nullptr;
   free_.push_back(index);
   --live_;
+}
+
+std::vector<uint64_t> HandleTable::of_type(ObjType type) const {
+  std::vector<uint64_t> out;
+  for (uint32_t i = 0; i < entries_.size(); ++i) {
+    const Entry& e = entries_[i];
+    if (e.live && e.type == type) out.push_back(make_handle(e.type, e.generation, i));
+  }
+  return out;
 }
 
 std::vector<uint64_t> HandleTable::children(uint64_t handle) const {

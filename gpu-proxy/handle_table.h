@@ -7,6 +7,7 @@
 // children's handles.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -49,7 +50,10 @@ class HandleTable {
   void erase(uint64_t handle) noexcept;
   // Handles whose parent is `handle` (direct children only).
   [[nodiscard]] std::vector<uint64_t> children(uint64_t handle) const;
+  // Handles of one type (the worker's teardown).
+  [[nodiscard]] std::vector<uint64_t> of_type(ObjType type) const;
   [[nodiscard]] size_t live_count() const noexcept { return live_; }
+  [[nodiscard]] size_t live_count(ObjType type) const noexcept { return by_type_[static_cast<uint8_t>(type)]; }
 
  private:
   [[nodiscard]] uint64_t make_handle(ObjType t, uint32_t gen, uint32_t index) const noexcept {
@@ -58,6 +62,7 @@ class HandleTable {
   std::vector<Entry> entries_;
   std::vector<uint32_t> free_;
   size_t live_ = 0;
+  std::array<size_t, 256> by_type_{};  // live entries per type tag (the per-zone object limits read them)
 };
 
 }  // namespace xg::proxy

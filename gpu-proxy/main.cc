@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
     }
     z.quota_bytes = *q;
     z.weight = static_cast<uint32_t>(std::stoul(spec.substr(b + 1)));
+    z.limits = opts.default_limits;  // object limits: the config's `default` line (or the built-in defaults)
     opts.zones.push_back(z);
   }
   if (check_config) {

@@ -9,10 +9,13 @@ using namespace idm;
 CUresult Worker::on(OpTag<Op::PrimaryCtxRetain>, const DeviceOnlyReq& r, std::span<const std::byte>,
                     Reply& reply) {
   if (r.dev < 0 || r.dev >= device_count_) return CUDA_ERROR_INVALID_DEVICE;
+  Primary& p = primaries_[r.dev];
+  const bool new_context = p.handle == 0 || !handles_.find(p.handle, ObjType::kContext);
+  if (new_context)
+    if (CUresult e = admit(Limit::contexts); e != CUDA_SUCCESS) return e;
   CUcontext ctx = nullptr;
   if (CUresult e = d_.PrimaryCtxRetain(&ctx, r.dev); e != CUDA_SUCCESS) return e;
-  Primary& p = primaries_[r.dev];
-  if (p.handle == 0 || !handles_.find(p.handle, ObjType::kContext)) {
+  if (new_context) {
     p.handle = handles_.insert(ObjType::kContext, ctx);
     if (p.handle == 0) {
       d_.PrimaryCtxRelease(r.dev);
@@ -65,6 +68,7 @@ CUresult Worker::on(OpTag<Op::PrimaryCtxSetFlags>, const DeviceOnlyReq& r, std::
 
 CUresult Worker::on(OpTag<Op::CtxCreate>, const CtxCreateReq& r, std::span<const std::byte>, Reply& reply) {
   if (r.dev < 0 || r.dev >= device_count_) return CUDA_ERROR_INVALID_DEVICE;
+  if (CUresult e = admit(Limit::contexts); e != CUDA_SUCCESS) return e;
   CUcontext ctx = nullptr;
   if (CUresult e = d_.CtxCreate(&ctx, r.flags, r.dev); e != CUDA_SUCCESS) return e;
   const uint64_t h = handles_.insert(ObjType::kContext, ctx);

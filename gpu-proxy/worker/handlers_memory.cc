@@ -114,6 +114,7 @@ CUresult Worker::on(OpTag<Op::MemHostAlloc>, const MemHostAllocReq& r, std::span
   if (r.bytes == 0 || r.bytes > kMaxPinnedBytes || (r.flags & ~kKnown)) return CUDA_ERROR_INVALID_VALUE;
   const bool lent = r.pages_from == static_cast<uint32_t>(HostPages::kLent);
   if (lent ? borrower_ == nullptr : zone_socket_ < 0) return CUDA_ERROR_NOT_SUPPORTED;  // not on this transport
+  if (CUresult e = admit(Limit::host_allocs); e != CUDA_SUCCESS) return e;
   const uint64_t rounded = (r.bytes + kPage - 1) / kPage * kPage;
   if (!lent && rounded > limits_.pinned_bytes - std::min(pinned_used_, limits_.pinned_bytes))
     return CUDA_ERROR_OUT_OF_MEMORY;  // the zone's allowance of driver-domain RAM

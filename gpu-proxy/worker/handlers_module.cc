@@ -27,6 +27,10 @@ CUresult Worker::on(OpTag<Op::BlobPut>, const BlobPutReq& r, std::span<const std
 CUresult Worker::on(OpTag<Op::ModuleLoad>, const ModuleLoadReq& r, std::span<const std::byte>, Reply& reply) {
   if (r.blob_bytes != blob_.size() || blob_.empty() || r.kind > 1) return CUDA_ERROR_INVALID_VALUE;
   if (CUresult e = use_ctx(r.ctx); e != CUDA_SUCCESS) return e;
+  if (CUresult e = admit(Limit::modules); e != CUDA_SUCCESS) {
+    blob_.clear();
+    return e;
+  }
   // A NUL after the image: a PTX image without its terminator cannot make the driver read past our buffer.
   blob_.push_back(std::byte{0});
   uint64_t h = 0;
@@ -106,7 +110,10 @@ CUresult Worker::on(OpTag<Op::LibraryGetKernel>, const NamedReq& r, std::span<co
       err != CUDA_SUCCESS)
     return err;
   uint64_t h = handles_.handle_of(ObjType::kKernel, k);
-  if (h == 0 && (h = handles_.insert(ObjType::kKernel, k, r.handle)) == 0) return CUDA_ERROR_OUT_OF_MEMORY;
+  if (h == 0) {
+    if (CUresult err = admit(Limit::functions); err != CUDA_SUCCESS) return err;
+    if ((h = handles_.insert(ObjType::kKernel, k, r.handle)) == 0) return CUDA_ERROR_OUT_OF_MEMORY;
+  }
   reply.set(U64Rsp{h});
   return CUDA_SUCCESS;
 }

@@ -9,6 +9,7 @@ using namespace idm;
 
 CUresult Worker::on(OpTag<Op::StreamCreate>, const StreamCreateReq& r, std::span<const std::byte>, Reply& reply) {
   if (CUresult e = use_ctx(r.ctx); e != CUDA_SUCCESS) return e;
+  if (CUresult e = admit(Limit::streams); e != CUDA_SUCCESS) return e;
   CUstream s = nullptr;
   CUresult e = r.priority == 0 ? d_.StreamCreate(&s, r.flags) : d_.StreamCreateWithPriority(&s, r.flags, r.priority);
   if (e != CUDA_SUCCESS) return e;
@@ -52,6 +53,7 @@ CUresult Worker::on(OpTag<Op::StreamWaitEvent>, const StreamWaitEventReq& r, std
 
 CUresult Worker::on(OpTag<Op::EventCreate>, const EventCreateReq& r, std::span<const std::byte>, Reply& reply) {
   if (CUresult e = use_ctx(r.ctx); e != CUDA_SUCCESS) return e;
+  if (CUresult e = admit(Limit::events); e != CUDA_SUCCESS) return e;
   CUevent ev = nullptr;
   if (CUresult e = d_.EventCreate(&ev, r.flags); e != CUDA_SUCCESS) return e;
   const uint64_t h = handles_.insert(ObjType::kEvent, ev, r.ctx);

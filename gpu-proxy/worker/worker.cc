@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <string>
@@ -28,10 +29,61 @@ Worker::Worker(DriverApi& driver, idm::Endpoint& endpoint, int zone_socket, Work
   scratch_.resize(64 * 1024);
 }
 
-Worker::~Worker() {
-  // Contexts first: destroying them frees their memory, modules, streams and events in the driver. Then the
-  // pinned host allocations (unregistered, then unmapped by HostAlloc's members).
-  while (!host_allocs_.empty()) drop_host_alloc(host_allocs_.begin()->first, /*ctx_alive=*/false);
+Worker::~Worker() { release_driver_objects(); }
+
+// Everything the zone made the driver hold, given back while the driver is alive: a worker process exits right
+// after (the driver would reclaim it all anyway), but a Worker that is replaced in-process (the fuzz harness)
+// must not leave contexts, with their streams and memory, behind.
+void Worker::release_driver_objects() {
+  // Pinned allocations first, unregistered while their context lives; then the data area's registration.
+  while (!host_allocs_.empty()) drop_host_alloc(host_allocs_.begin()->first, /*ctx_alive=*/true);
+  if (data_area_ctx_ != 0 && use_ctx(data_area_ctx_) == CUDA_SUCCESS) d_.MemHostUnregister(ch_.data().data());
+  data_area_ctx_ = 0;
+  // Created contexts: destroying one frees its memory, modules, streams and events in the driver.
+  for (uint64_t h : handles_.of_type(ObjType::kContext)) {
+    const bool primary = std::any_of(primaries_.begin(), primaries_.end(), [&](const Primary& p) { return p.handle == h; });
+    if (!primary) d_.CtxDestroy(static_cast<CUcontext>(handles_.find(h, ObjType::kContext)->object));
+  }
+  for (size_t dev = 0; dev < primaries_.size(); ++dev)
+    for (; primaries_[dev].retains > 0; --primaries_[dev].retains) d_.PrimaryCtxRelease(static_cast<CUdevice>(dev));
+  d_.CtxSetCurrent(nullptr);
+  current_ctx_ = 0;
+}
+
+CUresult Worker::admit(Limit l) {
+  size_t live = 0;
+  switch (l) {
+    case Limit::contexts: live = handles_.live_count(ObjType::kContext); break;
+    case Limit::streams: live = handles_.live_count(ObjType::kStream); break;
+    case Limit::events: live = handles_.live_count(ObjType::kEvent); break;
+    case Limit::modules: live = handles_.live_count(ObjType::kModule) + handles_.live_count(ObjType::kLibrary); break;
+    case Limit::functions:
+      live = handles_.live_count(ObjType::kFunction) + handles_.live_count(ObjType::kKernel);
+      break;
+    case Limit::host_allocs: live = handles_.live_count(ObjType::kHostAlloc); break;
+    case Limit::async_ops:
+    case Limit::count_: return CUDA_SUCCESS;  // not an object count (count_async_op)
+  }
+  if (live < limits_.objects[l]) return CUDA_SUCCESS;
+  // The first refusal of each kind, then every 1000th: a zone looping on its limit cannot flood the log.
+  const uint64_t n = ++limit_refusals_[static_cast<size_t>(l)];
+  if (n == 1 || n % 1000 == 0)
+    idm::log_line("limit " + std::string(limit_name(l)) + "=" + std::to_string(limits_.objects[l]) + " reached (" +
+                  std::string(limit_what(l)) + "): CUDA_ERROR_OUT_OF_MEMORY (refusal #" + std::to_string(n) + ")");
+  return CUDA_ERROR_OUT_OF_MEMORY;
+}
+
+// Asynchronous work is queued by the driver (in its push buffer; on the simulated driver, in memory), and a real
+// driver blocks the caller when its queue is full. A zone that only ever posts would otherwise grow that queue
+// without bound: past the limit the worker waits for all of the zone's contexts, as the driver's back-pressure
+// would, then counts again. Only the zone itself waits; nothing is refused.
+void Worker::count_async_op() {
+  if (++async_ops_ < limits_.objects[Limit::async_ops]) return;
+  async_ops_ = 0;
+  const uint64_t was = current_ctx_;
+  for (uint64_t h : handles_.of_type(ObjType::kContext))
+    if (use_ctx(h) == CUDA_SUCCESS) d_.CtxSynchronize();
+  if (was == 0 || use_ctx(was) != CUDA_SUCCESS) current_ctx_ = 0;
 }
 
 CUresult Worker::start() {
@@ -121,6 +173,7 @@ Error Worker::handle_message(std::span<const std::byte> bytes) {
   }
   if (m->info->kind == idm::Kind::kPost) {
     ++posts_;
+    if (r == CUDA_SUCCESS) count_async_op();
     if (r != CUDA_SUCCESS && pending_ == CUDA_SUCCESS) pending_ = r;
     return Error::kOk;
   }

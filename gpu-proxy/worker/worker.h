@@ -22,6 +22,7 @@
 #include "gpu-proxy/control.h"
 #include "gpu-proxy/driver_api.h"
 #include "gpu-proxy/handle_table.h"
+#include "gpu-proxy/object_limits.h"
 #include "idm/channel.h"
 #include "idm/codec.h"
 #include "idm/unique_fd.h"
@@ -47,6 +48,7 @@ struct WorkerLimits {
   // Pinned host memory the worker allocates for the zone (driver-domain RAM; shm zones). Pages a Xen zone lends
   // are its own RAM and not counted.
   uint64_t pinned_bytes = 4ull << 30;
+  ObjectLimits objects{};  // driver objects the zone may create (object_limits.h)
 };
 
 class Worker {
@@ -117,6 +119,12 @@ class Worker {
   [[nodiscard]] idm::Result<std::unique_ptr<idm::SharedMemory>> host_pages(const idm::MemHostAllocReq& r,
                                                                           std::span<const std::byte> tail);
   CUresult memset(const idm::MemsetReq& r, bool async);
+  // CUDA_SUCCESS if the zone may create one more object counted by `l`; else CUDA_ERROR_OUT_OF_MEMORY and a
+  // (rate-limited) log line naming the limit.
+  CUresult admit(Limit l);
+  // Counts a queued asynchronous operation; past the async_ops limit, waits for all of the zone's queued work.
+  void count_async_op();
+  void release_driver_objects();  // at the end: host allocations, the data area, contexts, primary contexts
   void publish_counters();
   [[nodiscard]] static bool is_sync_point(idm::Op op) noexcept;
   [[nodiscard]] static bool submits_gpu_work(idm::Op op) noexcept;
@@ -136,6 +144,8 @@ class Worker {
   uint64_t current_ctx_ = 0;
   uint64_t data_area_ctx_ = 0;      // the context that registered the data area; 0: not registered
   bool data_area_refused_ = false;  // the driver refused to register it: copies through it stay staged
+  uint64_t async_ops_ = 0;          // asynchronous operations queued since the worker last drained them
+  std::array<uint64_t, kLimitCount> limit_refusals_{};
   CUresult pending_ = CUDA_SUCCESS;  // first error of a fire-and-forget call, reported at the next sync point
   int device_count_ = 0;
   std::vector<Primary> primaries_;

@@ -1,5 +1,10 @@
 // libFuzzer: the proxy's request path end to end — decode, validate, translate handles, check ranges, call the
 // (simulated) driver — on arbitrary request bytes, inside one worker. Responses are drained after each input.
+//
+// State across inputs stays bounded, so that growth a long run finds is the product's, not the harness's: the
+// worker runs under small per-zone object limits (the product's own bounds, so their refusal paths are fuzzed
+// too), and it is replaced by a fresh one every kInputsPerWorker inputs (its teardown gives every driver object
+// back, and is fuzzed as well).
 #include <sys/socket.h>
 
 #include <atomic>
@@ -37,11 +42,26 @@ struct Harness {
     ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv);
     sock_a.reset(sv[0]);
     sock_b.reset(sv[1]);
-    worker = std::make_unique<xg::proxy::Worker>(*driver, *proxy_side, sock_a.get(),
-                                                 xg::proxy::WorkerLimits{64ull << 20, 1}, nullptr);
-    if (worker->start() != CUDA_SUCCESS) __builtin_trap();
     sink.resize(g.max_payload);
+    new_worker();
   }
+  void new_worker() {
+    worker.reset();  // gives back what the previous one held
+    xg::proxy::WorkerLimits limits;
+    limits.quota_bytes = 64ull << 20;
+    limits.zone_id = 1;
+    limits.pinned_bytes = 64ull << 20;
+    using xg::proxy::Limit;
+    for (auto [l, n] : {std::pair{Limit::contexts, 4u}, {Limit::streams, 8u}, {Limit::events, 32u},
+                        {Limit::modules, 8u}, {Limit::functions, 64u}, {Limit::host_allocs, 8u},
+                        {Limit::async_ops, 256u}})
+      limits.objects[l] = n;
+    worker = std::make_unique<xg::proxy::Worker>(*driver, *proxy_side, sock_a.get(), limits, nullptr);
+    if (worker->start() != CUDA_SUCCESS) __builtin_trap();
+    inputs = 0;
+  }
+  static constexpr int kInputsPerWorker = 4096;
+  int inputs = 0;
   void drain() {
     while (zone_side->channel.rx().try_pop(sink).ok()) {
     }
@@ -58,6 +78,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // context stack among them) before static ones, so a static Harness would call into a half-torn-down driver.
   // The real worker destroys its Worker before returning from worker_main(), while everything is alive.
   static Harness* const h = new Harness();  // NOLINT(cppcoreguidelines-owning-memory): intentionally leaked
+  if (++h->inputs > Harness::kInputsPerWorker) h->new_worker();
   (void)h->worker->handle_message(std::as_bytes(std::span(data, size)));
   h->drain();
   return 0;

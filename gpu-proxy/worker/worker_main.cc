@@ -55,6 +55,7 @@ int xen_worker_main(const std::string& driver_path, uint32_t domid, ControlPage*
   char name_buf[sizeof page->name + 1] = {};
   std::memcpy(name_buf, page->name, sizeof page->name);
   WorkerLimits limits{page->quota_bytes.load(), page->zone_id.load()};
+  limits.objects = load_limits(*page);
   idm::set_log_prefix("gpu-proxy[zone " + std::to_string(limits.zone_id) + " " + name_buf + " domid " +
                       std::to_string(domid) + "]");
   std::string why;
@@ -183,6 +184,7 @@ int worker_main(const std::string& driver_path) {
     return 5;
   }
   WorkerLimits limits{page->quota_bytes.load(), page->zone_id.load()};
+  limits.objects = load_limits(*page);
   idm::set_log_prefix("gpu-proxy[zone " + std::to_string(limits.zone_id) + " " + reg->name + "]");
 
   // 3. The driver, then the channel (a zone is welcomed only if its worker can serve it).

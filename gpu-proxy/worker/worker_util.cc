@@ -120,6 +120,7 @@ void Worker::forget_children(uint64_t handle) {
 CUresult Worker::learn_function(CUfunction f, uint64_t parent, Reply& reply) {
   uint64_t h = handles_.handle_of(ObjType::kFunction, f);
   if (h == 0) {
+    if (CUresult e = admit(Limit::functions); e != CUDA_SUCCESS) return e;
     h = handles_.insert(ObjType::kFunction, f, parent);
     if (h == 0) return CUDA_ERROR_OUT_OF_MEMORY;
     FunctionInfo info;
