@@ -1,4 +1,4 @@
-// Helpers for the demo workloads: ordinary CUDA driver-API programs (idm/cuda_abi.h stands in for cuda.h).
+// Helpers for the demo workloads: ordinary CUDA driver-API programs (cuda/cuda_abi.h stands in for cuda.h).
 #pragma once
 
 #include <chrono>

@@ -1,4 +1,4 @@
-// gpu_bench_probe: the measuring half of `make bench-gpu`. An ordinary CUDA driver-API program (idm/cuda_abi.h,
+// gpu_bench_probe: the measuring half of `make bench-gpu`. An ordinary CUDA driver-API program (cuda/cuda_abi.h,
 // -lcuda, no rpath): bench/gpu_bench runs it natively (the driver's own libcuda.so.1, real or simulated) and in
 // zones (libvgpu first on the library path), in one run, and compares. Each figure is one line on stdout:
 //   metric NAME VALUE UNIT

@@ -2,28 +2,10 @@
 
 #include <dlfcn.h>
 
-#include <string_view>
-
-#include "idm/cuda_entry_points.h"
+#include "cuda/entry_points.h"
 
 namespace xg::proxy {
 
-namespace {
-
-// The CUDA version from which a base name resolves to `symbol` (idm/cuda_entry_points.h); our ABI's version for
-// the few entry points the worker calls that libvgpu does not export.
-constexpr int symbol_version(std::string_view symbol) {
-#define XG_E(base, version, sym) \
-  if (symbol == #sym) return version;
-#define XG_T(base, version, sym, twin) XG_E(base, version, sym)
-  XG_CUDA_ENTRY_POINTS(XG_E, XG_T)
-#undef XG_E
-#undef XG_T
-  return CUDA_VERSION;
-}
-static_assert(symbol_version("cuCtxCreate_v2") == 3020);
-
-}  // namespace
 namespace {
 
 // Stands in for an entry point the loaded driver lacks, so every member is callable: the call answers
@@ -67,11 +49,12 @@ std::unique_ptr<DriverApi> DriverApi::load(const std::string& path, std::string&
     }
     return r == CUDA_SUCCESS ? fn : nullptr;
   };
-  // Each base name is asked for at the version that introduced the variant we call (cuCtxCreate at 3020 is
-  // cuCtxCreate_v2): asked at our ABI's version, a newer driver answers with the newest variant up to it, whose
-  // parameters differ (NVIDIA's 580 driver gave cuCtxCreate_v3 for "cuCtxCreate" at 12040).
-#define XG_DRIVER_RESOLVE(member, base, symbol)                                 \
-  api->member = reinterpret_cast<decltype(&::symbol)>(resolve(#base, symbol_version(#symbol))); \
+  // Each base name is asked for at the version that introduced the variant we call (cuda::symbol_version): asked
+  // at our ABI's version, a newer driver answers with the newest variant up to it, whose parameters may differ.
+  // Every symbol here is in the entry-point table (static_assert).
+#define XG_DRIVER_RESOLVE(member, base, symbol)                                                          \
+  static_assert(cuda::symbol_version(#symbol) != 0, #symbol " is not in cuda/entry_points.h");           \
+  api->member = reinterpret_cast<decltype(&::symbol)>(resolve(#base, cuda::symbol_version(#symbol)));    \
   api->resolved_ += api->member != nullptr;                                     \
   if (!api->member) api->member = &NotSupported<decltype(&::symbol)>::fn;
   XG_DRIVER_ENTRIES(XG_DRIVER_RESOLVE)

@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "idm/cuda_abi.h"
+#include "cuda/cuda_abi.h"
 
 namespace xg::proxy {
 

@@ -17,7 +17,7 @@ bool run_validator(const Message& m) noexcept {
 // The per-opcode validator, if the request struct declares one.
 bool valid_fields(const Message& m) noexcept {
   switch (m.op()) {
-#define IDM_VALIDATE_CASE(name, code, kind, req, rsp, req_tail, rsp_tail)  \
+#define IDM_VALIDATE_CASE(name, code, kind, effect, req, rsp, req_tail, rsp_tail)  \
   case Op::name:                                                           \
     return run_validator<req>(m);
     IDM_MESSAGES(IDM_VALIDATE_CASE)

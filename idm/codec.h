@@ -90,7 +90,7 @@ template <typename Rsp>
 template <typename Handler>
 decltype(auto) dispatch(const Message& m, Handler&& handler) {
   switch (m.op()) {
-#define IDM_DISPATCH_CASE(name, code, kind, req, rsp, req_tail, rsp_tail) \
+#define IDM_DISPATCH_CASE(name, code, kind, effect, req, rsp, req_tail, rsp_tail) \
   case Op::name:                                                          \
     return handler(OpTag<Op::name>{}, m.header, m.fixed<req>(), m.tail<req>());
     IDM_MESSAGES(IDM_DISPATCH_CASE)

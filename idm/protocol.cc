@@ -7,8 +7,8 @@ namespace xg::idm {
 namespace {
 
 constexpr OpInfo kOps[] = {
-#define IDM_OP_INFO(name, code, kind, req, rsp, req_tail, rsp_tail) \
-  {Op::name, #name, Kind::kind, kWireSize<req>, kWireSize<rsp>, req_tail, rsp_tail},
+#define IDM_OP_INFO(name, code, kind, effect, req, rsp, req_tail, rsp_tail) \
+  {Op::name, #name, Kind::kind, Effect::effect, kWireSize<req>, kWireSize<rsp>, req_tail, rsp_tail},
     IDM_MESSAGES(IDM_OP_INFO)
 #undef IDM_OP_INFO
 };

@@ -43,8 +43,18 @@ enum class Kind : uint8_t {
   kControl,  // registration over the Unix socket, not the rings
 };
 
+// What an opcode does to the driver's queues, for the worker.
+enum class Effect : uint8_t {
+  kPlain,     // neither of the below
+  kSyncs,     // a synchronising call: errors of earlier posts are reported at it, as the driver does
+  kGpu,       // submits GPU work (launches, copies, memsets): gated by the time slicer
+  kSyncsGpu,  // both (the synchronous copies and memsets)
+};
+[[nodiscard]] constexpr bool synchronises(Effect e) noexcept { return e == Effect::kSyncs || e == Effect::kSyncsGpu; }
+[[nodiscard]] constexpr bool submits_gpu_work(Effect e) noexcept { return e == Effect::kGpu || e == Effect::kSyncsGpu; }
+
 enum class Op : uint16_t {
-#define IDM_OP_ENUM(name, code, kind, req, rsp, req_tail, rsp_tail) name = code,
+#define IDM_OP_ENUM(name, code, kind, effect, req, rsp, req_tail, rsp_tail) name = code,
   IDM_MESSAGES(IDM_OP_ENUM)
 #undef IDM_OP_ENUM
 };
@@ -54,12 +64,13 @@ enum class Op : uint16_t {
 // an OpTag<Op::X> first.
 template <Op op>
 struct OpTraits;
-#define IDM_OP_TRAITS(name, code, kind_, req, rsp, req_tail, rsp_tail) \
+#define IDM_OP_TRAITS(name, code, kind_, effect_, req, rsp, req_tail, rsp_tail) \
   template <>                                                          \
   struct OpTraits<Op::name> {                                          \
     using Request = req;                                               \
     using Response = rsp;                                              \
     static constexpr Kind kind = Kind::kind_;                          \
+    static constexpr Effect effect = Effect::effect_;                  \
     static constexpr uint32_t max_request_tail = req_tail;             \
     static constexpr uint32_t max_response_tail = rsp_tail;            \
   };
@@ -79,7 +90,7 @@ inline constexpr bool kWireSafe =
                                                                  sizeof(T) % 4 == 0));
 
 // Every struct named in the table obeys the wire rules.
-#define IDM_CHECK_WIRE(name, code, kind, req, rsp, req_tail, rsp_tail)             \
+#define IDM_CHECK_WIRE(name, code, kind, effect, req, rsp, req_tail, rsp_tail)     \
   static_assert(kWireSafe<req>, #req " must be a padding-free trivially-copyable struct"); \
   static_assert(kWireSafe<rsp>, #rsp " must be a padding-free trivially-copyable struct");
 IDM_MESSAGES(IDM_CHECK_WIRE)
@@ -90,6 +101,7 @@ struct OpInfo {
   Op op;
   const char* name;
   Kind kind;
+  Effect effect;
   uint32_t request_bytes;   // fixed part
   uint32_t response_bytes;  // fixed part
   uint32_t max_request_tail;

@@ -61,7 +61,7 @@ Sample make_sample() {
 
 std::vector<Sample> sample_messages() {
   std::vector<Sample> v;
-#define IDM_SAMPLE(name, code, kind, req, rsp, req_tail, rsp_tail) v.push_back(make_sample<Op::name>());
+#define IDM_SAMPLE(name, code, kind, effect, req, rsp, req_tail, rsp_tail) v.push_back(make_sample<Op::name>());
   IDM_MESSAGES(IDM_SAMPLE)
 #undef IDM_SAMPLE
   return v;

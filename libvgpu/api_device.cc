@@ -11,7 +11,7 @@
 #include <cstring>
 #include <string>
 
-#include "idm/cuda_errors.h"
+#include "cuda/errors.h"
 #include "libvgpu/state.h"
 
 using namespace xg::vgpu;
@@ -115,7 +115,7 @@ CUresult cuDriverGetVersion(int* driverVersion) {
 CUresult cuGetErrorName(CUresult error, const char** pStr) {
   return guard([&]() -> CUresult {
     if (pStr == nullptr) return CUDA_ERROR_INVALID_VALUE;
-    *pStr = idm::cuda_error_name(raw(error));
+    *pStr = xg::cuda::error_name(raw(error));
     return *pStr != nullptr ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
   });
 }
@@ -123,7 +123,7 @@ CUresult cuGetErrorName(CUresult error, const char** pStr) {
 CUresult cuGetErrorString(CUresult error, const char** pStr) {
   return guard([&]() -> CUresult {
     if (pStr == nullptr) return CUDA_ERROR_INVALID_VALUE;
-    *pStr = idm::cuda_error_string(raw(error));
+    *pStr = xg::cuda::error_string(raw(error));
     return *pStr != nullptr ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
   });
 }

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <optional>
 
-#include "idm/cuda_errors.h"
+#include "cuda/errors.h"
 #include "idm/futex_doorbell.h"
 #include "idm/transport_shm.h"
 #ifdef XG_HAVE_XEN_TRANSPORT
@@ -105,7 +105,7 @@ idm::Result<Transport> connect_transport(const std::string& path, std::string_vi
 }
 
 CUresult to_cuda_result(uint32_t wire) noexcept {
-  if (wire > 0x7fffffffu || idm::cuda_error_name(static_cast<int>(wire)) == nullptr) return CUDA_ERROR_UNKNOWN;
+  if (wire > 0x7fffffffu || cuda::error_name(static_cast<int>(wire)) == nullptr) return CUDA_ERROR_UNKNOWN;
   return static_cast<CUresult>(wire);
 }
 

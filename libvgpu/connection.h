@@ -29,7 +29,7 @@
 
 #include "idm/channel.h"
 #include "idm/codec.h"
-#include "idm/cuda_abi.h"
+#include "cuda/cuda_abi.h"
 #include "idm/result.h"
 
 namespace xg::vgpu {

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "cuda/launch_params.h"
+
 namespace xg::vgpu {
 
 bool parse_layout(const idm::FunctionRsp& rsp, std::span<const std::byte> tail, ParamLayout* out) {
@@ -35,18 +37,10 @@ CUresult pack_params(const ParamLayout& layout, void** kernel_params, void** ext
     return CUDA_SUCCESS;
   }
   if (extra != nullptr) {
-    const void* buffer = nullptr;
-    const size_t* buffer_size = nullptr;
-    for (size_t i = 0; extra[i] != CU_LAUNCH_PARAM_END; i += 2) {
-      if (i >= 64) return CUDA_ERROR_INVALID_VALUE;  // no terminator in sight
-      if (extra[i] == CU_LAUNCH_PARAM_BUFFER_POINTER) {
-        buffer = extra[i + 1];
-      } else if (extra[i] == CU_LAUNCH_PARAM_BUFFER_SIZE) {
-        buffer_size = static_cast<const size_t*>(extra[i + 1]);
-      } else {
-        return CUDA_ERROR_INVALID_VALUE;
-      }
-    }
+    cuda::ExtraBuffer x;
+    if (CUresult e = cuda::parse_extra(extra, &x); e != CUDA_SUCCESS) return e;
+    const void* buffer = x.buffer;
+    const size_t* buffer_size = x.buffer_size;
     if (!layout.known) {  // the caller packed the buffer; pass it through as the driver would take it
       if (buffer == nullptr || buffer_size == nullptr || *buffer_size > idm::kMaxParamBytes) return CUDA_ERROR_INVALID_VALUE;
       out->assign(static_cast<const std::byte*>(buffer), static_cast<const std::byte*>(buffer) + *buffer_size);

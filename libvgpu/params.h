@@ -8,7 +8,7 @@
 #include <span>
 #include <vector>
 
-#include "idm/cuda_abi.h"
+#include "cuda/cuda_abi.h"
 #include "idm/messages_cuda.h"
 
 namespace xg::vgpu {

@@ -1,8 +1,6 @@
 #include "libvgpu/proc_address.h"
 
-#include <cstring>
-
-#include "idm/cuda_entry_points.h"
+#include "cuda/entry_points.h"
 #include "libvgpu/ptds.h"
 #include "libvgpu/state.h"
 
@@ -26,30 +24,9 @@ const ProcEntry kEntries[] = {
 
 std::span<const ProcEntry> proc_entries() noexcept { return kEntries; }
 
-// As the driver: flags select the legacy (default) or the per-thread-default-stream flavour; cudaVersion picks the
-// newest entry whose version is <= it; a known name below its first version is VERSION_NOT_SUFFICIENT.
 CUresult resolve_proc(const char* symbol, void** pfn, int cuda_version, cuuint64_t flags,
                       CUdriverProcAddressQueryResult* status) noexcept {
-  if (symbol == nullptr || pfn == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  if ((flags & ~cuuint64_t{CU_GET_PROC_ADDRESS_LEGACY_STREAM | CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM}) != 0)
-    return CUDA_ERROR_INVALID_VALUE;
-  *pfn = nullptr;
-  const ProcEntry* best = nullptr;
-  bool known = false;
-  for (const ProcEntry& e : kEntries) {
-    if (std::strcmp(e.name, symbol) != 0) continue;
-    known = true;
-    if (e.version <= cuda_version && (best == nullptr || e.version > best->version)) best = &e;
-  }
-  if (best == nullptr) {
-    if (status != nullptr)
-      *status = known ? CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT : CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND;
-    return CUDA_ERROR_NOT_FOUND;
-  }
-  const bool per_thread = (flags & CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM) != 0;
-  *pfn = per_thread && best->per_thread != nullptr ? best->per_thread : best->fn;
-  if (status != nullptr) *status = CU_GET_PROC_ADDRESS_SUCCESS;
-  return CUDA_SUCCESS;
+  return cuda::resolve_proc(kEntries, symbol, pfn, cuda_version, flags, status);
 }
 
 }  // namespace xg::vgpu

@@ -7,7 +7,7 @@
 // blocking streams), so programs written for per-thread streams stay correct; they may lose some overlap.
 #pragma once
 
-#include "idm/cuda_abi.h"
+#include "cuda/cuda_abi.h"
 
 extern "C" {
 XG_CUDA_API CUresult cuMemcpy_ptds(CUdeviceptr dst, CUdeviceptr src, size_t ByteCount) noexcept;

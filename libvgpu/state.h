@@ -17,7 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "idm/cuda_abi.h"
+#include "cuda/cuda_abi.h"
 #include "libvgpu/connection.h"
 #include "libvgpu/params.h"
 

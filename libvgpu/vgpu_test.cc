@@ -15,6 +15,7 @@
 
 #include "libvgpu/image.h"
 #include "libvgpu/params.h"
+#include "cuda/entry_points.h"
 #include "libvgpu/proc_address.h"
 #include "libvgpu/ptds.h"
 #include "libvgpu/state.h"
@@ -381,16 +382,23 @@ TEST_CASE("the built libcuda.so.1 exports exactly exports.map, every table entry
     names.insert(line.substr(b, line.find(';') - b));
   }
   CHECK(names.size() == 112);
-  for (const ProcEntry& e : proc_entries()) {
-    // Every table entry's function and twin is exported under some name; check the base name resolves at all.
-    CHECK(e.fn != nullptr);
-  }
+  // exports.map names exactly the entry-point table's symbols and their per-thread twins (cuda/entry_points.h).
+  std::set<std::string> table;
+#define XG_NAME_E(base, version, symbol) table.insert(#symbol);
+#define XG_NAME_T(base, version, symbol, twin) table.insert(#symbol), table.insert(#twin);
+  XG_CUDA_ENTRY_POINTS(XG_NAME_E, XG_NAME_T)
+#undef XG_NAME_E
+#undef XG_NAME_T
+  CHECK(names == table);
+  for (const std::string& n : table) CHECK_MESSAGE(names.count(n) == 1, n, " is in the table, not in exports.map");
+  for (const std::string& n : names) CHECK_MESSAGE(table.count(n) == 1, n, " is in exports.map, not in the table");
+  for (const ProcEntry& e : proc_entries()) CHECK(e.fn != nullptr);
   void* lib = dlopen(XG_VGPU_LIB, RTLD_NOW | RTLD_LOCAL);
   REQUIRE_MESSAGE(lib != nullptr, dlerror());
   for (const std::string& n : names) CHECK_MESSAGE(dlsym(lib, n.c_str()) != nullptr, n);
   // Nothing of ours beyond the entry points.
   CHECK(dlsym(lib, "_ZN2xg4vgpu5stateEv") == nullptr);
-  CHECK(dlsym(lib, "_ZN2xg3idm14cuda_error_nameEi") == nullptr);
+  CHECK(dlsym(lib, "_ZN2xg4cuda10error_nameEi") == nullptr);
   // Its own cuGetProcAddress hands out its own exports.
   using GetProc = CUresult (*)(const char*, void**, int, cuuint64_t);
   auto get = reinterpret_cast<GetProc>(dlsym(lib, "cuGetProcAddress"));

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "cuda/launch_params.h"
 #include "sim_internal.h"
 
 using namespace xg::sim;
@@ -45,18 +46,10 @@ CUresult pack_params(const Function& f, void** kernelParams, void** extra, Packe
     return CUDA_SUCCESS;
   }
   if (extra != nullptr) {
-    const void* buffer = nullptr;
-    const size_t* buffer_size = nullptr;
-    for (size_t i = 0; extra[i] != CU_LAUNCH_PARAM_END; i += 2) {
-      if (i > 64) return CUDA_ERROR_INVALID_VALUE;  // no terminator in sight
-      if (extra[i] == CU_LAUNCH_PARAM_BUFFER_POINTER) {
-        buffer = extra[i + 1];
-      } else if (extra[i] == CU_LAUNCH_PARAM_BUFFER_SIZE) {
-        buffer_size = static_cast<const size_t*>(extra[i + 1]);
-      } else {
-        return CUDA_ERROR_INVALID_VALUE;
-      }
-    }
+    xg::cuda::ExtraBuffer x;
+    if (CUresult e = xg::cuda::parse_extra(extra, &x); e != CUDA_SUCCESS) return e;
+    const void* buffer = x.buffer;
+    const size_t* buffer_size = x.buffer_size;
     if (n == 0) return CUDA_SUCCESS;
     if (buffer == nullptr || buffer_size == nullptr || *buffer_size < size) return CUDA_ERROR_INVALID_VALUE;
     std::memcpy(out->data(), buffer, size);

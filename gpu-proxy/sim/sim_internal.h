@@ -22,7 +22,7 @@
 
 #include "alloc_table.h"
 #include "gpu-proxy/sim/sim_kernel.h"
-#include "idm/cuda_abi.h"
+#include "cuda/cuda_abi.h"
 #include "stream.h"
 
 namespace xg::sim {

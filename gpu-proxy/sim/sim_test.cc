@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "idm/cuda_abi.h"
+#include "cuda/cuda_abi.h"
 
 namespace {
 

@@ -94,43 +94,6 @@ CUresult Worker::start() {
   return CUDA_SUCCESS;
 }
 
-bool Worker::is_sync_point(Op op) noexcept {
-  switch (op) {
-    case Op::CtxSynchronize:
-    case Op::StreamSynchronize:
-    case Op::StreamQuery:
-    case Op::EventSynchronize:
-    case Op::EventQuery:
-    case Op::MemcpyHtoD:
-    case Op::MemcpyDtoH:
-    case Op::MemcpyDtoD:
-    case Op::Memcpy2D:
-    case Op::Memset:
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool Worker::submits_gpu_work(Op op) noexcept {
-  switch (op) {
-    case Op::LaunchKernel:
-    case Op::MemcpyHtoD:
-    case Op::MemcpyHtoDAsync:
-    case Op::MemcpyDtoH:
-    case Op::MemcpyDtoHAsync:
-    case Op::MemcpyDtoD:
-    case Op::MemcpyDtoDAsync:
-    case Op::Memcpy2D:
-    case Op::Memcpy2DAsync:
-    case Op::Memset:
-    case Op::MemsetAsync:
-      return true;
-    default:
-      return false;
-  }
-}
-
 void Worker::await_grant() {
   ++submits_;
   if (!control_) return;
@@ -157,7 +120,7 @@ Error Worker::handle_message(std::span<const std::byte> bytes) {
     idm::log_line(std::string("rejected request: ") + std::string(idm::error_name(m.error())));
     return Error::kOk;
   }
-  if (submits_gpu_work(m->op())) await_grant();
+  if (idm::submits_gpu_work(m->info->effect)) await_grant();
   const auto t0 = std::chrono::steady_clock::now();
   Reply reply;
   CUresult r = idm::dispatch(*m, [&](auto tag, const idm::MsgHeader&, const auto& req,
@@ -178,7 +141,7 @@ Error Worker::handle_message(std::span<const std::byte> bytes) {
     return Error::kOk;
   }
   ++calls_;
-  if (is_sync_point(m->op()) && pending_ != CUDA_SUCCESS && (r == CUDA_SUCCESS || r == CUDA_ERROR_NOT_READY)) {
+  if (idm::synchronises(m->info->effect) && pending_ != CUDA_SUCCESS && (r == CUDA_SUCCESS || r == CUDA_ERROR_NOT_READY)) {
     r = pending_;  // an asynchronous call failed earlier: report it here, as the driver would
     pending_ = CUDA_SUCCESS;
   }

@@ -4,8 +4,8 @@
 // quota, and calls the driver. It owns the zone's CUDA contexts: when it exits, the driver reclaims everything.
 //
 // Implementors (a new opcode): declare its handler below (the macro does it), define it in the handlers_*.cc
-// that matches its group, cite the driver behaviour each check mirrors, add the opcode to is_sync_point() if it
-// synchronises, and add malformed cases to idm/testdata/malformed/.
+// that matches its group, cite the driver behaviour each check mirrors (the table's `effect` column says whether
+// it synchronises or submits GPU work), and add malformed cases to idm/testdata/malformed/.
 #pragma once
 
 #include <array>
@@ -72,7 +72,7 @@ class Worker {
   [[nodiscard]] const HandleTable& handles() const noexcept { return handles_; }
 
   // One handler per opcode, generated from the table.
-#define XG_WORKER_HANDLER(name, code, kind, req, rsp, req_tail, rsp_tail) \
+#define XG_WORKER_HANDLER(name, code, kind, effect, req, rsp, req_tail, rsp_tail) \
   CUresult on(idm::OpTag<idm::Op::name>, const idm::req& r, std::span<const std::byte> tail, Reply& reply);
   IDM_MESSAGES(XG_WORKER_HANDLER)
 #undef XG_WORKER_HANDLER
@@ -126,8 +126,6 @@ class Worker {
   void count_async_op();
   void release_driver_objects();  // at the end: host allocations, the data area, contexts, primary contexts
   void publish_counters();
-  [[nodiscard]] static bool is_sync_point(idm::Op op) noexcept;
-  [[nodiscard]] static bool submits_gpu_work(idm::Op op) noexcept;
   // Waits until the daemon's time slicer lets this zone submit GPU work (at once while it holds a grant).
   void await_grant();
 

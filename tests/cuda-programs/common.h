@@ -1,11 +1,11 @@
 // Shared helpers for the CUDA driver-API test programs. These are ordinary CUDA programs: they include only the
-// driver API header (idm/cuda_abi.h stands in for cuda.h) and link -lcuda; they know nothing of virtualization.
+// driver API header (cuda/cuda_abi.h stands in for cuda.h) and link -lcuda; they know nothing of virtualization.
 #pragma once
 
 #include <cstdio>
 #include <cstdlib>
 
-#include "idm/cuda_abi.h"
+#include "cuda/cuda_abi.h"
 
 // Exits with a message naming the failed call and the driver's error name.
 #define CK(call)                                                                                  \

@@ -16,7 +16,7 @@
 
 #include "gpu-proxy/admin_client.h"
 #include "idm/codec.h"
-#include "idm/cuda_abi.h"
+#include "cuda/cuda_abi.h"
 #include "idm/transport_shm.h"
 
 namespace xg::test {

@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "idm/cuda_abi.h"
+#include "cuda/cuda_abi.h"
 
 int main(int argc, char** argv) {
   if (argc != 2) return 2;

@@ -1,8 +1,12 @@
 // Every driver entry point xen-gpu implements, as data: (base name, the CUDA version from which the base name
 // resolves to this symbol, the exported symbol) -- and, for stream-ordered calls, the per-thread-default-stream
-// twin (_ptsz/_ptds). Facts of the driver ABI, shared by the simulated driver's and libvgpu's cuGetProcAddress.
+// twin (_ptsz/_ptds). Facts of the driver ABI: the simulated driver's and libvgpu's cuGetProcAddress tables are
+// made from it, the worker resolves the driver's entry points at these versions (symbol_version below), and
+// libvgpu's exports.map is checked against it (vgpu_test).
 //   E(base, version, symbol)          T(base, version, symbol, per_thread_twin)
 #pragma once
+
+#include <string_view>
 
 #define XG_CUDA_ENTRY_POINTS(E, T) \
   E(cuInit, 2000, cuInit) \
@@ -104,3 +108,22 @@
   E(cuEventElapsedTime, 2000, cuEventElapsedTime) \
   E(cuEventDestroy, 4000, cuEventDestroy_v2) \
   /* end */
+
+namespace xg::cuda {
+
+// The CUDA version from which a base name resolves to `symbol` (cuCtxCreate_v2: 3020), or 0 for a symbol not in
+// the table. Asked for a base name at this version, a driver answers with exactly that variant; asked at a newer
+// version it may answer with a newer variant of different parameters (NVIDIA's 580 driver gives cuCtxCreate_v3
+// for "cuCtxCreate" at 12040).
+constexpr int symbol_version(std::string_view symbol) noexcept {
+#define XG_SV_E(base, version, sym) \
+  if (symbol == #sym) return version;
+#define XG_SV_T(base, version, sym, twin) XG_SV_E(base, version, sym)
+  XG_CUDA_ENTRY_POINTS(XG_SV_E, XG_SV_T)
+#undef XG_SV_E
+#undef XG_SV_T
+  return 0;
+}
+static_assert(symbol_version("cuCtxCreate_v2") == 3020);
+
+}  // namespace xg::cuda

@@ -2,11 +2,11 @@
 // we build: the simulated driver (gpu-proxy/sim) and the zone's libvgpu. Pure data; works before cuInit.
 #pragma once
 
-namespace xg::idm {
+namespace xg::cuda {
 
 // The driver's name for `code` ("CUDA_ERROR_INVALID_VALUE"), or nullptr for a code the driver does not define.
-[[nodiscard]] const char* cuda_error_name(int code) noexcept;
+[[nodiscard]] const char* error_name(int code) noexcept;
 // The driver's message for `code` ("invalid argument"), or nullptr for a code the driver does not define.
-[[nodiscard]] const char* cuda_error_string(int code) noexcept;
+[[nodiscard]] const char* error_string(int code) noexcept;
 
-}  // namespace xg::idm
+}  // namespace xg::cuda

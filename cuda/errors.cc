@@ -1,8 +1,8 @@
-#include "idm/cuda_errors.h"
+#include "cuda/errors.h"
 
-#include "idm/cuda_abi.h"
+#include "cuda/cuda_abi.h"
 
-namespace xg::idm {
+namespace xg::cuda {
 namespace {
 
 struct ErrorText {
@@ -121,14 +121,14 @@ const ErrorText* find(int code) noexcept {
 
 }  // namespace
 
-const char* cuda_error_name(int code) noexcept {
+const char* error_name(int code) noexcept {
   const ErrorText* e = find(code);
   return e != nullptr ? e->name : nullptr;
 }
 
-const char* cuda_error_string(int code) noexcept {
+const char* error_string(int code) noexcept {
   const ErrorText* e = find(code);
   return e != nullptr ? e->text : nullptr;
 }
 
-}  // namespace xg::idm
+}  // namespace xg::cuda
