@@ -18,7 +18,7 @@
 #include <tuple>
 #include <vector>
 
-#include "idm/bench_stats.h"
+#include "idm/testing/bench_stats.h"
 #include "tests/cuda-programs/common.h"
 
 using namespace xg::idm::bench;

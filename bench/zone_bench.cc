@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "idm/bench_stats.h"
+#include "idm/testing/bench_stats.h"
 #include "tests/cuda-programs/common.h"
 
 using namespace xg::idm::bench;

@@ -329,16 +329,15 @@ void Daemon::on_admin(int fd) {
     std::string name, quota, weight;
     in >> name >> quota >> weight;
     auto q = parse_size(quota);
-    const bool weight_ok = !weight.empty() && weight.size() < 6 &&
-                           weight.find_first_not_of("0123456789") == std::string::npos && std::stoul(weight) >= 1;
-    if (!valid_zone_name(name) || !q || !weight_ok) {
+    auto w = parse_weight(weight);
+    if (!valid_zone_name(name) || !q || !w) {
       reply = "error usage: create NAME QUOTA WEIGHT";
     } else if (ZonePolicy* existing = policy_for(name); existing && existing->owner != -1) {
       reply = "error zone name '" + name + "' is in use";
     } else {
       // A declared zone keeps its object limits; a new one gets the defaults.
       const ObjectLimits limits = existing ? existing->limits : opts_.default_limits;
-      const ZonePolicy p{name, *q, static_cast<uint32_t>(std::stoul(weight)), limits, fd};
+      const ZonePolicy p{name, *q, *w, limits, fd};
       if (existing) *existing = p;
       else opts_.zones.push_back(p);
       reply = "ok";
@@ -347,18 +346,15 @@ void Daemon::on_admin(int fd) {
     std::string name, domid, quota, weight;
     in >> name >> domid >> quota >> weight;
     auto q = parse_size(quota);
-    auto is_num = [](const std::string& v, size_t max_len) {
-      return !v.empty() && v.size() <= max_len && v.find_first_not_of("0123456789") == std::string::npos;
-    };
+    auto w = parse_weight(weight);
+    auto d = parse_count(domid, 0, 0x7FEF);
     // Domain ids below DOMID_FIRST_RESERVED (0x7FF0); 0 is dom0 itself (a loopback zone, for tests).
-    if (!valid_zone_name(name) || !q || *q == 0 || !is_num(domid, 5) || std::stoul(domid) >= 0x7FF0 ||
-        !is_num(weight, 5) || std::stoul(weight) < 1) {
+    if (!valid_zone_name(name) || !q || *q == 0 || !d || !w) {
       reply = "error usage: create-xen NAME DOMID QUOTA WEIGHT";
     } else if (ZonePolicy* existing = policy_for(name); existing && existing->owner != -1) {
       reply = "error zone name '" + name + "' is in use";
     } else {
-      reply = create_xen_zone(name, static_cast<uint32_t>(std::stoul(domid)), *q,
-                              static_cast<uint32_t>(std::stoul(weight)));
+      reply = create_xen_zone(name, static_cast<uint32_t>(*d), *q, *w);
     }
   } else if (cmd == "destroy") {
     std::string name;
@@ -370,12 +366,11 @@ void Daemon::on_admin(int fd) {
     // A new share of GPU time for a live zone (and for its later programs or registrations under that name).
     std::string name, weight;
     in >> name >> weight;
-    const bool weight_ok = !weight.empty() && weight.size() < 6 &&
-                           weight.find_first_not_of("0123456789") == std::string::npos && std::stoul(weight) >= 1;
-    if (!valid_zone_name(name) || !weight_ok) {
+    const auto parsed = parse_weight(weight);
+    if (!valid_zone_name(name) || !parsed) {
       reply = "error usage: weight NAME WEIGHT";
     } else {
-      const auto w = static_cast<uint32_t>(std::stoul(weight));
+      const uint32_t w = *parsed;
       bool found = false;
       for (auto& [pid, z] : zones_) {
         if (z->name != name) continue;

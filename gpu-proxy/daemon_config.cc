@@ -49,13 +49,10 @@ bool load_config(const std::string& path, DaemonOptions& opts, std::string& erro
       const std::string key = kv.substr(0, eq), val = eq == std::string::npos ? "" : kv.substr(eq + 1);
       if (key == "quota" && parse_size(val)) {
         z.quota_bytes = *parse_size(val);
-      } else if (key == "weight" && !val.empty() && val.size() < 6 && val.find_first_not_of("0123456789") == std::string::npos &&
-                 std::stoul(val) >= 1) {
-        z.weight = static_cast<uint32_t>(std::stoul(val));
-      } else if (auto limit = limit_by_name(key); limit && !val.empty() && val.size() < 8 &&
-                 val.find_first_not_of("0123456789") == std::string::npos && std::stoul(val) >= 1 &&
-                 std::stoul(val) <= kMaxLimitValue) {
-        z.limits[*limit] = static_cast<uint32_t>(std::stoul(val));
+      } else if (key == "weight" && parse_weight(val)) {
+        z.weight = *parse_weight(val);
+      } else if (auto limit = limit_by_name(key); limit && parse_count(val, 1, kMaxLimitValue)) {
+        z.limits[*limit] = static_cast<uint32_t>(*parse_count(val, 1, kMaxLimitValue));
       } else {
         error = path + ":" + std::to_string(lineno) + ": bad setting '" + kv + "'";
         return false;

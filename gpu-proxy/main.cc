@@ -48,12 +48,13 @@ int main(int argc, char** argv) {
     ZonePolicy z;
     z.name = spec.substr(0, a);
     auto q = a == std::string::npos ? std::nullopt : parse_size(spec.substr(a + 1, b - a - 1));
-    if (a == b || !q || spec.substr(b + 1).empty() || spec.substr(b + 1).find_first_not_of("0123456789") != std::string::npos) {
+    const auto w = a == b ? std::nullopt : parse_weight(spec.substr(b + 1));
+    if (a == b || !q || !w) {
       std::fprintf(stderr, "gpu-proxy: bad --zone '%s' (want NAME:QUOTA:WEIGHT, e.g. train:4GiB:2)\n", spec.c_str());
       return 2;
     }
     z.quota_bytes = *q;
-    z.weight = static_cast<uint32_t>(std::stoul(spec.substr(b + 1)));
+    z.weight = *w;
     z.limits = opts.default_limits;  // object limits: the config's `default` line (or the built-in defaults)
     opts.zones.push_back(z);
   }

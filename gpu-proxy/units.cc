@@ -25,6 +25,23 @@ std::optional<uint64_t> parse_size(std::string_view s) noexcept {
   return out;
 }
 
+std::optional<uint64_t> parse_count(std::string_view s, uint64_t min, uint64_t max) noexcept {
+  if (s.empty() || s.size() > 20) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9' || v > (UINT64_MAX - 9) / 10) return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (v < min || v > max) return std::nullopt;
+  return v;
+}
+
+std::optional<uint32_t> parse_weight(std::string_view s) noexcept {
+  auto v = parse_count(s, 1, kMaxWeight);
+  if (!v) return std::nullopt;
+  return static_cast<uint32_t>(*v);
+}
+
 std::string format_size(uint64_t b) {
   char buf[32];
   if (b >= (1ull << 30) && b % (1ull << 30) == 0) std::snprintf(buf, sizeof buf, "%lluGiB", (unsigned long long)(b >> 30));

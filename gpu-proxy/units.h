@@ -1,4 +1,5 @@
-// Sizes on command lines and in config files: "512MiB", "2GiB", "1G", "4096".
+// Numbers on command lines, in config files and on the admin socket, parsed in one place: sizes ("512MiB",
+// "2GiB", "1G", "4096"), counts within a range, weights.
 #pragma once
 
 #include <cstdint>
@@ -10,5 +11,10 @@ namespace xg::proxy {
 
 [[nodiscard]] std::optional<uint64_t> parse_size(std::string_view s) noexcept;
 [[nodiscard]] std::string format_size(uint64_t bytes);
+// A plain decimal number (digits only, no sign or spaces) within [min, max], or nullopt.
+[[nodiscard]] std::optional<uint64_t> parse_count(std::string_view s, uint64_t min, uint64_t max) noexcept;
+// A zone's weight: its share of GPU time relative to other zones.
+inline constexpr uint32_t kMaxWeight = 10000;
+[[nodiscard]] std::optional<uint32_t> parse_weight(std::string_view s) noexcept;
 
 }  // namespace xg::proxy

@@ -135,7 +135,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> cmd;
   run->add_option("--name", name, "zone name (default run-<pid>)");
   run->add_option("--quota", quota, "device-memory quota, e.g. 512MiB")->capture_default_str();
-  run->add_option("--weight", weight, "share of GPU time relative to other zones")->check(CLI::Range(1u, 10000u))
+  run->add_option("--weight", weight, "share of GPU time relative to other zones")->check(CLI::Range(1u, unsigned{xg::proxy::kMaxWeight}))
       ->capture_default_str();
   run->add_option("--libvgpu", libdir, "directory holding libvgpu's libcuda.so.1 (found automatically)");
   run->add_option("cmd", cmd, "the program and its arguments (after --)")->required();
@@ -149,7 +149,7 @@ int main(int argc, char** argv) {
   attach->add_option("--name", xname, "zone name (default xen-<domid>)");
   attach->add_option("--quota", xquota, "device-memory quota, e.g. 512MiB")->capture_default_str();
   attach->add_option("--weight", xweight, "share of GPU time relative to other zones")
-      ->check(CLI::Range(1u, 10000u))->capture_default_str();
+      ->check(CLI::Range(1u, unsigned{xg::proxy::kMaxWeight}))->capture_default_str();
 
   auto* detach = app.add_subcommand("detach", "end a zone (e.g. one made by attach): its worker is stopped");
   std::string dname;
@@ -159,7 +159,7 @@ int main(int argc, char** argv) {
   std::string wname;
   unsigned new_weight = 1;
   reweigh->add_option("name", wname, "zone name")->required();
-  reweigh->add_option("weight", new_weight, "its new weight")->required()->check(CLI::Range(1u, 10000u));
+  reweigh->add_option("weight", new_weight, "its new weight")->required()->check(CLI::Range(1u, unsigned{xg::proxy::kMaxWeight}));
 
   auto* zones = app.add_subcommand("zones", "list the proxy's zones");
   CLI11_PARSE(app, argc, argv);

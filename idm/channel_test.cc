@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "idm/conformance.h"
+#include "idm/testing/transport_peer.h"
 #include "idm/transport_shm.h"
 #include "tests/support/child.h"
 

@@ -8,7 +8,7 @@
 #include <sstream>
 #include <string>
 
-#include "idm/sample_messages.h"
+#include "idm/testing/sample_messages.h"
 
 namespace xg::idm {
 namespace {

@@ -20,8 +20,8 @@
 #include <thread>
 #include <vector>
 
-#include "idm/bench_stats.h"
-#include "idm/conformance.h"
+#include "idm/testing/bench_stats.h"
+#include "idm/testing/transport_peer.h"
 #include "idm/futex_doorbell.h"
 #include "idm/transport_shm.h"
 

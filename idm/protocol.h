@@ -1,5 +1,5 @@
 // The IDM wire format: a fixed header, then one payload layout per opcode. Every message is declared once, in
-// messages.def; the encoder (zone side), the decoder+validator (proxy side), dispatch, names and fuzz seeds
+// the table of messages.h; the encoder (zone side), the decoder+validator (proxy side), dispatch, names and fuzz seeds
 // are all driven by that table (codec.h). Nobody hand-writes a decoder.
 //
 // Payload structs are plain, trivially-copyable, padding-free (has_unique_object_representations) and

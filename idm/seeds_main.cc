@@ -3,7 +3,7 @@
 #include <fstream>
 #include <string>
 
-#include "idm/sample_messages.h"
+#include "idm/testing/sample_messages.h"
 
 int main(int argc, char** argv) {
   if (argc != 2) {

@@ -63,7 +63,7 @@ idm::Result<Transport> connect_xen(std::chrono::milliseconds timeout) {
   if (!ep) return ep.error();
   Transport t;
   t.endpoint = std::move(ep.value());
-  t.host_memory_fd = -1;  // no fd passing over Xen: pinned host memory falls back to pageable memory
+  t.host_memory_fd = -1;  // no fd passing over Xen: pinned host memory is the zone's own pages, lent by grant
   return t;
 }
 #endif

@@ -34,7 +34,7 @@
 
 namespace xg::vgpu {
 
-// The transport step, the only part that knows shm from Xen (the Xen transport slots in here later).
+// The transport step, the only part that knows shm from Xen (connect_shm / connect_xen in connection.cc).
 struct Transport {
   std::unique_ptr<idm::Endpoint> endpoint;
   uint32_t zone_id = 0;

@@ -23,7 +23,7 @@
 #include "alloc_table.h"
 #include "gpu-proxy/sim/sim_kernel.h"
 #include "cuda/cuda_abi.h"
-#include "stream.h"
+#include "stream_thread.h"
 
 namespace xg::sim {
 

@@ -8,7 +8,7 @@
 #include <random>
 #include <sstream>
 
-#include "idm/sample_messages.h"
+#include "idm/testing/sample_messages.h"
 
 #include "tests/integration/proxy_fixture.h"
 

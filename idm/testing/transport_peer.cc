@@ -1,4 +1,4 @@
-#include "idm/conformance.h"
+#include "idm/testing/transport_peer.h"
 
 #include <cstring>
 #include <string>

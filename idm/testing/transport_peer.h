@@ -1,5 +1,6 @@
-// The proxy-side answer to the transport-level messages (Ping, Echo, Nop, BulkPut): used by the conformance
-// tests of every transport (shm here, Xen under tests/xen) and by idm-bench. Same decode/dispatch path as
+// Test code (xg_idm_testing, never linked into what ships): the proxy-side answer to the transport-level messages
+// (Ping, Echo, Nop, BulkPut) and a zone-side client for them, used by the shm transport's tests and by idm-bench.
+// (The real-Xen job's checks are tests/xen/conformance.*.) Same decode/dispatch path as
 // the real proxy: copy out, decode+validate, dispatch, respond.
 #pragma once
 

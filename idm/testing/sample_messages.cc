@@ -1,4 +1,4 @@
-#include "idm/sample_messages.h"
+#include "idm/testing/sample_messages.h"
 
 #include <cstring>
 

@@ -1,4 +1,4 @@
-#include "stream.h"
+#include "stream_thread.h"
 
 namespace xg::sim {
 
