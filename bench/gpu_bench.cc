@@ -133,9 +133,11 @@ class Bench {
 
   bool start_proxy() {
     const fs::path admin = p_.tmp / "admin.sock";
+    auto env = child_env(std::nullopt);
+    env.push_back("XG_LOG_PROFILE=1");  // each worker logs its per-opcode profile when its program ends
     proxy_pid_ = spawn({p_.proxy.string(), "--driver", real_ ? "real" : "sim", "--socket",
                         (p_.tmp / "zone.sock").string(), "--admin-socket", admin.string()},
-                       child_env(std::nullopt), p_.tmp / "proxy.out", p_.tmp / "proxy.log");
+                       env, p_.tmp / "proxy.out", p_.tmp / "proxy.log");
     for (int i = 0; i < 200 && !fs::exists(admin); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (fs::exists(admin)) return true;
     std::fprintf(stderr, "gpu_bench: gpu-proxy did not start:\n%s", read_file(p_.tmp / "proxy.log").c_str());
@@ -426,6 +428,19 @@ int run(const Options& o) {
             json_list(native[row.key]) + ", \"ours_runs\": " + json_list(ours[row.key]) + "}";
     first = 0;
   }
+  // Where the time goes inside the worker: the last zone run's per-opcode handler times (its profile log lines).
+  {
+    const std::string tag = " bench-" + std::to_string(o.runs - 1) + "]: profile: ";
+    std::string log;
+    for (int i = 0; i < 40 && (log = read_file(p.tmp / "proxy.log")).find(tag) == std::string::npos; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the worker logs it as its zone ends
+    std::printf("\nworker-side handler times of the last zone run (per opcode; the rest of a call's time is the "
+                "trip through the rings and libvgpu):\n");
+    std::istringstream in(log);
+    for (std::string line; std::getline(in, line);)
+      if (auto at = line.find(tag); at != std::string::npos) std::printf("  %s\n", line.c_str() + at + tag.size());
+  }
+
   json += "\n  ],\n  \"concurrent\": [";
 
   // Many programs at once, each launching an empty kernel and synchronizing in a loop.

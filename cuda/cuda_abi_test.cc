@@ -23,24 +23,28 @@ const ProcEntry kTable[] = {
 TEST_CASE("resolve_proc picks the newest entry at or below the version, and the per-thread twin on request") {
   void* fn = nullptr;
   CUdriverProcAddressQueryResult st{};
-  CHECK(resolve_proc(kTable, "cuThing", &fn, 2999, 0, &st) == CUDA_SUCCESS);
+  CHECK(resolve_proc(kTable, "cuThing", &fn, 2999, 0, &st, ProcApi::kV2) == CUDA_SUCCESS);
   CHECK(fn == &f_v1);
   CHECK(st == CU_GET_PROC_ADDRESS_SUCCESS);
-  CHECK(resolve_proc(kTable, "cuThing", &fn, 12040, 0, &st) == CUDA_SUCCESS);
+  CHECK(resolve_proc(kTable, "cuThing", &fn, 12040, 0, &st, ProcApi::kV2) == CUDA_SUCCESS);
   CHECK(fn == &f_v2);
-  CHECK(resolve_proc(kTable, "cuThing", &fn, 12040, CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM, nullptr) ==
+  CHECK(resolve_proc(kTable, "cuThing", &fn, 12040, CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM, nullptr, ProcApi::kV2) ==
         CUDA_SUCCESS);
   CHECK(fn == &f_ptds);
-  CHECK(resolve_proc(kTable, "cuThing", &fn, 2999, CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM, nullptr) ==
+  CHECK(resolve_proc(kTable, "cuThing", &fn, 2999, CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM, nullptr, ProcApi::kV2) ==
         CUDA_SUCCESS);
   CHECK(fn == &f_v1);  // no twin: the legacy function
-  CHECK(resolve_proc(kTable, "cuThing", &fn, 1000, 0, &st) == CUDA_ERROR_NOT_FOUND);
+  // A miss: cuGetProcAddress_v2 succeeds with a NULL function and says why; the 11.x cuGetProcAddress fails.
+  fn = &f_v1;
+  CHECK(resolve_proc(kTable, "cuThing", &fn, 1000, 0, &st, ProcApi::kV2) == CUDA_SUCCESS);
   CHECK(st == CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT);
   CHECK(fn == nullptr);
-  CHECK(resolve_proc(kTable, "cuOther", &fn, 12040, 0, &st) == CUDA_ERROR_NOT_FOUND);
+  CHECK(resolve_proc(kTable, "cuOther", &fn, 12040, 0, &st, ProcApi::kV2) == CUDA_SUCCESS);
   CHECK(st == CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND);
-  CHECK(resolve_proc(kTable, "cuThing", &fn, 12040, 4, nullptr) == CUDA_ERROR_INVALID_VALUE);
-  CHECK(resolve_proc(kTable, nullptr, &fn, 12040, 0, nullptr) == CUDA_ERROR_INVALID_VALUE);
+  CHECK(fn == nullptr);
+  CHECK(resolve_proc(kTable, "cuOther", &fn, 12040, 0, nullptr, ProcApi::kV1) == CUDA_ERROR_NOT_FOUND);
+  CHECK(resolve_proc(kTable, "cuThing", &fn, 12040, 4, nullptr, ProcApi::kV2) == CUDA_ERROR_INVALID_VALUE);
+  CHECK(resolve_proc(kTable, nullptr, &fn, 12040, 0, nullptr, ProcApi::kV2) == CUDA_ERROR_INVALID_VALUE);
 }
 
 TEST_CASE("parse_extra: keys in any order, unknown keys and unterminated arrays refused") {

@@ -5,7 +5,7 @@
 namespace xg::cuda {
 
 CUresult resolve_proc(std::span<const ProcEntry> table, const char* symbol, void** pfn, int cuda_version,
-                      cuuint64_t flags, CUdriverProcAddressQueryResult* status) noexcept {
+                      cuuint64_t flags, CUdriverProcAddressQueryResult* status, ProcApi api) noexcept {
   if (symbol == nullptr || pfn == nullptr) return CUDA_ERROR_INVALID_VALUE;
   if ((flags & ~cuuint64_t{CU_GET_PROC_ADDRESS_LEGACY_STREAM | CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM}) != 0)
     return CUDA_ERROR_INVALID_VALUE;
@@ -20,7 +20,7 @@ CUresult resolve_proc(std::span<const ProcEntry> table, const char* symbol, void
   if (best == nullptr) {
     if (status != nullptr)
       *status = known ? CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT : CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND;
-    return CUDA_ERROR_NOT_FOUND;
+    return api == ProcApi::kV2 ? CUDA_SUCCESS : CUDA_ERROR_NOT_FOUND;
   }
   const bool per_thread = (flags & CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM) != 0;
   *pfn = per_thread && best->per_thread != nullptr ? best->per_thread : best->fn;

@@ -16,11 +16,18 @@ struct ProcEntry {
   void* per_thread;  // the _ptsz/_ptds twin (CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM), or nullptr
 };
 
+// Which entry point asks: they answer a miss differently.
+enum class ProcApi {
+  kV1,  // cuGetProcAddress (CUDA 11.3-11.8): CUDA_ERROR_NOT_FOUND
+  kV2,  // cuGetProcAddress_v2 (CUDA 12+): CUDA_SUCCESS with *pfn = NULL, the reason in symbolStatus (documented;
+        // NVIDIA's 580 driver answers an unknown name so)
+};
+
 // As the driver: `flags` selects the legacy (default) or the per-thread-default-stream flavour (an entry without
 // a twin answers with its legacy function); `cuda_version` picks the newest entry whose version is <= it; a known
 // name below its first version is CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT. `status` may be null.
 [[nodiscard]] CUresult resolve_proc(std::span<const ProcEntry> table, const char* symbol, void** pfn,
-                                    int cuda_version, cuuint64_t flags,
-                                    CUdriverProcAddressQueryResult* status) noexcept;
+                                    int cuda_version, cuuint64_t flags, CUdriverProcAddressQueryResult* status,
+                                    ProcApi api) noexcept;
 
 }  // namespace xg::cuda

@@ -19,7 +19,18 @@
 namespace xg::proxy {
 
 inline constexpr uint32_t kControlMagic = 0x50434758;  // "XGCP"
-inline constexpr size_t kControlPageBytes = 4096;
+inline constexpr size_t kControlPageBytes = 16384;
+
+// Per-opcode profile of one worker: calls, time in the handler (after the time slicer's grant; the driver call
+// and our checks) and a histogram of it. Bucket b counts handler times below 2^(b+9) ns (b = 0: < 0.5 us; the
+// last bucket: everything from 8.4 ms up). Written by the worker alone (relaxed), read by the daemon.
+inline constexpr size_t kProfileOps = 72;  // >= the number of opcodes (static_assert in op_profile.cc)
+inline constexpr size_t kProfileBuckets = 16;
+struct OpProfile {
+  std::atomic<uint64_t> calls;
+  std::atomic<uint64_t> total_ns;
+  std::atomic<uint64_t> buckets[kProfileBuckets];
+};
 
 enum class WorkerState : uint32_t { kStarting = 0, kRegistered, kServing, kEnded };
 enum ControlByte : char { kRegistered = 'R', kAccept = 'A', kRefuse = 'X' };
@@ -51,6 +62,8 @@ struct ControlPage {
   std::atomic<uint32_t> sched_waiting;  // worker: 1 while blocked for want of a grant
   std::atomic<uint64_t> sched_submits;  // worker: gated submissions so far
   std::atomic<uint64_t> gpu_ns;         // daemon: GPU time accounted to the zone
+  // --- written by the worker: indexed like idm::all_ops()
+  OpProfile profile[kProfileOps];
 };
 static_assert(sizeof(ControlPage) <= kControlPageBytes);
 

@@ -22,6 +22,7 @@
 #include <string>
 
 #include "gpu-proxy/control.h"
+#include "gpu-proxy/op_profile.h"
 #include "gpu-proxy/time_slicer.h"
 #include "gpu-proxy/units.h"
 #include "gpu-proxy/worker/worker_main.h"
@@ -387,8 +388,22 @@ void Daemon::on_admin(int fd) {
     }
   } else if (cmd == "zones") {
     reply = "ok\n" + zones_table();
+  } else if (cmd == "profile") {
+    // Per-opcode calls and handler-time histograms of every serving zone, or of the one named.
+    std::string name;
+    in >> name;
+    reply = "ok\n";
+    bool header = false;
+    for (const auto& [pid, z] : zones_) {
+      if (z->name.empty() || (!name.empty() && z->name != name)) continue;
+      std::string t = format_profile(*z->page, z->name);
+      if (header) t.erase(0, t.find('\n') + 1);  // one header line for all zones
+      header = true;
+      reply += t;
+    }
+    if (!name.empty() && !header) reply = "error no zone named '" + name + "'";
   } else {
-    reply = "error unknown command (create, create-xen, destroy, weight, zones)";
+    reply = "error unknown command (create, create-xen, destroy, weight, zones, profile)";
   }
   if (reply.size() > 60000) reply.resize(60000);
   (void)idm::send_packet(fd, std::as_bytes(std::span(reply.data(), reply.size())));

@@ -2,6 +2,7 @@
 //   xen-gpu run [--name N] [--quota 512MiB] [--weight W] -- CMD ARGS...   run CMD as a new stub-mode zone
 //   xen-gpu attach --domid N [--name N] [--quota 512MiB] [--weight W]     serve Xen domain N as a zone
 //   xen-gpu zones                                                          list the proxy's zones
+//   xen-gpu profile [NAME]                                                 per-opcode calls and handler times
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -162,6 +163,9 @@ int main(int argc, char** argv) {
   reweigh->add_option("weight", new_weight, "its new weight")->required()->check(CLI::Range(1u, unsigned{xg::proxy::kMaxWeight}));
 
   auto* zones = app.add_subcommand("zones", "list the proxy's zones");
+  auto* profile = app.add_subcommand("profile", "per-opcode calls and handler times of the serving zones");
+  std::string pname;
+  profile->add_option("name", pname, "only this zone");
   CLI11_PARSE(app, argc, argv);
 
   if (*attach) return attach_zone(admin, domid, xname, xquota, xweight);
@@ -183,10 +187,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*run) return run_zone(admin, zone_socket, name, quota, weight, libdir, cmd);
-  if (*zones) {
+  if (*zones || *profile) {
     auto a = connect_admin(admin);
     if (!a) return 3;
-    auto reply = a->request("zones");
+    auto reply = a->request(*zones ? std::string("zones") : "profile " + pname);
     if (!reply || reply->rfind("ok\n", 0) != 0) {
       std::fprintf(stderr, "xen-gpu: %s\n", reply ? reply->c_str() : "no answer from the proxy");
       return 3;

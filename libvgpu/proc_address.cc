@@ -25,8 +25,8 @@ const ProcEntry kEntries[] = {
 std::span<const ProcEntry> proc_entries() noexcept { return kEntries; }
 
 CUresult resolve_proc(const char* symbol, void** pfn, int cuda_version, cuuint64_t flags,
-                      CUdriverProcAddressQueryResult* status) noexcept {
-  return cuda::resolve_proc(kEntries, symbol, pfn, cuda_version, flags, status);
+                      CUdriverProcAddressQueryResult* status, cuda::ProcApi api) noexcept {
+  return cuda::resolve_proc(kEntries, symbol, pfn, cuda_version, flags, status, api);
 }
 
 }  // namespace xg::vgpu
@@ -39,7 +39,7 @@ CUresult cuGetProcAddress_v2(const char* symbol, void** pfn, int cudaVersion, cu
 }
 
 CUresult cuGetProcAddress(const char* symbol, void** pfn, int cudaVersion, cuuint64_t flags) {
-  return xg::vgpu::resolve_proc(symbol, pfn, cudaVersion, flags, nullptr);
+  return xg::vgpu::resolve_proc(symbol, pfn, cudaVersion, flags, nullptr, xg::cuda::ProcApi::kV1);
 }
 
 }  // extern "C"

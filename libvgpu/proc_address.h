@@ -19,6 +19,7 @@ using cuda::ProcEntry;
 
 // cuGetProcAddress_v2 over libvgpu's table (cuda/proc_address.h: the driver's rules; status may be null).
 [[nodiscard]] CUresult resolve_proc(const char* symbol, void** pfn, int cuda_version, cuuint64_t flags,
-                                    CUdriverProcAddressQueryResult* status) noexcept;
+                                    CUdriverProcAddressQueryResult* status,
+                                    cuda::ProcApi api = cuda::ProcApi::kV2) noexcept;
 
 }  // namespace xg::vgpu

@@ -274,10 +274,10 @@ TEST_CASE("proc address: base names resolve by CUDA version") {
 
   // Known, but not at that version.
   fn = reinterpret_cast<void*>(1);
-  CHECK(resolve_proc("cuFuncGetParamInfo", &fn, 12030, 0, &st) == CUDA_ERROR_NOT_FOUND);
+  CHECK(resolve_proc("cuFuncGetParamInfo", &fn, 12030, 0, &st) == CUDA_SUCCESS);  // v2: NULL and a reason
   CHECK(st == CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT);
   CHECK(fn == nullptr);
-  CHECK(resolve_proc("cuMemAlloc", &fn, 3010, 0, &st) == CUDA_ERROR_NOT_FOUND);
+  CHECK(resolve_proc("cuMemAlloc", &fn, 3010, 0, &st, xg::cuda::ProcApi::kV1) == CUDA_ERROR_NOT_FOUND);
   CHECK(st == CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT);
 }
 
@@ -301,19 +301,24 @@ TEST_CASE("proc address: per-thread default stream twins") {
   CHECK(fn == reinterpret_cast<void*>(&cuMemAlloc_v2));
 }
 
-TEST_CASE("proc address: everything else is NOT_FOUND") {
+TEST_CASE("proc address: everything else is not found (v2: NULL and SYMBOL_NOT_FOUND; v1: NOT_FOUND)") {
   void* fn = reinterpret_cast<void*>(1);
   CUdriverProcAddressQueryResult st{};
-  CHECK(resolve_proc("cuGraphLaunch", &fn, 12040, 0, &st) == CUDA_ERROR_NOT_FOUND);
+  CHECK(resolve_proc("cuGraphLaunch", &fn, 12040, 0, &st) == CUDA_SUCCESS);
   CHECK(st == CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND);
   CHECK(fn == nullptr);
-  CHECK(resolve_proc("cuMemAlloc_v2", &fn, 12040, 0, &st) == CUDA_ERROR_NOT_FOUND);  // versioned names are not bases
-  CHECK(resolve_proc("", &fn, 12040, 0, &st) == CUDA_ERROR_NOT_FOUND);
+  CHECK(resolve_proc("cuMemAlloc_v2", &fn, 12040, 0, &st) == CUDA_SUCCESS);  // versioned names are not bases
+  CHECK(st == CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND);
+  CHECK(resolve_proc("", &fn, 12040, 0, &st, xg::cuda::ProcApi::kV1) == CUDA_ERROR_NOT_FOUND);
   CHECK(resolve_proc(nullptr, &fn, 12040, 0, &st) == CUDA_ERROR_INVALID_VALUE);
   CHECK(resolve_proc("cuInit", nullptr, 12040, 0, &st) == CUDA_ERROR_INVALID_VALUE);
   CHECK(resolve_proc("cuInit", &fn, 12040, 4, &st) == CUDA_ERROR_INVALID_VALUE);  // unknown flag
   // The exported entry points answer the same way, before cuInit.
-  CHECK(cuGetProcAddress_v2("cuGraphLaunch", &fn, 12040, 0, &st) == CUDA_ERROR_NOT_FOUND);
+  fn = reinterpret_cast<void*>(1);
+  CHECK(cuGetProcAddress_v2("cuGraphLaunch", &fn, 12040, 0, &st) == CUDA_SUCCESS);
+  CHECK(fn == nullptr);
+  CHECK(st == CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND);
+  CHECK(cuGetProcAddress("cuGraphLaunch", &fn, 12040, 0) == CUDA_ERROR_NOT_FOUND);
   CHECK(cuGetProcAddress("cuInit", &fn, 12040, 0) == CUDA_SUCCESS);
   CHECK(fn == reinterpret_cast<void*>(&cuInit));
 }

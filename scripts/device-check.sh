@@ -9,7 +9,7 @@
 #   4. `gpu_bench` (make bench-gpu): native and ours in one run, JSON table
 #   5. the rest of the CTest suite on that machine (unit and integration; the Xen-under-QEMU and image jobs need
 #      packages the device image lacks and are left out there, named in the log)
-# Usage: scripts/device-check.sh [--prepare] [--quick]
+# Usage: scripts/device-check.sh [--prepare] [--quick | --gpu-tests-only]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -25,8 +25,9 @@ if [ "${1:-}" = --prepare ]; then
   echo "prepared $B ($(du -sh $B | cut -f1)); the source root baked into its CTest files is $ROOT"
   exit 0
 fi
-QUICK=""
+QUICK="" ONLY_TESTS=0
 [ "${1:-}" = --quick ] && QUICK=--quick
+[ "${1:-}" = --gpu-tests-only ] && ONLY_TESTS=1  # steps 1-3: a short call that leaves device time for more
 OUT=${OUT:-$ROOT/device-out}
 mkdir -p "$OUT"
 exec > >(tee "$OUT/device-check.log") 2>&1
@@ -61,6 +62,8 @@ $B/bench/gpu_bench_probe info
 step "3. gpu tests"
 (cd $B && timeout 120 ctest -L gpu --output-on-failure -V) > "$OUT/gpu-tests.log" 2>&1
 echo "gpu tests exit $?"; grep -E "^(PASS|FAIL|SKIP)|passed, .* failed|tests passed" "$OUT/gpu-tests.log"
+
+[ $ONLY_TESTS = 1 ] && { step "done (gpu tests only)"; exit 0; }
 
 step "4. gpu_bench"
 timeout 180 $B/bench/gpu_bench --runs 3 $QUICK --json "$OUT/gpu-bench.json"

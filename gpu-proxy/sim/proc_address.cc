@@ -21,17 +21,17 @@ const xg::cuda::ProcEntry kEntries[] = {XG_CUDA_ENTRY_POINTS(XG_E, XG_T)};
 #undef XG_T
 
 CUresult resolve(const char* symbol, void** pfn, int cudaVersion, cuuint64_t flags,
-                 CUdriverProcAddressQueryResult* status) {
-  return xg::cuda::resolve_proc(kEntries, symbol, pfn, cudaVersion, flags, status);
+                 CUdriverProcAddressQueryResult* status, xg::cuda::ProcApi api) {
+  return xg::cuda::resolve_proc(kEntries, symbol, pfn, cudaVersion, flags, status, api);
 }
 
 }  // namespace
 
 XG_SIM_EXPORT_C CUresult cuGetProcAddress_v2(const char* symbol, void** pfn, int cudaVersion, cuuint64_t flags,
                                              CUdriverProcAddressQueryResult* symbolStatus) {
-  return resolve(symbol, pfn, cudaVersion, flags, symbolStatus);
+  return resolve(symbol, pfn, cudaVersion, flags, symbolStatus, xg::cuda::ProcApi::kV2);
 }
 
 XG_SIM_EXPORT_C CUresult cuGetProcAddress(const char* symbol, void** pfn, int cudaVersion, cuuint64_t flags) {
-  return resolve(symbol, pfn, cudaVersion, flags, nullptr);
+  return resolve(symbol, pfn, cudaVersion, flags, nullptr, xg::cuda::ProcApi::kV1);
 }

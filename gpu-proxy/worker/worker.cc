@@ -10,6 +10,7 @@
 #include <ctime>
 #include <string>
 
+#include "gpu-proxy/op_profile.h"
 #include "idm/log.h"
 
 namespace xg::proxy {
@@ -125,8 +126,10 @@ Error Worker::handle_message(std::span<const std::byte> bytes) {
   Reply reply;
   CUresult r = idm::dispatch(*m, [&](auto tag, const idm::MsgHeader&, const auto& req,
                                      std::span<const std::byte> tail) { return on(tag, req, tail, reply); });
-  busy_ns_ += static_cast<uint64_t>(
+  const auto ns = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
+  busy_ns_ += ns;
+  if (control_) record_op(*control_, m->info, ns);
   if (r != CUDA_SUCCESS && r != CUDA_ERROR_NOT_READY) {
     // One line per refused call, rate-limited so a hostile zone cannot flood the log: the first 100, then
     // every 1000th.

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "gpu-proxy/control.h"
+#include "gpu-proxy/op_profile.h"
 #include "gpu-proxy/worker/worker.h"
 #include "gpu-proxy/worker/worker_sandbox.h"
 #include "idm/log.h"
@@ -43,6 +44,16 @@ bool wait_byte(int fd, char& out, int timeout_ms) {
   if (!n || *n != 1) return false;
   out = static_cast<char>(b[0]);
   return true;
+}
+
+// XG_LOG_PROFILE=1 (the daemon's environment; `make bench-gpu` sets it): the worker's per-opcode profile, most
+// time first, in the log when its program ends.
+void log_profile(const ControlPage& page, std::string_view zone) {
+  const char* on = std::getenv("XG_LOG_PROFILE");
+  if (on == nullptr || std::string_view(on) != "1") return;
+  const std::string table = format_profile(page, zone, 12);
+  for (size_t at = 0, nl; (nl = table.find('\n', at)) != std::string::npos; at = nl + 1)
+    idm::log_line("profile: " + table.substr(at, nl - at));
 }
 
 #ifdef XG_HAVE_XEN_TRANSPORT
@@ -115,6 +126,7 @@ int xen_worker_main(const std::string& driver_path, uint32_t domid, ControlPage*
                 std::to_string(limits.quota_bytes) + " bytes, driver " + driver_path + ")");
   const idm::Error why_stopped = worker->serve(g_stop);
   const bool alive = (*backend)->domain_alive();
+  log_profile(*page, name_buf);
   idm::log_line(std::string(alive ? "program ended: " : "zone ended: ") +
                 std::string(idm::error_name(why_stopped)) + "; " + std::to_string(worker->handles().live_count()) +
                 " handles and " + std::to_string(worker->used_bytes()) + " bytes reclaimed");
@@ -217,6 +229,7 @@ int worker_main(const std::string& driver_path) {
   idm::log_line("serving (quota " + std::to_string(limits.quota_bytes) + " bytes, driver " + driver_path + ")");
   const idm::Error why_stopped = worker.serve(g_stop);
   page->state.store(static_cast<uint32_t>(WorkerState::kEnded));
+  log_profile(*page, reg->name);
   idm::log_line("zone ended: " + std::string(idm::error_name(why_stopped)) + "; " +
                 std::to_string(worker.handles().live_count()) + " handles and " +
                 std::to_string(worker.used_bytes()) + " bytes reclaimed with the worker");

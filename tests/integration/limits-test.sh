@@ -67,6 +67,12 @@ expect() {  # expect KIND N: created exactly N, then CUDA_ERROR_OUT_OF_MEMORY
   check "$1: the refusal is logged with the zone and the limit" \
     grep -q "hostile\].*limit $1=" "$dir/proxy.log"
 }
+"${xg[@]}" profile hostile > "$dir/profile.txt" 2>&1
+cat "$dir/profile.txt"
+check "profile: StreamCreate counted 17 times (16 created, 1 refused)" \
+  awk '$2 == "StreamCreate" && $3 == 17 { found = 1 } END { exit !found }' "$dir/profile.txt"
+check "profile: the launches counted" awk '$2 == "LaunchKernel" && $3 >= 1000 { found = 1 } END { exit !found }' "$dir/profile.txt"
+check "profile of an unknown zone refused" bash -c "! '${xg[0]}' --admin-socket '$dir/admin.sock' profile nosuchzone 2>/dev/null"
 expect contexts 2   # the primary context is the third
 expect streams 16
 expect events 40
