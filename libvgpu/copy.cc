@@ -52,7 +52,7 @@ CUresult copy_htod(Session& s, uint64_t dst, const void* src, uint64_t bytes, ui
     const uint64_t len = std::min(c.chunk_bytes(), bytes - off);
     uint64_t at = 0;
     if (CUresult r = pipe.reserve(len, &at); r != CUDA_SUCCESS) return r;
-    std::memcpy(c.data().data() + at, from + off, len);
+    bulk_copy(c.data().data() + at, from + off, len, /*stream=*/false);  // the DMA engine reads it next
     req.dst = dst + off;
     req.bytes = len;
     req.src_offset = at;
@@ -96,7 +96,7 @@ CUresult copy_dtoh(Session& s, void* dst, uint64_t src, uint64_t bytes, uint64_t
     req.dst_offset = at;
     uint32_t seq = 0;
     if (CUresult r = c.send<Op::MemcpyDtoH>(req, {}, &seq); r != CUDA_SUCCESS) return r;
-    pipe.track(seq, Piece{at, to + off, 1, len, len});
+    pipe.track(seq, Piece{at, to + off, 1, len, len, bytes >= kStreamCopyMin});
     off += len;
   }
   return pipe.finish();
@@ -256,7 +256,8 @@ CUresult copy_2d(Session& s, const CUDA_MEMCPY2D& p, uint64_t stream, bool async
       if (CUresult r = pipe.reserve(rows * cols, &at); r != CUDA_SUCCESS) return r;
       std::byte* host = hs.host_ptr + row * hs.pitch + col;
       if (src.host) {
-        for (uint64_t i = 0; i < rows; ++i) std::memcpy(c.data().data() + at + i * cols, host + i * hs.pitch, cols);
+        for (uint64_t i = 0; i < rows; ++i)
+          bulk_copy(c.data().data() + at + i * cols, host + i * hs.pitch, cols, /*stream=*/false);
         req.dst_x_bytes = ds.x + col;
         req.dst_y = ds.y + row;
         req.src_pitch = cols;
@@ -273,7 +274,7 @@ CUresult copy_2d(Session& s, const CUDA_MEMCPY2D& p, uint64_t stream, bool async
         if (CUresult r = c.send<Op::Memcpy2DAsync>(req); r != CUDA_SUCCESS) return r;
       } else {
         if (CUresult r = c.send<Op::Memcpy2D>(req, {}, &seq); r != CUDA_SUCCESS) return r;
-        pipe.track(seq, Piece{at, src.host ? nullptr : host, rows, cols, hs.pitch});
+        pipe.track(seq, Piece{at, src.host ? nullptr : host, rows, cols, hs.pitch, w * h >= kStreamCopyMin});
       }
       col += cols;
     }

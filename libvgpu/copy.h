@@ -19,6 +19,7 @@
 #include <deque>
 #include <utility>
 
+#include "libvgpu/bulk_copy.h"
 #include "libvgpu/state.h"
 
 namespace xg::vgpu {
@@ -29,6 +30,7 @@ struct Piece {
   uint64_t at = 0;
   std::byte* host = nullptr;  // DtoH: where the rows go once the answer arrived (nullptr for HtoD)
   uint64_t rows = 0, cols = 0, host_pitch = 0;
+  bool stream = false;  // part of a large copy: streaming stores (bulk_copy.h)
 };
 
 // Calls in flight, answered oldest first. The first error wins; every answer is still collected.
@@ -62,7 +64,7 @@ class Pipeline {
     }
     if (p.host != nullptr) {
       const std::byte* src = c_.data().data() + p.at;
-      for (uint64_t i = 0; i < p.rows; ++i) std::memcpy(p.host + i * p.host_pitch, src + i * p.cols, p.cols);
+      for (uint64_t i = 0; i < p.rows; ++i) bulk_copy(p.host + i * p.host_pitch, src + i * p.cols, p.cols, p.stream);
     }
     return CUDA_SUCCESS;
   }

@@ -13,6 +13,7 @@
 
 #include <doctest/doctest.h>
 
+#include "libvgpu/bulk_copy.h"
 #include "libvgpu/image.h"
 #include "libvgpu/params.h"
 #include "cuda/entry_points.h"
@@ -414,4 +415,22 @@ TEST_CASE("the built libcuda.so.1 exports exactly exports.map, every table entry
   REQUIRE(get("cuMemcpy2D", &fn, 12040, 0) == CUDA_SUCCESS);
   CHECK(fn == dlsym(lib, "cuMemcpy2D_v2"));
   dlclose(lib);
+}
+
+TEST_CASE("bulk_copy: every alignment and length, streaming or not, copies exactly the bytes") {
+  std::vector<std::byte> src(3 << 20), dst(3 << 20);
+  for (size_t i = 0; i < src.size(); ++i) src[i] = std::byte(i * 131 + 7);
+  for (bool stream : {false, true}) {
+    for (size_t s_off : {0u, 1u, 15u, 64u}) {
+      for (size_t d_off : {0u, 3u, 16u, 33u}) {
+        for (size_t n : {0u, 1u, 63u, 4095u, 4096u, 4097u, 65537u, 2u << 20}) {
+          std::fill(dst.begin(), dst.end(), std::byte{0xee});
+          xg::vgpu::bulk_copy(dst.data() + d_off, src.data() + s_off, n, stream);
+          CHECK(std::memcmp(dst.data() + d_off, src.data() + s_off, n) == 0);
+          CHECK(dst[d_off + n] == std::byte{0xee});  // nothing past the end
+          if (d_off > 0) CHECK(dst[d_off - 1] == std::byte{0xee});
+        }
+      }
+    }
+  }
 }
