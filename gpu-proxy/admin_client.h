@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 
+#include "gpu-proxy/admin_protocol.h"
 #include "idm/unique_fd.h"
 
 namespace xg::proxy {
@@ -14,6 +15,8 @@ class AdminClient {
   [[nodiscard]] static std::optional<AdminClient> connect(const std::string& path, std::string& error);
   // Sends a command and returns the reply ("ok..." or "error ..."), or nullopt if the daemon went away.
   [[nodiscard]] std::optional<std::string> request(const std::string& command);
+  // The same for a request of the admin protocol (admin_protocol.h), formatted as the daemon parses it.
+  [[nodiscard]] std::optional<std::string> request(const AdminRequest& r) { return request(format_admin_request(r)); }
 
  private:
   explicit AdminClient(idm::UniqueFd fd) : fd_(std::move(fd)) {}

@@ -21,6 +21,7 @@
 #include <sstream>
 #include <string>
 
+#include "gpu-proxy/admin_protocol.h"
 #include "gpu-proxy/control.h"
 #include "gpu-proxy/op_profile.h"
 #include "gpu-proxy/time_slicer.h"
@@ -42,8 +43,8 @@ struct Zone {
   std::string name;  // known once the worker registered it
   uint32_t weight = 1;
   std::optional<uint32_t> xen_domid;  // a Xen zone (create-xen): its worker is the domain's Xen backend
-  UniqueFd page_fd;                   // Xen zones: kept to start the next worker (one worker per program)
-  uint32_t programs = 0;              // Xen zones: workers started so far
+  UniqueFd page_fd;                   // the control page's memfd, handed to each worker (Xen: one per program)
+  uint32_t programs = 0;              // workers started so far
   std::chrono::steady_clock::time_point started;
   std::optional<std::chrono::steady_clock::time_point> kill_at;  // SIGTERM sent; SIGKILL if still alive then
   ~Zone() {
@@ -69,7 +70,8 @@ class Daemon {
  private:
   void accept_zone();
   std::string create_xen_zone(const std::string& name, uint32_t domid, uint64_t quota, uint32_t weight);
-  pid_t spawn_xen_worker(Zone& z);
+  pid_t spawn_worker(Zone& z, int zone_fd);
+  std::string serve_admin(const AdminRequest& r, int fd);
   void accept_admin();
   void on_worker_message(Zone& z);
   void on_admin(int fd);
@@ -139,34 +141,16 @@ ZonePolicy* Daemon::policy_for(const std::string& name) {
 void Daemon::accept_zone() {
   UniqueFd conn(::accept4(zone_listen_.get(), nullptr, nullptr, SOCK_CLOEXEC));
   if (!conn.valid()) return;
-  int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return;
-  UniqueFd ours(sv[0]), theirs(sv[1]);
   UniqueFd page_fd;
   ControlPage* page = new_control_page(page_fd);
   if (!page) return;
   auto z = std::make_unique<Zone>();
   z->page = page;
+  z->page_fd = std::move(page_fd);
   z->id = next_id_++;
   z->started = std::chrono::steady_clock::now();
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    idm::log_errno("fork worker");
-    return;
-  }
-  if (pid == 0) {
-    // The worker gets exactly three descriptors: the zone's socket, its control socket and its control page.
-    ::dup2(conn.get(), kWorkerZoneFd);
-    ::dup2(theirs.get(), kWorkerControlFd);
-    ::dup2(page_fd.get(), kWorkerPageFd);
-    for (int fd = 6; fd < 1024; ++fd) ::close(fd);
-    ::unsetenv("XG_WORKER_XEN_DOMID");  // an shm zone, whatever the operator's environment says
-    const char* argv[] = {opts_.self_exe.c_str(), "--worker", "--driver", driver_.c_str(), nullptr};
-    ::execv(opts_.self_exe.c_str(), const_cast<char* const*>(argv));
-    ::_exit(127);
-  }
-  z->pid = pid;
-  z->control = std::move(ours);
+  const pid_t pid = spawn_worker(*z, conn.get());
+  if (pid < 0) return;
   zones_[pid] = std::move(z);
 }
 
@@ -178,9 +162,6 @@ std::string Daemon::create_xen_zone(const std::string& name, uint32_t domid, uin
     if (z->name == name) return "error zone name '" + name + "' is in use";
     if (z->xen_domid == domid) return "error domain " + std::to_string(domid) + " is already attached (zone '" + z->name + "')";
   }
-  int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return "error socketpair";
-  UniqueFd ours(sv[0]), theirs(sv[1]);
   UniqueFd page_fd;
   ControlPage* page = new_control_page(page_fd);
   if (!page) return "error control page";
@@ -198,7 +179,7 @@ std::string Daemon::create_xen_zone(const std::string& name, uint32_t domid, uin
   z->page->zone_id.store(z->id);
   z->started = std::chrono::steady_clock::now();
   z->page_fd = std::move(page_fd);
-  const pid_t pid = spawn_xen_worker(*z);
+  const pid_t pid = spawn_worker(*z, -1);
   if (pid < 0) return "error fork";
   idm::log_line("zone " + std::to_string(z->id) + " '" + name + "' registered (Xen domain " + std::to_string(domid) +
                 ", worker pid " + std::to_string(pid) + ", quota " + format_size(quota) + ", weight " +
@@ -208,15 +189,18 @@ std::string Daemon::create_xen_zone(const std::string& name, uint32_t domid, uin
   return reply;
 }
 
-// One worker process per program of a Xen zone: when a program's channel ends and the domain lives on, the
-// worker exits with kWorkerNextProgram and we start a fresh one (fresh driver state, as for a new shm zone).
-pid_t Daemon::spawn_xen_worker(Zone& z) {
+// Starts a zone's worker: fork, then exec of ourselves as --worker with exactly three descriptors: the zone's
+// socket (shm zones: `zone_fd`; a Xen zone has none, -1: the worker makes the channel over Xen itself), the
+// control socket and the control page. A Xen zone runs one worker per program: when a program's channel ends and
+// the domain lives on, the worker exits with kWorkerNextProgram and we start a fresh one (fresh driver state, as
+// for a new shm zone).
+pid_t Daemon::spawn_worker(Zone& z, int zone_fd) {
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return -1;
   UniqueFd ours(sv[0]), theirs(sv[1]);
-  const std::string domid_s = std::to_string(*z.xen_domid);
+  const std::string domid_s = z.xen_domid ? std::to_string(*z.xen_domid) : "";
   z.page->state.store(static_cast<uint32_t>(WorkerState::kStarting));
-  // The previous program's worker may have died waiting for a grant: the new one starts with a clean slate.
+  // A previous program's worker may have died waiting for a grant: the new one starts with a clean slate.
   z.page->sched_waiting.store(0);
   z.page->sched_submits.store(0);
   const pid_t pid = ::fork();
@@ -225,12 +209,14 @@ pid_t Daemon::spawn_xen_worker(Zone& z) {
     return -1;
   }
   if (pid == 0) {
-    // No zone socket (fd 3 stays closed): the zone's channel is made over Xen by the worker itself.
+    if (zone_fd >= 0) ::dup2(zone_fd, kWorkerZoneFd);
+    else ::close(kWorkerZoneFd);
     ::dup2(theirs.get(), kWorkerControlFd);
     ::dup2(z.page_fd.get(), kWorkerPageFd);
-    ::close(kWorkerZoneFd);
     for (int fd = 6; fd < 1024; ++fd) ::close(fd);
-    ::setenv("XG_WORKER_XEN_DOMID", domid_s.c_str(), 1);
+    // Whatever the operator's environment says: only a Xen zone's worker sees a domain id.
+    if (z.xen_domid) ::setenv("XG_WORKER_XEN_DOMID", domid_s.c_str(), 1);
+    else ::unsetenv("XG_WORKER_XEN_DOMID");
     const char* argv[] = {opts_.self_exe.c_str(), "--worker", "--driver", driver_.c_str(), nullptr};
     ::execv(opts_.self_exe.c_str(), const_cast<char* const*>(argv));
     ::_exit(127);
@@ -316,6 +302,65 @@ void Daemon::enforce_kill_deadlines() {
     if (z->kill_at && now >= *z->kill_at) ::kill(pid, SIGKILL);
 }
 
+// One admin request, parsed (admin_protocol.h); returns the answer.
+std::string Daemon::serve_admin(const AdminRequest& r, int fd) {
+  switch (r.verb) {
+    case AdminVerb::kCreate: {
+      ZonePolicy* existing = policy_for(r.name);
+      if (existing && existing->owner != -1) return "error zone name '" + r.name + "' is in use";
+      // A declared zone keeps its object limits; a new one gets the defaults.
+      const ObjectLimits limits = existing ? existing->limits : opts_.default_limits;
+      const ZonePolicy p{r.name, r.quota, r.weight, limits, fd};
+      if (existing) *existing = p;
+      else opts_.zones.push_back(p);
+      return "ok";
+    }
+    case AdminVerb::kCreateXen: {
+      if (ZonePolicy* existing = policy_for(r.name); existing && existing->owner != -1)
+        return "error zone name '" + r.name + "' is in use";
+      return create_xen_zone(r.name, r.domid, r.quota, r.weight);
+    }
+    case AdminVerb::kDestroy:
+      destroy_zone_named(r.name);
+      std::erase_if(opts_.zones, [&](const ZonePolicy& z) { return z.name == r.name && z.owner != -1; });
+      return "ok";
+    case AdminVerb::kWeight: {
+      // A new share of GPU time for a live zone (and for its later programs or registrations under that name).
+      bool found = false;
+      for (auto& [pid, z] : zones_) {
+        if (z->name != r.name) continue;
+        z->weight = r.weight;
+        z->page->weight.store(r.weight);
+        found = true;
+      }
+      if (ZonePolicy* pol = policy_for(r.name)) {
+        pol->weight = r.weight;
+        found = true;
+      }
+      if (!found) return "error no zone named '" + r.name + "'";
+      idm::log_line("zone '" + r.name + "': weight " + std::to_string(r.weight));
+      return "ok";
+    }
+    case AdminVerb::kZones:
+      return "ok\n" + zones_table();
+    case AdminVerb::kProfile: {
+      // Per-opcode calls and handler-time histograms of every serving zone, or of the one named.
+      std::string reply = "ok\n";
+      bool header = false;
+      for (const auto& [pid, z] : zones_) {
+        if (z->name.empty() || (!r.name.empty() && z->name != r.name)) continue;
+        std::string t = format_profile(*z->page, z->name);
+        if (header) t.erase(0, t.find('\n') + 1);  // one header line for all zones
+        header = true;
+        reply += t;
+      }
+      if (!r.name.empty() && !header) return "error no zone named '" + r.name + "'";
+      return reply;
+    }
+  }
+  return "error unknown command";
+}
+
 void Daemon::on_admin(int fd) {
   std::array<std::byte, 512> buf{};
   auto n = idm::recv_packet(fd, buf, nullptr, std::chrono::milliseconds(0));
@@ -323,87 +368,12 @@ void Daemon::on_admin(int fd) {
     admin_closed(fd);
     return;
   }
-  std::istringstream in(std::string(reinterpret_cast<const char*>(buf.data()), *n));
-  std::string cmd, reply;
-  in >> cmd;
-  if (cmd == "create") {
-    std::string name, quota, weight;
-    in >> name >> quota >> weight;
-    auto q = parse_size(quota);
-    auto w = parse_weight(weight);
-    if (!valid_zone_name(name) || !q || !w) {
-      reply = "error usage: create NAME QUOTA WEIGHT";
-    } else if (ZonePolicy* existing = policy_for(name); existing && existing->owner != -1) {
-      reply = "error zone name '" + name + "' is in use";
-    } else {
-      // A declared zone keeps its object limits; a new one gets the defaults.
-      const ObjectLimits limits = existing ? existing->limits : opts_.default_limits;
-      const ZonePolicy p{name, *q, *w, limits, fd};
-      if (existing) *existing = p;
-      else opts_.zones.push_back(p);
-      reply = "ok";
-    }
-  } else if (cmd == "create-xen") {
-    std::string name, domid, quota, weight;
-    in >> name >> domid >> quota >> weight;
-    auto q = parse_size(quota);
-    auto w = parse_weight(weight);
-    auto d = parse_count(domid, 0, 0x7FEF);
-    // Domain ids below DOMID_FIRST_RESERVED (0x7FF0); 0 is dom0 itself (a loopback zone, for tests).
-    if (!valid_zone_name(name) || !q || *q == 0 || !d || !w) {
-      reply = "error usage: create-xen NAME DOMID QUOTA WEIGHT";
-    } else if (ZonePolicy* existing = policy_for(name); existing && existing->owner != -1) {
-      reply = "error zone name '" + name + "' is in use";
-    } else {
-      reply = create_xen_zone(name, static_cast<uint32_t>(*d), *q, *w);
-    }
-  } else if (cmd == "destroy") {
-    std::string name;
-    in >> name;
-    destroy_zone_named(name);
-    std::erase_if(opts_.zones, [&](const ZonePolicy& z) { return z.name == name && z.owner != -1; });
-    reply = "ok";
-  } else if (cmd == "weight") {
-    // A new share of GPU time for a live zone (and for its later programs or registrations under that name).
-    std::string name, weight;
-    in >> name >> weight;
-    const auto parsed = parse_weight(weight);
-    if (!valid_zone_name(name) || !parsed) {
-      reply = "error usage: weight NAME WEIGHT";
-    } else {
-      const uint32_t w = *parsed;
-      bool found = false;
-      for (auto& [pid, z] : zones_) {
-        if (z->name != name) continue;
-        z->weight = w;
-        z->page->weight.store(w);
-        found = true;
-      }
-      if (ZonePolicy* pol = policy_for(name)) {
-        pol->weight = w;
-        found = true;
-      }
-      reply = found ? "ok" : "error no zone named '" + name + "'";
-      if (found) idm::log_line("zone '" + name + "': weight " + weight);
-    }
-  } else if (cmd == "zones") {
-    reply = "ok\n" + zones_table();
-  } else if (cmd == "profile") {
-    // Per-opcode calls and handler-time histograms of every serving zone, or of the one named.
-    std::string name;
-    in >> name;
-    reply = "ok\n";
-    bool header = false;
-    for (const auto& [pid, z] : zones_) {
-      if (z->name.empty() || (!name.empty() && z->name != name)) continue;
-      std::string t = format_profile(*z->page, z->name);
-      if (header) t.erase(0, t.find('\n') + 1);  // one header line for all zones
-      header = true;
-      reply += t;
-    }
-    if (!name.empty() && !header) reply = "error no zone named '" + name + "'";
+  auto parsed = parse_admin_request(std::string_view(reinterpret_cast<const char*>(buf.data()), *n));
+  std::string reply;
+  if (auto* error = std::get_if<std::string>(&parsed)) {
+    reply = *error;
   } else {
-    reply = "error unknown command (create, create-xen, destroy, weight, zones, profile)";
+    reply = serve_admin(std::get<AdminRequest>(parsed), fd);
   }
   if (reply.size() > 60000) reply.resize(60000);
   (void)idm::send_packet(fd, std::as_bytes(std::span(reply.data(), reply.size())));
@@ -432,7 +402,7 @@ void Daemon::reap() {
         !it->second->kill_at && !stopping_) {
       std::unique_ptr<Zone> zp = std::move(it->second);
       zones_.erase(it);
-      const pid_t next = spawn_xen_worker(*zp);
+      const pid_t next = spawn_worker(*zp, -1);
       if (next > 0) {
         zones_[next] = std::move(zp);
         continue;

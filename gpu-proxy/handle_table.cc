@@ -54,21 +54,11 @@ void HandleTable::erase(uint64_t handle) noexcept {
 }
 
 std::vector<uint64_t> HandleTable::of_type(ObjType type) const {
-  std::vector<uint64_t> out;
-  for (uint32_t i = 0; i < entries_.size(); ++i) {
-    const Entry& e = entries_[i];
-    if (e.live && e.type == type) out.push_back(make_handle(e.type, e.generation, i));
-  }
-  return out;
+  return collect([type](const Entry& e) { return e.type == type; });
 }
 
 std::vector<uint64_t> HandleTable::children(uint64_t handle) const {
-  std::vector<uint64_t> out;
-  for (uint32_t i = 0; i < entries_.size(); ++i) {
-    const Entry& e = entries_[i];
-    if (e.live && e.parent == handle) out.push_back(make_handle(e.type, e.generation, i));
-  }
-  return out;
+  return collect([handle](const Entry& e) { return e.parent == handle; });
 }
 
 }  // namespace xg::proxy

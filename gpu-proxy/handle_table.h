@@ -59,6 +59,14 @@ class HandleTable {
   [[nodiscard]] uint64_t make_handle(ObjType t, uint32_t gen, uint32_t index) const noexcept {
     return (uint64_t{static_cast<uint8_t>(t)} << 56) | (uint64_t{gen & 0xFFFFFF} << 32) | index;
   }
+  // Handles of the live entries that `pred` accepts.
+  template <typename Pred>
+  [[nodiscard]] std::vector<uint64_t> collect(Pred pred) const {
+    std::vector<uint64_t> out;
+    for (uint32_t i = 0; i < entries_.size(); ++i)
+      if (entries_[i].live && pred(entries_[i])) out.push_back(make_handle(entries_[i].type, entries_[i].generation, i));
+    return out;
+  }
   std::vector<Entry> entries_;
   std::vector<uint32_t> free_;
   size_t live_ = 0;

@@ -8,7 +8,9 @@
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <variant>
 
+#include "gpu-proxy/admin_protocol.h"
 #include "gpu-proxy/alloc_map.h"
 #include "gpu-proxy/daemon.h"
 #include "gpu-proxy/handle_table.h"
@@ -146,4 +148,38 @@ TEST_CASE("policy file: zones, defaults, limits; anything else refused with its 
     const std::string e = parse_policy(bad, o);
     CHECK_MESSAGE(e.find(":1:") != std::string::npos, bad, " -> ", e);
   }
+}
+
+TEST_CASE("admin protocol: every verb parses, formats back, and refuses what does not fit its usage") {
+  auto ok = [](std::string_view text) {
+    auto p = parse_admin_request(text);
+    REQUIRE_MESSAGE(std::holds_alternative<AdminRequest>(p), text, " -> ", std::get<std::string>(p));
+    return std::get<AdminRequest>(p);
+  };
+  auto refused = [](std::string_view text) {
+    auto p = parse_admin_request(text);
+    return std::holds_alternative<std::string>(p) ? std::get<std::string>(p) : std::string("(parsed)");
+  };
+  const AdminRequest c = ok("create train 4GiB 2");
+  CHECK(c.verb == AdminVerb::kCreate);
+  CHECK(c.name == "train");
+  CHECK(c.quota == 4ull << 30);
+  CHECK(c.weight == 2);
+  const AdminRequest x = ok("create-xen web 7 2GiB 3");
+  CHECK(x.domid == 7);
+  CHECK(ok("profile").name.empty());
+  CHECK(ok("profile web").name == "web");
+  CHECK(ok("  zones  ").verb == AdminVerb::kZones);
+  for (const AdminRequest& r : {c, x, ok("destroy a"), ok("weight a 10000"), ok("zones"), ok("profile"),
+                                ok("profile b")})
+    CHECK(ok(format_admin_request(r)) == r);
+  CHECK(refused("create train 4GiB") == "error usage: create NAME QUOTA WEIGHT");
+  CHECK(refused("create train 4GiB 2 extra") == "error usage: create NAME QUOTA WEIGHT");
+  CHECK(refused("create bad/name 1G 1").rfind("error usage", 0) == 0);
+  CHECK(refused("create a 0 1").rfind("error usage", 0) == 0);          // no zero quota
+  CHECK(refused("weight a 0").rfind("error usage", 0) == 0);
+  CHECK(refused("create-xen a 32752 1G 1").rfind("error usage", 0) == 0);  // a reserved domain id
+  CHECK(refused("destroy") == "error usage: destroy NAME");
+  CHECK(refused("reboot").rfind("error unknown command (create, create-xen, destroy, weight, zones, profile)", 0) == 0);
+  CHECK(refused("").rfind("error unknown command", 0) == 0);
 }

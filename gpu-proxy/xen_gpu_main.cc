@@ -71,7 +71,7 @@ int run_zone(const std::string& admin_path, const std::string& zone_socket, std:
   }
   auto admin = connect_admin(admin_path);
   if (!admin) return 3;
-  auto reply = admin->request("create " + name + " " + std::to_string(*q) + " " + std::to_string(weight));
+  auto reply = admin->request(AdminRequest{AdminVerb::kCreate, name, *q, weight, 0});
   if (!reply || reply->rfind("ok", 0) != 0) {
     std::fprintf(stderr, "xen-gpu: the proxy refused the zone: %s\n", reply ? reply->c_str() : "no answer");
     return 3;
@@ -96,7 +96,7 @@ int run_zone(const std::string& admin_path, const std::string& zone_socket, std:
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  (void)admin->request("destroy " + name);
+  (void)admin->request(AdminRequest{AdminVerb::kDestroy, name, 0, 0, 0});
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -110,8 +110,7 @@ int attach_zone(const std::string& admin_path, uint32_t domid, std::string name,
   if (!q) return 2;
   auto admin = connect_admin(admin_path);
   if (!admin) return 3;
-  auto reply = admin->request("create-xen " + name + " " + std::to_string(domid) + " " + std::to_string(*q) + " " +
-                              std::to_string(weight));
+  auto reply = admin->request(AdminRequest{AdminVerb::kCreateXen, name, *q, weight, domid});
   if (!reply || reply->rfind("ok", 0) != 0) {
     std::fprintf(stderr, "xen-gpu: the proxy refused the zone: %s\n", reply ? reply->c_str() : "no answer");
     return 3;
@@ -172,14 +171,14 @@ int main(int argc, char** argv) {
   if (*detach) {
     auto a = connect_admin(admin);
     if (!a) return 3;
-    auto reply = a->request("destroy " + dname);
+    auto reply = a->request(xg::proxy::AdminRequest{xg::proxy::AdminVerb::kDestroy, dname, 0, 0, 0});
     return reply && reply->rfind("ok", 0) == 0 ? 0 : 3;
   }
 
   if (*reweigh) {
     auto a = connect_admin(admin);
     if (!a) return 3;
-    auto reply = a->request("weight " + wname + " " + std::to_string(new_weight));
+    auto reply = a->request(xg::proxy::AdminRequest{xg::proxy::AdminVerb::kWeight, wname, 0, new_weight, 0});
     if (!reply || reply->rfind("ok", 0) != 0) {
       std::fprintf(stderr, "xen-gpu: %s\n", reply ? reply->c_str() : "no answer from the proxy");
       return 3;
@@ -190,7 +189,8 @@ int main(int argc, char** argv) {
   if (*zones || *profile) {
     auto a = connect_admin(admin);
     if (!a) return 3;
-    auto reply = a->request(*zones ? std::string("zones") : "profile " + pname);
+    using xg::proxy::AdminVerb;
+    auto reply = a->request(xg::proxy::AdminRequest{*zones ? AdminVerb::kZones : AdminVerb::kProfile, pname, 0, 0, 0});
     if (!reply || reply->rfind("ok\n", 0) != 0) {
       std::fprintf(stderr, "xen-gpu: %s\n", reply ? reply->c_str() : "no answer from the proxy");
       return 3;

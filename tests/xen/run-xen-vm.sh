@@ -7,7 +7,7 @@
 # (${XDG_CACHE_HOME:-$HOME/.cache}/xen-gpu/debs) and unpacked, never installed on the host.
 # Environment:
 #   XG_XEN_ACCEL=tcg|kvm   QEMU accelerator (default tcg: nested KVM without VMX cannot run Xen)
-#   XG_XEN_TIMEOUT=420     hard wall-clock limit for QEMU, seconds
+#   XG_XEN_TIMEOUT=900     hard wall-clock limit for QEMU, seconds (a hang guard: the job takes 220-420 s)
 #   XG_XEN_SMP=2           virtual CPUs of the machine (and of dom0)
 #   XG_XEN_CPU=max,-smap   QEMU -cpu model (SMAP must stay off: see below)
 #   XG_XEN_CMDLINE_EXTRA   appended to the Xen command line (experiments)
@@ -156,7 +156,7 @@ QEMU=(qemu-system-x86_64 -machine q35 "${ACCEL_ARGS[@]}" -cpu "${XG_XEN_CPU:-max
       -initrd "$VMLINUZ console=hvc0 earlyprintk=xen rdinit=/init,$WORK/dom0.cpio.gz")
 ts "booting Xen under QEMU ($ACCEL), log $WORK/console.log"
 T0=$(date +%s)
-timeout --kill-after=10 "${XG_XEN_TIMEOUT:-420}" "${QEMU[@]}" </dev/null >"$WORK/console.log" 2>&1
+timeout --kill-after=10 "${XG_XEN_TIMEOUT:-900}" "${QEMU[@]}" </dev/null >"$WORK/console.log" 2>&1
 QRC=$?
 VM_S=$(( $(date +%s) - T0 ))
 

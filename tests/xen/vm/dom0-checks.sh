@@ -9,7 +9,7 @@ check() { if [ "$1" = 0 ]; then echo "CHECK PASS $2${3:+: $3}"; else echo "CHECK
 export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:symbolize=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 . /vm.env
 # Every program runs under a hard limit; on failure its log tail goes to the console.
-TO="timeout -s KILL ${XG_STEP_TIMEOUT:-150}"
+TO="timeout -s KILL ${XG_STEP_TIMEOUT:-400}"
 dump() { for f in "$@"; do echo "---- $f (tail)"; tail -n 40 "$f" | sed 's/^/| /'; done; }
 
 xenstored --pid-file /run/xenstored.pid || t "xenstored failed"
@@ -97,7 +97,7 @@ if [ -f /boot/guest.cpio.gz ]; then
   xl create /tmp/guest.cfg >/dev/null 2>&1; check $? domU/xl-create
   G=$(xl domid guest1)
   t "guest domid $G"
-  $TO $T backend --serve $G:2 --serve 0:1 --devid 0 --timeout 280 > /tmp/be-b.log 2>&1 & BP=$!
+  $TO $T backend --serve $G:2 --serve 0:1 --devid 0 --timeout 380 > /tmp/be-b.log 2>&1 & BP=$!
   GLOG=/var/log/xen/console/guest-guest1.log
   # (c) wait until the domU's second session (the soak) is connected and has run a moment, then destroy it.
   n=0; while ! grep -q "BACKEND connected domid=$G session=2" /tmp/be-b.log && [ $n -lt 1500 ]; do sleep 0.2; n=$((n+1)); done
