@@ -18,6 +18,7 @@
 #include "idm/messages.h"
 #include "idm/result.h"
 #include "idm/unique_fd.h"
+#include "idm/unix_socket.h"
 
 namespace xg::idm {
 
@@ -39,8 +40,6 @@ class ShmMemory final : public SharedMemory {
 };
 
 // Proxy side ---------------------------------------------------------------------------------------------
-
-[[nodiscard]] Result<UniqueFd> listen_unix(const std::string& path);
 
 // A registration read off an accepted socket: validated Hello and the zone's name.
 struct Registration {
@@ -68,11 +67,5 @@ struct ZoneConnection {
 // Completes registration on an already-connected socket (used when the socket was inherited).
 [[nodiscard]] Result<ZoneConnection> register_zone(UniqueFd socket, std::string_view name, uint64_t requested_quota,
                                                    std::chrono::milliseconds timeout);
-
-// Socket helpers (SOCK_SEQPACKET): one packet, optionally with one fd attached.
-[[nodiscard]] Error send_packet(int fd, std::span<const std::byte> bytes, int pass_fd = -1);
-// Receives one packet of at most out.size() bytes within `timeout`; a longer packet is kBadLength.
-[[nodiscard]] Result<size_t> recv_packet(int fd, std::span<std::byte> out, UniqueFd* received_fd,
-                                         std::chrono::milliseconds timeout);
 
 }  // namespace xg::idm
