@@ -33,9 +33,9 @@ std::optional<uint64_t> rect_start(uint64_t base, uint64_t x, uint64_t y, uint64
   return start;
 }
 
-}  // namespace
+bool is_data_area(uint32_t kind) { return kind == static_cast<uint32_t>(HostBuf::kDataArea); }
 
-static bool is_data_area(uint32_t kind) { return kind == static_cast<uint32_t>(HostBuf::kDataArea); }
+}  // namespace
 
 // Both HtoD forms: destination inside one of the zone's allocations, source inside the tail, the data area or
 // one of its pinned allocations, then the driver. The zone reuses tail and data-area bytes once the call is
@@ -49,11 +49,10 @@ CUresult Worker::htod(const MemcpyHtoDReq& r, std::span<const std::byte> tail, b
   if (r.bytes == 0) return CUDA_SUCCESS;
   CUstream s = nullptr;
   if (CUresult e = stream_of(r.ctx, r.stream, s); e != CUDA_SUCCESS) return e;
-  if (is_data_area(r.src_kind)) data_area_pinned();  // registers it on first use
+  const bool pinned_area = is_data_area(r.src_kind) && data_area_pinned();  // registers it on first use
   if (!async) return d_.MemcpyHtoD(r.dst, src, r.bytes);  // synchronous for pinned and pageable sources alike
-  const bool wait = is_data_area(r.src_kind) && data_area_pinned();
   CUresult e = d_.MemcpyHtoDAsync(r.dst, src, r.bytes, s);
-  return e == CUDA_SUCCESS && wait ? d_.StreamSynchronize(s) : e;
+  return e == CUDA_SUCCESS && pinned_area ? d_.StreamSynchronize(s) : e;
 }
 
 CUresult Worker::on(OpTag<Op::MemcpyHtoD>, const MemcpyHtoDReq& r, std::span<const std::byte> tail, Reply&) {
