@@ -16,8 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// The CUDA version whose ABI we claim (CUDA 12.4). cuDriverGetVersion() of the simulated driver returns this.
-#define CUDA_VERSION 12040
+// The CUDA version whose ABI we claim (CUDA 13.0): every entry point below whose ABI changed up to 13.0 is declared
+// in each variant we serve, and cuGetProcAddress answers each base name by version (entry_points.h).
+// cuDriverGetVersion() of the simulated driver returns this; a CUDA runtime refuses a driver older than itself.
+#define CUDA_VERSION 13000
 
 #if defined(__GNUC__)
 #define XG_CUDA_API __attribute__((visibility("default")))
@@ -50,6 +52,7 @@ typedef struct CUgraphExec_st* CUgraphExec;
 typedef struct CUmemPoolHandle_st* CUmemoryPool;
 typedef struct CUlinkState_st* CUlinkState;
 typedef struct CUgraphDeviceUpdatableNode_st* CUgraphDeviceNode;
+typedef struct CUgreenCtx_st* CUgreenCtx;
 
 // Special stream handles accepted wherever a CUstream is.
 #define CU_STREAM_LEGACY ((CUstream)0x1)        // the legacy default ("NULL") stream, explicitly
@@ -307,8 +310,21 @@ typedef enum CUdevice_attribute_enum {
   CU_DEVICE_ATTRIBUTE_MULTICAST_SUPPORTED = 132,
   CU_DEVICE_ATTRIBUTE_MPS_ENABLED = 133,
   CU_DEVICE_ATTRIBUTE_HOST_NUMA_ID = 134,
-  // Last attribute of the CUDA 12.4 ABI we claim; newer drivers know more (135+), which we do not declare.
-  CU_DEVICE_ATTRIBUTE_MAX = 135
+  CU_DEVICE_ATTRIBUTE_D3D12_CIG_SUPPORTED = 135,
+  CU_DEVICE_ATTRIBUTE_MEM_DECOMPRESS_ALGORITHM_MASK = 136,
+  CU_DEVICE_ATTRIBUTE_MEM_DECOMPRESS_MAXIMUM_LENGTH = 137,
+  CU_DEVICE_ATTRIBUTE_VULKAN_CIG_SUPPORTED = 138,
+  CU_DEVICE_ATTRIBUTE_GPU_PCI_DEVICE_ID = 139,
+  CU_DEVICE_ATTRIBUTE_GPU_PCI_SUBSYSTEM_ID = 140,
+  CU_DEVICE_ATTRIBUTE_HOST_NUMA_VIRTUAL_MEMORY_MANAGEMENT_SUPPORTED = 141,
+  CU_DEVICE_ATTRIBUTE_HOST_NUMA_MEMORY_POOLS_SUPPORTED = 142,
+  CU_DEVICE_ATTRIBUTE_HOST_NUMA_MULTINODE_IPC_SUPPORTED = 143,
+  CU_DEVICE_ATTRIBUTE_HOST_MEMORY_POOLS_SUPPORTED = 144,
+  CU_DEVICE_ATTRIBUTE_HOST_VIRTUAL_MEMORY_MANAGEMENT_SUPPORTED = 145,
+  CU_DEVICE_ATTRIBUTE_HOST_ALLOC_DMA_BUF_SUPPORTED = 146,
+  CU_DEVICE_ATTRIBUTE_ONLY_PARTIAL_HOST_NATIVE_ATOMIC_SUPPORTED = 147,
+  // One past the last attribute of the CUDA 13.0 ABI we claim.
+  CU_DEVICE_ATTRIBUTE_MAX = 148
 } CUdevice_attribute;
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -606,6 +622,28 @@ typedef struct CUlaunchConfig_st {
   unsigned int numAttrs;
 } CUlaunchConfig;
 
+// Context creation parameters (cuCtxCreate_v3 / _v4). Execution affinity: a limit on the SMs a context may use.
+typedef enum CUexecAffinityType_enum { CU_EXEC_AFFINITY_TYPE_SM_COUNT = 0, CU_EXEC_AFFINITY_TYPE_MAX } CUexecAffinityType;
+typedef struct CUexecAffinitySmCount_st {
+  unsigned int val;
+} CUexecAffinitySmCount;
+typedef struct CUexecAffinityParam_st {
+  CUexecAffinityType type;
+  union {
+    CUexecAffinitySmCount smCount;
+  } param;
+} CUexecAffinityParam;
+typedef struct CUctxCigParam_st {
+  int sharedDataType;  // CUcigDataType
+  void* sharedData;
+} CUctxCigParam;
+// Exactly one of execAffinityParams and cigParams is non-NULL.
+typedef struct CUctxCreateParams_st {
+  CUexecAffinityParam* execAffinityParams;
+  int numExecAffinityParams;
+  CUctxCigParam* cigParams;
+} CUctxCreateParams;
+
 // Occupancy: block size -> dynamic shared memory it needs.
 typedef size_t (*CUoccupancyB2DSize)(int blockSize);
 
@@ -634,6 +672,8 @@ XG_CUDA_API CUresult cuGetErrorString(CUresult error, const char** pStr);
 XG_CUDA_API CUresult cuGetProcAddress(const char* symbol, void** pfn, int cudaVersion, cuuint64_t flags);
 XG_CUDA_API CUresult cuGetProcAddress_v2(const char* symbol, void** pfn, int cudaVersion, cuuint64_t flags,
                                          CUdriverProcAddressQueryResult* symbolStatus);  // base cuGetProcAddress, 12000
+// The driver's private tables for the CUDA runtime and libraries (libvgpu/export_tables.h), 3000.
+XG_CUDA_API CUresult cuGetExportTable(const void** ppExportTable, const CUuuid* pExportTableId);
 
 // devices
 XG_CUDA_API CUresult cuDeviceGetCount(int* count);
@@ -654,13 +694,20 @@ XG_CUDA_API CUresult cuDevicePrimaryCtxGetState(CUdevice dev, unsigned int* flag
 
 // contexts
 XG_CUDA_API CUresult cuCtxCreate_v2(CUcontext* pctx, unsigned int flags, CUdevice dev);  // base cuCtxCreate, 3020
+XG_CUDA_API CUresult cuCtxCreate_v3(CUcontext* pctx, CUexecAffinityParam* paramsArray, int numParams,
+                                    unsigned int flags, CUdevice dev);          // base cuCtxCreate, 11040
+XG_CUDA_API CUresult cuCtxCreate_v4(CUcontext* pctx, CUctxCreateParams* ctxCreateParams, unsigned int flags,
+                                    CUdevice dev);                              // base cuCtxCreate, 12050
 XG_CUDA_API CUresult cuCtxDestroy_v2(CUcontext ctx);                            // base cuCtxDestroy, 4000
 XG_CUDA_API CUresult cuCtxGetCurrent(CUcontext* pctx);
 XG_CUDA_API CUresult cuCtxSetCurrent(CUcontext ctx);
 XG_CUDA_API CUresult cuCtxPushCurrent_v2(CUcontext ctx);                        // base cuCtxPushCurrent, 4000
 XG_CUDA_API CUresult cuCtxPopCurrent_v2(CUcontext* pctx);                       // base cuCtxPopCurrent, 4000
 XG_CUDA_API CUresult cuCtxGetDevice(CUdevice* device);
+XG_CUDA_API CUresult cuCtxGetDevice_v2(CUdevice* device, CUcontext ctx);        // base cuCtxGetDevice, 13000
 XG_CUDA_API CUresult cuCtxSynchronize(void);
+XG_CUDA_API CUresult cuCtxSynchronize_v2(CUcontext ctx);                        // base cuCtxSynchronize, 13000
+XG_CUDA_API CUresult cuCtxGetId(CUcontext ctx, unsigned long long* ctxId);      // 12000
 XG_CUDA_API CUresult cuCtxGetLimit(size_t* pvalue, CUlimit limit);
 XG_CUDA_API CUresult cuCtxSetLimit(CUlimit limit, size_t value);
 XG_CUDA_API CUresult cuCtxGetApiVersion(CUcontext ctx, unsigned int* version);
@@ -720,6 +767,7 @@ XG_CUDA_API CUresult cuLibraryLoadData(CUlibrary* library, const void* code, CUj
                                        unsigned int numLibraryOptions);        // 12000
 XG_CUDA_API CUresult cuLibraryUnload(CUlibrary library);                         // 12000
 XG_CUDA_API CUresult cuLibraryGetKernel(CUkernel* pKernel, CUlibrary library, const char* name);  // 12000
+XG_CUDA_API CUresult cuLibraryGetModule(CUmodule* pMod, CUlibrary library);     // 12000
 XG_CUDA_API CUresult cuKernelGetFunction(CUfunction* pFunc, CUkernel kernel);    // 12000
 XG_CUDA_API CUresult cuFuncGetAttribute(int* pi, CUfunction_attribute attrib, CUfunction hfunc);
 XG_CUDA_API CUresult cuFuncSetAttribute(CUfunction hfunc, CUfunction_attribute attrib, int value);  // 9000
@@ -746,11 +794,14 @@ XG_CUDA_API CUresult cuStreamDestroy_v2(CUstream hStream);                      
 XG_CUDA_API CUresult cuStreamSynchronize(CUstream hStream);
 XG_CUDA_API CUresult cuStreamQuery(CUstream hStream);
 XG_CUDA_API CUresult cuStreamWaitEvent(CUstream hStream, CUevent hEvent, unsigned int Flags);
+XG_CUDA_API CUresult cuStreamGetCtx(CUstream hStream, CUcontext* pctx);          // 9020
+XG_CUDA_API CUresult cuStreamGetCtx_v2(CUstream hStream, CUcontext* pctx, CUgreenCtx* pGreenCtx);  // 12050
 XG_CUDA_API CUresult cuEventCreate(CUevent* phEvent, unsigned int Flags);
 XG_CUDA_API CUresult cuEventRecord(CUevent hEvent, CUstream hStream);
 XG_CUDA_API CUresult cuEventSynchronize(CUevent hEvent);
 XG_CUDA_API CUresult cuEventQuery(CUevent hEvent);
 XG_CUDA_API CUresult cuEventElapsedTime(float* pMilliseconds, CUevent hStart, CUevent hEnd);
+XG_CUDA_API CUresult cuEventElapsedTime_v2(float* pMilliseconds, CUevent hStart, CUevent hEnd);  // 12080
 XG_CUDA_API CUresult cuEventDestroy_v2(CUevent hEvent);                         // base cuEventDestroy, 4000
 
 }  // extern "C"
@@ -771,3 +822,4 @@ static_assert(sizeof(CUlaunchAttribute) == 72 && offsetof(CUlaunchAttribute, val
 static_assert(sizeof(CUlaunchConfig) == 56 && offsetof(CUlaunchConfig, hStream) == 32);
 static_assert(offsetof(CUlaunchConfig, attrs) == 40 && offsetof(CUlaunchConfig, numAttrs) == 48);
 static_assert(sizeof(CUaccessPolicyWindow) == 32);
+static_assert(sizeof(CUexecAffinityParam) == 8 && sizeof(CUctxCreateParams) == 24);

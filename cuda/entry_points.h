@@ -15,6 +15,7 @@
   E(cuGetErrorString, 6000, cuGetErrorString) \
   E(cuGetProcAddress, 11030, cuGetProcAddress) \
   E(cuGetProcAddress, 12000, cuGetProcAddress_v2) \
+  E(cuGetExportTable, 3000, cuGetExportTable) \
   /* devices */ \
   E(cuDeviceGetCount, 2000, cuDeviceGetCount) \
   E(cuDeviceGet, 2000, cuDeviceGet) \
@@ -32,13 +33,18 @@
   E(cuDevicePrimaryCtxGetState, 7000, cuDevicePrimaryCtxGetState) \
   /* contexts */ \
   E(cuCtxCreate, 3020, cuCtxCreate_v2) \
+  E(cuCtxCreate, 11040, cuCtxCreate_v3) \
+  E(cuCtxCreate, 12050, cuCtxCreate_v4) \
   E(cuCtxDestroy, 4000, cuCtxDestroy_v2) \
   E(cuCtxGetCurrent, 4000, cuCtxGetCurrent) \
   E(cuCtxSetCurrent, 4000, cuCtxSetCurrent) \
   E(cuCtxPushCurrent, 4000, cuCtxPushCurrent_v2) \
   E(cuCtxPopCurrent, 4000, cuCtxPopCurrent_v2) \
   E(cuCtxGetDevice, 2000, cuCtxGetDevice) \
+  E(cuCtxGetDevice, 13000, cuCtxGetDevice_v2) \
   E(cuCtxSynchronize, 2000, cuCtxSynchronize) \
+  E(cuCtxSynchronize, 13000, cuCtxSynchronize_v2) \
+  E(cuCtxGetId, 12000, cuCtxGetId) \
   E(cuCtxGetLimit, 3010, cuCtxGetLimit) \
   E(cuCtxSetLimit, 3010, cuCtxSetLimit) \
   E(cuCtxGetApiVersion, 3020, cuCtxGetApiVersion) \
@@ -85,6 +91,7 @@
   E(cuLibraryLoadData, 12000, cuLibraryLoadData) \
   E(cuLibraryUnload, 12000, cuLibraryUnload) \
   E(cuLibraryGetKernel, 12000, cuLibraryGetKernel) \
+  E(cuLibraryGetModule, 12000, cuLibraryGetModule) \
   E(cuKernelGetFunction, 12000, cuKernelGetFunction) \
   E(cuFuncGetAttribute, 2020, cuFuncGetAttribute) \
   E(cuFuncSetAttribute, 9000, cuFuncSetAttribute) \
@@ -101,11 +108,14 @@
   T(cuStreamSynchronize, 2000, cuStreamSynchronize, cuStreamSynchronize_ptsz) \
   T(cuStreamQuery, 2000, cuStreamQuery, cuStreamQuery_ptsz) \
   T(cuStreamWaitEvent, 3020, cuStreamWaitEvent, cuStreamWaitEvent_ptsz) \
+  T(cuStreamGetCtx, 9020, cuStreamGetCtx, cuStreamGetCtx_ptsz) \
+  T(cuStreamGetCtx, 12050, cuStreamGetCtx_v2, cuStreamGetCtx_v2_ptsz) \
   E(cuEventCreate, 2000, cuEventCreate) \
   T(cuEventRecord, 2000, cuEventRecord, cuEventRecord_ptsz) \
   E(cuEventQuery, 2000, cuEventQuery) \
   E(cuEventSynchronize, 2000, cuEventSynchronize) \
   E(cuEventElapsedTime, 2000, cuEventElapsedTime) \
+  E(cuEventElapsedTime, 12080, cuEventElapsedTime_v2) \
   E(cuEventDestroy, 4000, cuEventDestroy_v2) \
   /* end */
 

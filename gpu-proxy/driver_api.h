@@ -63,6 +63,7 @@ namespace xg::proxy {
   X(LibraryLoadData, cuLibraryLoadData, cuLibraryLoadData)                \
   X(LibraryUnload, cuLibraryUnload, cuLibraryUnload)                      \
   X(LibraryGetKernel, cuLibraryGetKernel, cuLibraryGetKernel)             \
+  X(LibraryGetModule, cuLibraryGetModule, cuLibraryGetModule)             \
   X(KernelGetFunction, cuKernelGetFunction, cuKernelGetFunction)          \
   X(FuncGetAttribute, cuFuncGetAttribute, cuFuncGetAttribute)             \
   X(FuncSetAttribute, cuFuncSetAttribute, cuFuncSetAttribute)             \

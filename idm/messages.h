@@ -29,6 +29,7 @@
   X(PrimaryCtxReset, 0x0112, kCall, kPlain, DeviceOnlyReq, Empty, 0, 0)                                         \
   X(PrimaryCtxGetState, 0x0113, kCall, kPlain, DeviceOnlyReq, PrimaryCtxStateRsp, 0, 0)                         \
   X(PrimaryCtxSetFlags, 0x0114, kCall, kPlain, DeviceOnlyReq, Empty, 0, 0)                                      \
+  X(PrimaryCtxHandle, 0x0115, kCall, kPlain, DeviceOnlyReq, CtxRsp, 0, 0)                                       \
   X(CtxCreate, 0x0120, kCall, kPlain, CtxCreateReq, CtxRsp, 0, 0)                                               \
   X(CtxDestroy, 0x0121, kCall, kPlain, CtxReq, Empty, 0, 0)                                                     \
   X(CtxSynchronize, 0x0122, kCall, kSyncs, CtxReq, Empty, 0, 0)                                                 \
@@ -60,9 +61,10 @@
   X(ModuleGetGlobal, 0x0154, kCall, kPlain, NamedReq, GlobalRsp, kMaxSymbolName, 0)                             \
   X(LibraryUnload, 0x0155, kCall, kPlain, HandleReq, Empty, 0, 0)                                               \
   X(LibraryGetKernel, 0x0156, kCall, kPlain, NamedReq, U64Rsp, kMaxSymbolName, 0)                               \
-  X(KernelGetFunction, 0x0157, kCall, kPlain, HandleReq, FunctionRsp, 0, 8 * kMaxKernelParams)                  \
+  X(KernelGetFunction, 0x0157, kCall, kPlain, CtxHandleReq, FunctionRsp, 0, 8 * kMaxKernelParams)                  \
   X(FuncGetAttribute, 0x0158, kCall, kPlain, FuncAttrReq, I32Rsp, 0, 0)                                         \
   X(FuncSetAttribute, 0x0159, kCall, kPlain, FuncAttrReq, Empty, 0, 0)                                          \
+  X(LibraryGetModule, 0x015A, kCall, kPlain, CtxHandleReq, U64Rsp, 0, 0)                                         \
   X(LaunchKernel, 0x0160, kPost, kGpu, LaunchReq, Empty, kMaxLaunchAttrs * kLaunchAttrBytes + kMaxParamBytes, 0) \
   X(OccupancyMaxActiveBlocks, 0x0161, kCall, kPlain, OccupancyReq, OccupancyRsp, 0, 0)                          \
   X(OccupancyMaxPotentialBlockSize, 0x0162, kCall, kPlain, OccupancyReq, OccupancyRsp, 0, 0)                    \

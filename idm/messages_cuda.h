@@ -130,6 +130,10 @@ struct MemHostAllocRsp {
 struct HandleReq {  // calls that name one object: MemFreeHost, ModuleUnload, StreamDestroy, ...
   uint64_t handle;
 };
+struct CtxHandleReq {  // calls that name an object and the context they act in: KernelGetFunction, ...
+  uint64_t ctx;
+  uint64_t handle;
+};
 
 // Where the host side of a copy lives.
 enum class HostBuf : uint32_t {

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "cuda/errors.h"
+#include "libvgpu/export_tables.h"
 #include "libvgpu/state.h"
 
 using namespace xg::vgpu;
@@ -19,6 +20,8 @@ using xg::idm::Op;
 namespace idm = xg::idm;
 
 namespace {
+
+CUresult destroy_context(CUcontext ctx);
 
 constexpr const char* kDefaultSocket = "/run/xen-gpu/zone.sock";
 constexpr auto kConnectTimeout = std::chrono::milliseconds(10'000);
@@ -240,16 +243,22 @@ CUresult cuDevicePrimaryCtxRelease_v2(CUdevice dev) {
   return guard([&] { return primary_call<Op::PrimaryCtxRelease>(dev, 0); });
 }
 CUresult cuDevicePrimaryCtxReset_v2(CUdevice dev) {
-  return guard([&]() -> CUresult {
+  std::vector<uint64_t> destroyed;
+  const CUresult r = guard([&]() -> CUresult {
     CUresult r = primary_call<Op::PrimaryCtxReset>(dev, 0);
     if (r == CUDA_SUCCESS) {
       Session s;  // the reset destroyed everything the primary context owned
       if (s.status() == CUDA_SUCCESS)
         for (const auto& [ctx, d] : s.st().contexts)
-          if (d == dev) s.st().forget_context(ctx);
+          if (d == dev) {
+            s.st().forget_context(ctx);
+            destroyed.push_back(ctx);
+          }
     }
     return r;
   });
+  for (uint64_t ctx : destroyed) run_context_storage_destructors(ctx);  // outside the connection's lock
+  return r;
 }
 CUresult cuDevicePrimaryCtxSetFlags_v2(CUdevice dev, unsigned int flags) {
   return guard([&]() -> CUresult {
@@ -294,7 +303,30 @@ CUresult cuCtxCreate_v2(CUcontext* pctx, unsigned int flags, CUdevice dev) {
   });
 }
 
+// cuCtxCreate_v3/_v4: the same context; execution affinity (an SM limit) and CIG sharing are not offered to zones.
+CUresult cuCtxCreate_v3(CUcontext* pctx, CUexecAffinityParam* params, int n, unsigned int flags, CUdevice dev) {
+  if (n < 0 || (n > 0 && params == nullptr)) return CUDA_ERROR_INVALID_VALUE;
+  if (n > 0) return CUDA_ERROR_NOT_SUPPORTED;
+  return cuCtxCreate_v2(pctx, flags, dev);
+}
+
+CUresult cuCtxCreate_v4(CUcontext* pctx, CUctxCreateParams* p, unsigned int flags, CUdevice dev) {
+  if (p == nullptr) return cuCtxCreate_v2(pctx, flags, dev);
+  if (p->cigParams != nullptr) return CUDA_ERROR_NOT_SUPPORTED;
+  return cuCtxCreate_v3(pctx, p->execAffinityParams, p->numExecAffinityParams, flags, dev);
+}
+
 CUresult cuCtxDestroy_v2(CUcontext ctx) {
+  const CUresult r = destroy_context(ctx);
+  if (r == CUDA_SUCCESS) run_context_storage_destructors(wire(ctx));  // outside the connection's lock
+  return r;
+}
+
+}  // extern "C"
+
+namespace {
+
+CUresult destroy_context(CUcontext ctx) {
   return guard([&]() -> CUresult {
     Session s;
     if (s.status() != CUDA_SUCCESS) return s.status();
@@ -308,6 +340,10 @@ CUresult cuCtxDestroy_v2(CUcontext ctx) {
     return CUDA_SUCCESS;
   });
 }
+
+}  // namespace
+
+extern "C" {
 
 CUresult cuCtxGetCurrent(CUcontext* pctx) {
   return guard([&]() -> CUresult {
@@ -362,6 +398,42 @@ CUresult cuCtxGetDevice(CUdevice* device) {
     auto it = s.st().contexts.find(h);
     if (it == s.st().contexts.end()) return CUDA_ERROR_CONTEXT_IS_DESTROYED;
     *device = it->second;
+    return CUDA_SUCCESS;
+  });
+}
+
+CUresult cuCtxGetDevice_v2(CUdevice* device, CUcontext ctx) {
+  if (ctx == nullptr) return cuCtxGetDevice(device);
+  return guard([&]() -> CUresult {
+    Session s;
+    if (s.status() != CUDA_SUCCESS) return s.status();
+    if (device == nullptr) return CUDA_ERROR_INVALID_VALUE;
+    auto it = s.st().contexts.find(wire(ctx));
+    if (it == s.st().contexts.end()) return CUDA_ERROR_INVALID_CONTEXT;
+    *device = it->second;
+    return CUDA_SUCCESS;
+  });
+}
+
+CUresult cuCtxSynchronize_v2(CUcontext ctx) {
+  if (ctx == nullptr) return cuCtxSynchronize();
+  return guard([&]() -> CUresult {
+    Session s;
+    if (s.status() != CUDA_SUCCESS) return s.status();
+    if (!s.st().contexts.contains(wire(ctx))) return CUDA_ERROR_INVALID_CONTEXT;
+    return s.conn().call<Op::CtxSynchronize>(idm::CtxReq{wire(ctx)});
+  });
+}
+
+// The worker's handles carry a generation, so a handle value never names two contexts in one process: it is the ID.
+CUresult cuCtxGetId(CUcontext ctx, unsigned long long* ctxId) {
+  return guard([&]() -> CUresult {
+    Session s;
+    if (s.status() != CUDA_SUCCESS) return s.status();
+    const uint64_t h = ctx == nullptr ? s.ctx() : wire(ctx);
+    if (h == 0 || !s.st().contexts.contains(h)) return CUDA_ERROR_INVALID_CONTEXT;
+    if (ctxId == nullptr) return CUDA_ERROR_INVALID_VALUE;
+    *ctxId = h;
     return CUDA_SUCCESS;
   });
 }

@@ -272,7 +272,26 @@ CUresult cuLibraryUnload(CUlibrary library) {
     Session s;
     if (s.status() != CUDA_SUCCESS) return s.status();
     if (CUresult r = s.conn().call<Op::LibraryUnload>(idm::HandleReq{wire(library)}); r != CUDA_SUCCESS) return r;
+    if (auto it = s.st().library_modules.find(wire(library)); it != s.st().library_modules.end()) {
+      (void)forget_module(s, it->second);  // the library's module went with it
+      s.st().library_modules.erase(it);
+    }
     return forget_module(s, wire(library));
+  });
+}
+
+// The library's module in the current context (how the CUDA runtime finds kernels by name after a lazy load).
+CUresult cuLibraryGetModule(CUmodule* pMod, CUlibrary library) {
+  return guard([&]() -> CUresult {
+    VGPU_SESSION_WITH_CONTEXT(s);
+    if (pMod == nullptr) return CUDA_ERROR_INVALID_VALUE;
+    Reply rep;
+    if (CUresult r = s.conn().call<Op::LibraryGetModule>(idm::CtxHandleReq{s.ctx(), wire(library)}, {}, &rep); r != CUDA_SUCCESS)
+      return r;
+    const uint64_t m = rep.fixed<idm::U64Rsp>().value;
+    s.st().library_modules[wire(library)] = m;
+    *pMod = handle_of<CUmodule>(m);
+    return CUDA_SUCCESS;
   });
 }
 
@@ -296,7 +315,7 @@ CUresult cuKernelGetFunction(CUfunction* pFunc, CUkernel kernel) {
     VGPU_SESSION_WITH_CONTEXT(s);
     if (pFunc == nullptr) return CUDA_ERROR_INVALID_VALUE;
     Reply rep;
-    if (CUresult r = s.conn().call<Op::KernelGetFunction>(idm::HandleReq{wire(kernel)}, {}, &rep); r != CUDA_SUCCESS)
+    if (CUresult r = s.conn().call<Op::KernelGetFunction>(idm::CtxHandleReq{s.ctx(), wire(kernel)}, {}, &rep); r != CUDA_SUCCESS)
       return r;
     return remember_function(s, rep, /*module=*/0, pFunc);
   });

@@ -130,6 +130,35 @@ CUresult cuEventElapsedTime(float* pMilliseconds, CUevent hStart, CUevent hEnd) 
   });
 }
 
+CUresult cuEventElapsedTime_v2(float* pMilliseconds, CUevent hStart, CUevent hEnd) {
+  return cuEventElapsedTime(pMilliseconds, hStart, hEnd);
+}
+
+CUresult cuStreamGetCtx(CUstream hStream, CUcontext* pctx) {
+  return guard([&]() -> CUresult {
+    Session s;
+    if (s.status() != CUDA_SUCCESS) return s.status();
+    if (pctx == nullptr) return CUDA_ERROR_INVALID_VALUE;
+    const uint64_t stream = wire_stream(hStream);
+    if (stream == 0) {  // a default stream belongs to the current context
+      if (s.ctx() == 0) return CUDA_ERROR_INVALID_CONTEXT;
+      *pctx = handle_of<CUcontext>(s.ctx());
+      return CUDA_SUCCESS;
+    }
+    auto it = s.st().streams.find(stream);
+    if (it == s.st().streams.end()) return CUDA_ERROR_INVALID_HANDLE;
+    *pctx = handle_of<CUcontext>(it->second);
+    return CUDA_SUCCESS;
+  });
+}
+
+CUresult cuStreamGetCtx_v2(CUstream hStream, CUcontext* pctx, CUgreenCtx* pGreenCtx) {
+  if (pGreenCtx == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  const CUresult r = cuStreamGetCtx(hStream, pctx);
+  if (r == CUDA_SUCCESS) *pGreenCtx = nullptr;  // zones have no green contexts
+  return r;
+}
+
 CUresult cuEventDestroy_v2(CUevent hEvent) {
   return guard([&]() -> CUresult {
     Session s;

@@ -31,6 +31,8 @@
 #include "idm/codec.h"
 #include "cuda/cuda_abi.h"
 #include "idm/result.h"
+#include "idm/protocol.h"
+#include "libvgpu/trace.h"
 
 namespace xg::vgpu {
 
@@ -83,6 +85,8 @@ class Connection {
     const uint32_t s = next_seq_;
     idm::Error e = idm::send_request<op>(channel().tx(), s, req, tail);
     if (e != idm::Error::kOk) return transport_error(e);
+    if (trace::on()) [[unlikely]]
+      trace::message(idm::op_name(static_cast<uint16_t>(op)), s, &req, sizeof req, tail.size());
     ++next_seq_;
     if constexpr (idm::OpTraits<op>::kind == idm::Kind::kCall) outstanding_.push_back({s, op});
     if (seq != nullptr) *seq = s;

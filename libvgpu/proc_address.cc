@@ -26,7 +26,12 @@ std::span<const ProcEntry> proc_entries() noexcept { return kEntries; }
 
 CUresult resolve_proc(const char* symbol, void** pfn, int cuda_version, cuuint64_t flags,
                       CUdriverProcAddressQueryResult* status, cuda::ProcApi api) noexcept {
-  return cuda::resolve_proc(kEntries, symbol, pfn, cuda_version, flags, status, api);
+  const CUresult r = cuda::resolve_proc(kEntries, symbol, pfn, cuda_version, flags, status, api);
+  if (trace::on()) [[unlikely]]
+    trace::note("cuGetProcAddress%s %.64s %d flags=%llu -> %d status=%d found=%d", api == cuda::ProcApi::kV1 ? "" : "_v2",
+                symbol != nullptr ? symbol : "(null)", cuda_version, static_cast<unsigned long long>(flags), r,
+                status != nullptr ? static_cast<int>(*status) : -1, pfn != nullptr && *pfn != nullptr);
+  return r;
 }
 
 }  // namespace xg::vgpu

@@ -52,5 +52,7 @@ CUresult cuStreamWaitEvent_ptsz(CUstream s, CUevent e, unsigned int flags) noexc
   return cuStreamWaitEvent(s, e, flags);
 }
 CUresult cuEventRecord_ptsz(CUevent e, CUstream s) noexcept { return cuEventRecord(e, s); }
+CUresult cuStreamGetCtx_ptsz(CUstream s, CUcontext* c) noexcept { return cuStreamGetCtx(s, c); }
+CUresult cuStreamGetCtx_v2_ptsz(CUstream s, CUcontext* c, CUgreenCtx* g) noexcept { return cuStreamGetCtx_v2(s, c, g); }
 
 }  // extern "C"

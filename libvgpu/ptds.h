@@ -41,4 +41,6 @@ XG_CUDA_API CUresult cuStreamSynchronize_ptsz(CUstream hStream) noexcept;
 XG_CUDA_API CUresult cuStreamQuery_ptsz(CUstream hStream) noexcept;
 XG_CUDA_API CUresult cuStreamWaitEvent_ptsz(CUstream hStream, CUevent hEvent, unsigned int Flags) noexcept;
 XG_CUDA_API CUresult cuEventRecord_ptsz(CUevent hEvent, CUstream hStream) noexcept;
+XG_CUDA_API CUresult cuStreamGetCtx_ptsz(CUstream hStream, CUcontext* pctx) noexcept;
+XG_CUDA_API CUresult cuStreamGetCtx_v2_ptsz(CUstream hStream, CUcontext* pctx, CUgreenCtx* pGreenCtx) noexcept;
 }

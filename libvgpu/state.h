@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <source_location>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "cuda/cuda_abi.h"
 #include "libvgpu/connection.h"
 #include "libvgpu/params.h"
+#include "libvgpu/trace.h"
 
 namespace xg::vgpu {
 
@@ -92,6 +94,8 @@ struct State {
   // Live streams and events -> their context, so posts naming a destroyed one fail at once (INVALID_HANDLE), as on
   // the driver, instead of at the next synchronising call.
   std::unordered_map<uint64_t, uint64_t> streams, events;
+  // Library -> its module (cuLibraryGetModule), whose functions are forgotten when the library is unloaded.
+  std::unordered_map<uint64_t, uint64_t> library_modules;
   uint64_t next_buffer_id = 1;
 
   // The default streams (wire 0), or a stream this process created and has not destroyed.
@@ -127,9 +131,10 @@ class Session {
   if (s.status() != CUDA_SUCCESS) return s.status(); \
   if (s.ctx() == 0) return CUDA_ERROR_INVALID_CONTEXT
 
-// Runs an entry point's body: a C++ exception never crosses the C ABI.
+// Runs an entry point's body: a C++ exception never crosses the C ABI. With XEN_GPU_TRACE set, the call is recorded
+// under the name of the function that calls guard() (the entry point or table slot).
 template <typename F>
-CUresult guard(F&& body) noexcept {
+CUresult run_guarded(F& body) noexcept {
   try {
     return body();
   } catch (const std::bad_alloc&) {
@@ -137,6 +142,16 @@ CUresult guard(F&& body) noexcept {
   } catch (...) {
     return CUDA_ERROR_UNKNOWN;
   }
+}
+template <typename F>
+CUresult guard(F&& body, std::source_location where = std::source_location::current()) noexcept {
+  if (trace::on()) [[unlikely]] {
+    const uint64_t start = trace::now_us();
+    const CUresult r = run_guarded(body);
+    trace::call(where.function_name(), r, start);
+    return r;
+  }
+  return run_guarded(body);
 }
 
 // The wire form of a stream: NULL, CU_STREAM_LEGACY and CU_STREAM_PER_THREAD all name the legacy default stream

@@ -1,14 +1,16 @@
 // Modules and libraries. The simulated driver's module format is an x86_64 ELF shared object built with
 // sim_kernel.h. The image bytes (from cuModuleLoadData, or read from the file given to cuModuleLoad) are copied
 // into a memfd and dlopened as /proc/self/fd/N, so each load gets its own copy of the module's globals, as each
-// load of a real module does. Real GPU code (PTX text, cubin ELF, fatbinary) is recognised and answered with
-// CUDA_ERROR_NOT_SUPPORTED: this driver cannot run it.
+// load of a real module does. Real GPU code (PTX text, cubin ELF, fatbinary) is recognised and loaded as a foreign
+// module: this driver cannot run it, so fetching a kernel or global from it answers CUDA_ERROR_NOT_SUPPORTED.
 #include <dlfcn.h>
 #include <elf.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <mutex>
 #include <cstring>
 #include <fstream>
 #include <string_view>
@@ -32,6 +34,7 @@ size_t Function::packed_size() const {
 void unload_module_locked(Driver& d, uint64_t handle) {
   auto m = d.modules.take(handle);
   if (!m) return;
+  if (m->module_view != 0) d.modules.take(m->module_view);
   for (const auto& [name, fh] : m->functions) d.functions.take(fh);
   for (uintptr_t g : m->globals) d.table.erase(g);
   // `m` may still be referenced by a queued launch; the last reference dlcloses.
@@ -85,16 +88,31 @@ ImageKind classify(const unsigned char* image, size_t* size) {
   return ImageKind::invalid;
 }
 
+CUresult register_module(Driver& d, std::shared_ptr<Module> m, uint64_t context, Tag tag, uint64_t* out) {
+  std::lock_guard lk(d.mu);
+  m->handle = d.new_handle(tag);
+  m->context = context;
+  d.modules.put(m->handle, m);
+  if (context != 0)
+    if (auto c = d.contexts.get(context)) c->modules.push_back(m->handle);
+  *out = m->handle;
+  return CUDA_SUCCESS;
+}
+
 CUresult load_image(const void* image, uint64_t context, Tag tag, uint64_t* out) {
   Driver& d = driver();
   if (image == nullptr) return CUDA_ERROR_INVALID_VALUE;
   size_t size = 0;
   switch (classify(static_cast<const unsigned char*>(image), &size)) {
-    case ImageKind::gpu_code: return CUDA_ERROR_NOT_SUPPORTED;
+    case ImageKind::gpu_code: break;  // loaded as code this driver cannot run (Module::foreign)
     case ImageKind::invalid: return CUDA_ERROR_INVALID_IMAGE;
     case ImageKind::cpu_module: break;
   }
   auto m = std::make_shared<Module>();
+  if (size == 0) {
+    m->foreign = true;
+    return register_module(d, std::move(m), context, tag, out);
+  }
   m->memfd = memfd_create("xg-sim-module", MFD_CLOEXEC);
   if (m->memfd < 0) return CUDA_ERROR_OPERATING_SYSTEM;
   const auto* bytes = static_cast<const char*>(image);
@@ -106,14 +124,7 @@ CUresult load_image(const void* image, uint64_t context, Tag tag, uint64_t* out)
   const std::string path = "/proc/self/fd/" + std::to_string(m->memfd);
   m->dl = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (m->dl == nullptr) return CUDA_ERROR_SHARED_OBJECT_INIT_FAILED;
-  std::lock_guard lk(d.mu);
-  m->handle = d.new_handle(tag);
-  m->context = context;
-  d.modules.put(m->handle, m);
-  if (context != 0)
-    if (auto c = d.contexts.get(context)) c->modules.push_back(m->handle);
-  *out = m->handle;
-  return CUDA_SUCCESS;
+  return register_module(d, std::move(m), context, tag, out);
 }
 
 CUresult load_module(CUmodule* module, const void* image) {
@@ -131,12 +142,24 @@ CUresult load_module(CUmodule* module, const void* image) {
 }
 
 // Looks up (and caches) the function `name` of module `m`. Caller holds the driver lock.
+// NVIDIA GPU code loads (so a CUDA runtime that registers its images at start-up keeps going), but nothing in it
+// can run here: the first use of a kernel or global says so, once per process, and answers NOT_SUPPORTED.
+CUresult refuse_foreign_code(const char* what, const char* name) {
+  static std::once_flag once;
+  std::call_once(once, [&] {
+    std::fprintf(stderr, "xg-sim: %s '%s' is NVIDIA GPU code (fatbinary, cubin or PTX); the simulated driver runs "
+                         "only its own CPU modules (CUDA_ERROR_NOT_SUPPORTED)\n", what, name);
+  });
+  return CUDA_ERROR_NOT_SUPPORTED;
+}
+
 CUresult get_function_locked(Driver& d, const std::shared_ptr<Module>& m, const char* name, uint64_t* out) {
   if (name == nullptr) return CUDA_ERROR_INVALID_VALUE;
   if (auto it = m->functions.find(name); it != m->functions.end()) {
     *out = it->second;
     return CUDA_SUCCESS;
   }
+  if (m->foreign) return refuse_foreign_code("kernel", name);
   const std::string sym = std::string(XG_SIM_KERNEL_PREFIX) + name;
   auto* desc = static_cast<const xg_sim_kernel_desc*>(dlsym(m->dl, sym.c_str()));
   if (desc == nullptr) return CUDA_ERROR_NOT_FOUND;
@@ -187,6 +210,7 @@ XG_SIM_EXPORT_C CUresult cuModuleUnload(CUmodule hmod) {
   if (CUresult r = current_context_locked(d, &c); r != CUDA_SUCCESS) return r;
   auto m = lookup_module_locked(d, id_of(hmod), Tag::module);
   if (!m) return CUDA_ERROR_INVALID_HANDLE;
+  if (m->module_view == id_of(hmod)) return CUDA_ERROR_INVALID_HANDLE;  // a library's module goes with the library
   synchronize_context(lk, *c);  // no queued launch may outlive its code
   if (auto owner = d.contexts.get(m->context)) std::erase(owner->modules, m->handle);
   unload_module_locked(d, m->handle);
@@ -215,6 +239,7 @@ XG_SIM_EXPORT_C CUresult cuModuleGetGlobal_v2(CUdeviceptr* dptr, size_t* bytes, 
   if (name == nullptr) return CUDA_ERROR_INVALID_VALUE;
   auto m = lookup_module_locked(d, id_of(hmod), Tag::module);
   if (!m) return CUDA_ERROR_INVALID_HANDLE;
+  if (m->foreign) return refuse_foreign_code("global", name);
   const std::string sym = std::string(XG_SIM_GLOBAL_PREFIX) + name;
   auto* g = static_cast<const xg_sim_global_desc*>(dlsym(m->dl, sym.c_str()));
   if (g == nullptr || g->abi_version != XG_SIM_ABI_VERSION || g->size == 0) return CUDA_ERROR_NOT_FOUND;
@@ -266,6 +291,23 @@ XG_SIM_EXPORT_C CUresult cuLibraryGetKernel(CUkernel* pKernel, CUlibrary library
   uint64_t h = 0;
   if (CUresult r = get_function_locked(d, m, name, &h); r != CUDA_SUCCESS) return r;
   *pKernel = handle_of<CUkernel>(h);  // a CUkernel is the function's own handle
+  return CUDA_SUCCESS;
+}
+
+// The library's module for the current context: one module handle per library, unloaded with it.
+XG_SIM_EXPORT_C CUresult cuLibraryGetModule(CUmodule* pMod, CUlibrary library) {
+  Driver& d = driver();
+  std::lock_guard lk(d.mu);
+  std::shared_ptr<Context> c;
+  if (CUresult r = current_context_locked(d, &c); r != CUDA_SUCCESS) return r;
+  if (pMod == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  auto m = lookup_module_locked(d, id_of(library), Tag::library);
+  if (!m) return CUDA_ERROR_INVALID_HANDLE;
+  if (m->module_view == 0) {
+    m->module_view = d.new_handle(Tag::module);
+    d.modules.put(m->module_view, m);
+  }
+  *pMod = handle_of<CUmodule>(m->module_view);
   return CUDA_SUCCESS;
 }
 

@@ -79,6 +79,8 @@ struct Event {
 struct Module {
   uint64_t handle = 0;
   uint64_t context = 0;  // 0 for a library (context-independent)
+  uint64_t module_view = 0;
+  bool foreign = false;  // NVIDIA GPU code: loaded, never run (module.cc)  // a library's module handle (cuLibraryGetModule), unloaded with the library
   void* dl = nullptr;
   int memfd = -1;
   std::unordered_map<std::string, uint64_t> functions;  // name -> function handle

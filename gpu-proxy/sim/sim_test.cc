@@ -344,19 +344,43 @@ TEST_CASE("pinned host memory and pointer attributes") {
   CU_OK(cuMemFree_v2(d));
 }
 
-TEST_CASE("modules: real GPU code is NOT_SUPPORTED, CPU modules load from files and bytes") {
+TEST_CASE("modules: real GPU code loads but never runs, CPU modules load from files and bytes") {
   PrimaryCtx pc;
   CUmodule m = nullptr;
+  // A CUDA runtime registers its images at start-up: they load, and using anything in them is NOT_SUPPORTED.
+  auto refused = [](CUmodule mod) {
+    CUfunction f = nullptr;
+    CHECK_EQ(cuModuleGetFunction(&f, mod, "vector_add"), CUDA_ERROR_NOT_SUPPORTED);
+    CUdeviceptr g = 0;
+    CHECK_EQ(cuModuleGetGlobal_v2(&g, nullptr, mod, "table"), CUDA_ERROR_NOT_SUPPORTED);
+    CU_OK(cuModuleUnload(mod));
+  };
   const char* ptx = "//\n.version 8.4\n.target sm_90\n.address_size 64\n";
-  CHECK_EQ(cuModuleLoadData(&m, ptx), CUDA_ERROR_NOT_SUPPORTED);
-  CHECK_EQ(cuModuleLoadDataEx(&m, ptx, 0, nullptr, nullptr), CUDA_ERROR_NOT_SUPPORTED);
+  CU_OK(cuModuleLoadData(&m, ptx));
+  refused(m);
+  CU_OK(cuModuleLoadDataEx(&m, ptx, 0, nullptr, nullptr));
+  refused(m);
   const unsigned char fatbin[16] = {0x50, 0xed, 0x55, 0xba, 1, 0, 0x10, 0};
-  CHECK_EQ(cuModuleLoadFatBinary(&m, fatbin), CUDA_ERROR_NOT_SUPPORTED);
+  CU_OK(cuModuleLoadFatBinary(&m, fatbin));
+  refused(m);
   Elf64_Ehdr cubin{};
   std::memcpy(cubin.e_ident, ELFMAG, SELFMAG);
   cubin.e_ident[EI_CLASS] = ELFCLASS64;
   cubin.e_machine = 190;  // EM_CUDA
-  CHECK_EQ(cuModuleLoadData(&m, &cubin), CUDA_ERROR_NOT_SUPPORTED);
+  CU_OK(cuModuleLoadData(&m, &cubin));
+  refused(m);
+  {
+    CUlibrary lib = nullptr;
+    CU_OK(cuLibraryLoadData(&lib, fatbin, nullptr, nullptr, 0, nullptr, nullptr, 0));
+    CUkernel k = nullptr;
+    CHECK_EQ(cuLibraryGetKernel(&k, lib, "vector_add"), CUDA_ERROR_NOT_SUPPORTED);
+    CU_OK(cuLibraryGetModule(&m, lib));
+    CUfunction f = nullptr;
+    CHECK_EQ(cuModuleGetFunction(&f, m, "vector_add"), CUDA_ERROR_NOT_SUPPORTED);
+    CHECK_EQ(cuModuleUnload(m), CUDA_ERROR_INVALID_HANDLE);  // a library's module goes with the library
+    CU_OK(cuLibraryUnload(lib));
+    CHECK_EQ(cuModuleGetFunction(&f, m, "vector_add"), CUDA_ERROR_INVALID_HANDLE);
+  }
   CHECK_EQ(cuModuleLoadData(&m, "garbage"), CUDA_ERROR_INVALID_IMAGE);
   CHECK_EQ(cuModuleLoad(&m, "/nonexistent/kernels.so"), CUDA_ERROR_FILE_NOT_FOUND);
 

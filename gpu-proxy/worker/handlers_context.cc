@@ -28,6 +28,21 @@ CUresult Worker::on(OpTag<Op::PrimaryCtxRetain>, const DeviceOnlyReq& r, std::sp
   return CUDA_SUCCESS;
 }
 
+// The device's primary context handle without retaining it (what the CUDA runtime asks for while it enumerates
+// devices): the driver's context appears at the first retain; until then the handle names no driver object, and
+// calls made in it answer CUDA_ERROR_INVALID_CONTEXT (use_ctx).
+CUresult Worker::on(OpTag<Op::PrimaryCtxHandle>, const DeviceOnlyReq& r, std::span<const std::byte>, Reply& reply) {
+  if (r.dev < 0 || r.dev >= device_count_) return CUDA_ERROR_INVALID_DEVICE;
+  Primary& p = primaries_[r.dev];
+  if (p.handle == 0 || !handles_.find(p.handle, ObjType::kContext)) {
+    if (CUresult e = admit(Limit::contexts); e != CUDA_SUCCESS) return e;
+    p.handle = handles_.insert(ObjType::kContext, nullptr);
+    if (p.handle == 0) return CUDA_ERROR_OUT_OF_MEMORY;
+  }
+  reply.set(CtxRsp{p.handle});
+  return CUDA_SUCCESS;
+}
+
 CUresult Worker::on(OpTag<Op::PrimaryCtxRelease>, const DeviceOnlyReq& r, std::span<const std::byte>, Reply&) {
   if (r.dev < 0 || r.dev >= device_count_) return CUDA_ERROR_INVALID_DEVICE;
   Primary& p = primaries_[r.dev];

@@ -26,7 +26,6 @@ CUresult Worker::on(OpTag<Op::BlobPut>, const BlobPutReq& r, std::span<const std
 
 CUresult Worker::on(OpTag<Op::ModuleLoad>, const ModuleLoadReq& r, std::span<const std::byte>, Reply& reply) {
   if (r.blob_bytes != blob_.size() || blob_.empty() || r.kind > 1) return CUDA_ERROR_INVALID_VALUE;
-  if (CUresult e = use_ctx(r.ctx); e != CUDA_SUCCESS) return e;
   if (CUresult e = admit(Limit::modules); e != CUDA_SUCCESS) {
     blob_.clear();
     return e;
@@ -36,6 +35,10 @@ CUresult Worker::on(OpTag<Op::ModuleLoad>, const ModuleLoadReq& r, std::span<con
   uint64_t h = 0;
   CUresult e;
   if (r.kind == 0) {
+    if (CUresult e = use_ctx(r.ctx); e != CUDA_SUCCESS) {
+      blob_.clear();
+      return e;
+    }
     CUmodule m = nullptr;
     e = d_.ModuleLoadData(&m, blob_.data());
     if (e == CUDA_SUCCESS && (h = handles_.insert(ObjType::kModule, m, r.ctx)) == 0) {
@@ -43,9 +46,10 @@ CUresult Worker::on(OpTag<Op::ModuleLoad>, const ModuleLoadReq& r, std::span<con
       e = CUDA_ERROR_OUT_OF_MEMORY;
     }
   } else {
+    // Libraries belong to no context (the CUDA runtime loads them before it has one).
     CUlibrary lib = nullptr;
     e = d_.LibraryLoadData(&lib, blob_.data(), nullptr, nullptr, 0, nullptr, nullptr, 0);
-    if (e == CUDA_SUCCESS && (h = handles_.insert(ObjType::kLibrary, lib, r.ctx)) == 0) {
+    if (e == CUDA_SUCCESS && (h = handles_.insert(ObjType::kLibrary, lib)) == 0) {
       d_.LibraryUnload(lib);
       e = CUDA_ERROR_OUT_OF_MEMORY;
     }
@@ -60,6 +64,8 @@ CUresult Worker::on(OpTag<Op::ModuleLoad>, const ModuleLoadReq& r, std::span<con
 CUresult Worker::on(OpTag<Op::ModuleUnload>, const HandleReq& r, std::span<const std::byte>, Reply&) {
   auto* e = handles_.find(r.handle, ObjType::kModule);
   if (!e) return CUDA_ERROR_INVALID_HANDLE;
+  // A library's module (cuLibraryGetModule) belongs to the library and goes with cuLibraryUnload.
+  if (library_modules_.contains(r.handle)) return CUDA_ERROR_INVALID_HANDLE;
   if (CUresult err = use_parent_ctx(*e); err != CUDA_SUCCESS) return err;
   if (CUresult err = d_.ModuleUnload(static_cast<CUmodule>(e->object)); err != CUDA_SUCCESS) return err;
   forget_children(r.handle);
@@ -97,6 +103,14 @@ CUresult Worker::on(OpTag<Op::LibraryUnload>, const HandleReq& r, std::span<cons
   auto* e = handles_.find(r.handle, ObjType::kLibrary);
   if (!e) return CUDA_ERROR_INVALID_HANDLE;
   if (CUresult err = d_.LibraryUnload(static_cast<CUlibrary>(e->object)); err != CUDA_SUCCESS) return err;
+  std::erase_if(library_modules_, [&](const auto& kv) {
+    if (kv.second != r.handle) return false;
+    if (handles_.find(kv.first, ObjType::kModule)) {
+      forget_children(kv.first);
+      handles_.erase(kv.first);
+    }
+    return true;
+  });
   forget_children(r.handle);
   handles_.erase(r.handle);
   return CUDA_SUCCESS;
@@ -118,10 +132,26 @@ CUresult Worker::on(OpTag<Op::LibraryGetKernel>, const NamedReq& r, std::span<co
   return CUDA_SUCCESS;
 }
 
-CUresult Worker::on(OpTag<Op::KernelGetFunction>, const HandleReq& r, std::span<const std::byte>, Reply& reply) {
+CUresult Worker::on(OpTag<Op::LibraryGetModule>, const CtxHandleReq& r, std::span<const std::byte>, Reply& reply) {
+  auto* e = handles_.find(r.handle, ObjType::kLibrary);
+  if (!e) return CUDA_ERROR_INVALID_HANDLE;
+  if (CUresult err = use_ctx(r.ctx); err != CUDA_SUCCESS) return err;
+  CUmodule m = nullptr;
+  if (CUresult err = d_.LibraryGetModule(&m, static_cast<CUlibrary>(e->object)); err != CUDA_SUCCESS) return err;
+  uint64_t h = handles_.handle_of(ObjType::kModule, m);
+  if (h == 0) {
+    if (CUresult err = admit(Limit::modules); err != CUDA_SUCCESS) return err;
+    if ((h = handles_.insert(ObjType::kModule, m, r.ctx)) == 0) return CUDA_ERROR_OUT_OF_MEMORY;
+    library_modules_[h] = r.handle;
+  }
+  reply.set(U64Rsp{h});
+  return CUDA_SUCCESS;
+}
+
+CUresult Worker::on(OpTag<Op::KernelGetFunction>, const CtxHandleReq& r, std::span<const std::byte>, Reply& reply) {
   auto* e = handles_.find(r.handle, ObjType::kKernel);
   if (!e) return CUDA_ERROR_INVALID_HANDLE;
-  if (CUresult err = use_parent_ctx(*e); err != CUDA_SUCCESS) return err;
+  if (CUresult err = use_ctx(r.ctx); err != CUDA_SUCCESS) return err;  // a kernel's function in the caller's context
   CUfunction f = nullptr;
   if (CUresult err = d_.KernelGetFunction(&f, static_cast<CUkernel>(e->object)); err != CUDA_SUCCESS) return err;
   return learn_function(f, r.handle, reply);

@@ -47,6 +47,8 @@ void Worker::release_driver_objects() {
   }
   for (size_t dev = 0; dev < primaries_.size(); ++dev)
     for (; primaries_[dev].retains > 0; --primaries_[dev].retains) d_.PrimaryCtxRelease(static_cast<CUdevice>(dev));
+  // Libraries belong to no context.
+  for (uint64_t h : handles_.of_type(ObjType::kLibrary)) d_.LibraryUnload(static_cast<CUlibrary>(handles_.find(h, ObjType::kLibrary)->object));
   d_.CtxSetCurrent(nullptr);
   current_ctx_ = 0;
 }

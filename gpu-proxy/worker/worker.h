@@ -147,6 +147,9 @@ class Worker {
   CUresult pending_ = CUDA_SUCCESS;  // first error of a fire-and-forget call, reported at the next sync point
   int device_count_ = 0;
   std::vector<Primary> primaries_;
+  // A library's module in a context (cuLibraryGetModule) -> the library: it goes with the library, not with
+  // cuModuleUnload.
+  std::unordered_map<uint64_t, uint64_t> library_modules_;
   std::unordered_map<uint64_t, FunctionInfo> functions_;
   std::unordered_map<uint64_t, std::unique_ptr<HostAlloc>> host_allocs_;
   std::vector<std::byte> blob_;      // staged module image

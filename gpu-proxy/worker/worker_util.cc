@@ -27,6 +27,9 @@ CUresult Worker::use_parent_ctx(const HandleTable::Entry& e) {
     if (type == ObjType::kContext) return use_ctx(h);
     auto* p = handles_.find(h, type);
     if (!p) return CUDA_ERROR_INVALID_HANDLE;
+    // A library belongs to no context: its kernels' functions act in the context they were fetched in, which the
+    // fetch made current.
+    if (type == ObjType::kLibrary) return current_ctx_ != 0 ? CUDA_SUCCESS : CUDA_ERROR_INVALID_CONTEXT;
     h = p->parent;
   }
   return CUDA_ERROR_INVALID_CONTEXT;
