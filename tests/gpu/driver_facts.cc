@@ -618,6 +618,16 @@ int main(int argc, char** argv) {
     for (const std::string& s : exported)
       if (base_of(s) == b && !returned.count(s)) never_returned[b].push_back(s);
   }
+  size_t mapped = 0, unexported = 0;
+  for (const auto& [b, f] : facts)
+    for (const auto* v : {&f.legacy, &f.ptds})
+      for (const Answer& a : *v)
+        if (a.rc == CUDA_SUCCESS && a.status == CU_GET_PROC_ADDRESS_SUCCESS)
+          ++(a.sym.rfind("unexported", 0) == 0 ? unexported : mapped);
+  // If the driver hands out internal entry points rather than its exported symbols, every answer reads
+  // "unexported": the version steps above still hold, the symbol names (and the MISMATCH lines) then do not.
+  std::printf("\nfound answers: %zu are exported symbols, %zu are addresses no exported symbol has\n", mapped,
+              unexported);
   std::printf("\n-- exported but returned at no version, by either flag:\n");
   for (const auto& [b, syms] : never_returned) {
     std::string l;
