@@ -6,10 +6,17 @@
 #      else a fresh Release build there
 #   3. the `gpu` tests (every driver-API program natively and in zones, cubin and PTX; the workers' system-call
 #      filter with the real driver)
-#   4. `gpu_bench` (make bench-gpu): native and ours in one run, JSON table
-#   5. the rest of the CTest suite on that machine (unit and integration; the Xen-under-QEMU and image jobs need
+#   4. the driver's facts (tests/gpu/driver_facts: cuGetProcAddress_v2 at every version against
+#      cuda/entry_points.h, cuGetExportTable, edge cases; JSON) and the ladder of real CUDA clients
+#      (tests/gpu/ladder/run-ladder.sh: CUDA-runtime programs, cuda-python, numba, CuPy, PyTorch, each natively and
+#      in a zone, compared; logs and XEN_GPU_TRACE files under $OUT/ladder)
+#   5. `gpu_bench` (make bench-gpu): native and ours in one run, JSON table
+#   6. the rest of the CTest suite on that machine (unit and integration; the Xen-under-QEMU and image jobs need
 #      packages the device image lacks and are left out there, named in the log)
-# Usage: scripts/device-check.sh [--prepare] [--quick | --gpu-tests-only]
+# Every step has a timeout: at most about 9.5 minutes in all (under the device's 10-minute limit per command), much
+# less when nothing hangs (without the ladder the run took about 140 s on the H200; the ladder is bounded to 180 s).
+# Usage: scripts/device-check.sh [--prepare] [--quick | --gpu-tests-only | --ladder]
+#   --ladder: steps 1, 2 and 4 only (the ladder gets a longer budget: LADDER_BUDGET, 300 s)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -25,9 +32,10 @@ if [ "${1:-}" = --prepare ]; then
   echo "prepared $B ($(du -sh $B | cut -f1)); the source root baked into its CTest files is $ROOT"
   exit 0
 fi
-QUICK="" ONLY_TESTS=0
+QUICK="" ONLY_TESTS=0 ONLY_LADDER=0
 [ "${1:-}" = --quick ] && QUICK=--quick
 [ "${1:-}" = --gpu-tests-only ] && ONLY_TESTS=1  # steps 1-3: a short call that leaves device time for more
+[ "${1:-}" = --ladder ] && ONLY_LADDER=1         # steps 1, 2 and 4
 OUT=${OUT:-$ROOT/device-out}
 mkdir -p "$OUT"
 exec > >(tee "$OUT/device-check.log") 2>&1
@@ -59,33 +67,33 @@ fi
 $B/gpu-proxy/gpu-proxy --help >/dev/null 2>&1 || { echo "gpu-proxy does not run here:"; ldd $B/gpu-proxy/gpu-proxy; exit 1; }
 $B/bench/gpu_bench_probe info
 
-step "3. gpu tests"
-(cd $B && timeout 120 ctest -L gpu --output-on-failure -V) > "$OUT/gpu-tests.log" 2>&1
-echo "gpu tests exit $?"; grep -E "^(PASS|FAIL|SKIP)|passed, .* failed|tests passed" "$OUT/gpu-tests.log"
+if [ $ONLY_LADDER = 0 ]; then
+  step "3. gpu tests"
+  # The ladder (also labelled gpu) is step 4's, with its own budget.
+  (cd $B && timeout 120 ctest -L gpu -E gpu_ladder --output-on-failure -V) > "$OUT/gpu-tests.log" 2>&1
+  echo "gpu tests exit $?"
+  grep -E "^(PASS|FAIL|SKIP)|passed, .* failed|tests passed|MISMATCH|[0-9]+ mismatches" "$OUT/gpu-tests.log"
+fi
 
 [ $ONLY_TESTS = 1 ] && { step "done (gpu tests only)"; exit 0; }
 
-step "4. gpu_bench"
+step "4. driver facts and the ladder of real CUDA clients"
+timeout 45 $B/tests/gpu/driver_facts "$OUT/driver-facts.json" > "$OUT/driver-facts.txt" 2>&1
+echo "driver_facts exit $? (full output: driver-facts.txt, driver-facts.json)"
+grep -E "^(library|nvidia|== a|exported cu|found answers|MISMATCH|NEWER|PASS|FAIL|SKIP)|mismatches," "$OUT/driver-facts.txt"
+sed -n '/^== c. cuGetExportTable after cuInit/,/^$/p;/^== c.\/d. probes/,/^$/p' "$OUT/driver-facts.txt"
+budget=$([ $ONLY_LADDER = 1 ] && echo 300 || echo 180)
+LADDER_BUDGET=$budget timeout $((budget + 30)) tests/gpu/ladder/run-ladder.sh $B "$OUT/ladder" > "$OUT/ladder.log" 2>&1
+echo "ladder exit $? (budget $budget s; logs under ladder/)"
+grep -E "^(RUNG|SKIP|gpu:|NVRM|module|python)|rungs pass" "$OUT/ladder.log"
+
+[ $ONLY_LADDER = 1 ] && { step "done (ladder only)"; exit 0; }
+
+step "5. gpu_bench"
 timeout 180 $B/bench/gpu_bench --runs 3 $QUICK --json "$OUT/gpu-bench.json"
 echo "gpu_bench exit $?"
 
-step "5. the rest of the suite (unit, integration; not xen, image, fuzz)"
+step "6. the rest of the suite (unit, integration; not xen, image, fuzz)"
 (cd $B && timeout 90 ctest -j "$(nproc)" -LE 'xen|image|gpu|fuzz' --output-on-failure) > "$OUT/ctest.log" 2>&1
 echo "ctest exit $?"; tail -15 "$OUT/ctest.log"
-
-step "6. real CUDA clients in a zone (informational: what the first missing piece is)"
-proxy_dir=$(mktemp -d)
-$B/gpu-proxy/gpu-proxy --driver real --socket $proxy_dir/z.sock --admin-socket $proxy_dir/a.sock 2>$proxy_dir/log &
-pp=$!
-sleep 1
-zone() { timeout 20 $B/gpu-proxy/xen-gpu --socket $proxy_dir/z.sock --admin-socket $proxy_dir/a.sock run --quota 4GiB -- "$@" 2>&1 | tail -8; }
-echo "--- cuda-python (driver bindings)"
-zone python3 -c '
-from cuda.bindings import driver as d
-print("cuInit", d.cuInit(0)); e, dev = d.cuDeviceGet(0); print("name", d.cuDeviceGetName(64, dev))
-e, ctx = d.cuDevicePrimaryCtxRetain(dev); print("retain", e, d.cuCtxSetCurrent(ctx))
-e, p = d.cuMemAlloc(1 << 20); print("alloc", e, d.cuMemFree(p)); print("meminfo", d.cuMemGetInfo())'
-echo "--- CuPy"; zone python3 -c 'import cupy; print(int(cupy.arange(1000).sum()))'
-echo "--- PyTorch"; zone python3 -c 'import torch; print(torch.cuda.is_available()); print((torch.ones(4, device="cuda") * 2).sum().item())'
-kill $pp; wait $pp; grep -iE "not supported|unknown|refus|export" $proxy_dir/log | sort | uniq -c | sort -rn | head -20
 step "done"
