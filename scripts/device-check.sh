@@ -82,7 +82,7 @@ timeout 45 $B/tests/gpu/driver_facts "$OUT/driver-facts.json" > "$OUT/driver-fac
 echo "driver_facts exit $? (full output: driver-facts.txt, driver-facts.json)"
 grep -E "^(library|nvidia|== a|exported cu|found answers|MISMATCH|NEWER|PASS|FAIL|SKIP)|mismatches," "$OUT/driver-facts.txt"
 sed -n '/^== c. cuGetExportTable after cuInit/,/^$/p;/^== c.\/d. probes/,/^$/p' "$OUT/driver-facts.txt"
-budget=$([ $ONLY_LADDER = 1 ] && echo 300 || echo 180)
+budget=${LADDER_BUDGET:-$([ $ONLY_LADDER = 1 ] && echo 300 || echo 180)}
 LADDER_BUDGET=$budget timeout $((budget + 30)) tests/gpu/ladder/run-ladder.sh $B "$OUT/ladder" > "$OUT/ladder.log" 2>&1
 echo "ladder exit $? (budget $budget s; logs under ladder/)"
 grep -E "^(RUNG|SKIP|gpu:|NVRM|module|python)|rungs pass" "$OUT/ladder.log"
