@@ -644,6 +644,26 @@ typedef struct CUctxCreateParams_st {
   CUctxCigParam* cigParams;
 } CUctxCreateParams;
 
+// Stream capture (CUDA graphs): zones never capture (cuStreamBeginCapture is NOT_SUPPORTED).
+typedef enum CUstreamCaptureStatus_enum {
+  CU_STREAM_CAPTURE_STATUS_NONE = 0,
+  CU_STREAM_CAPTURE_STATUS_ACTIVE = 1,
+  CU_STREAM_CAPTURE_STATUS_INVALIDATED = 2
+} CUstreamCaptureStatus;
+typedef enum CUstreamCaptureMode_enum {
+  CU_STREAM_CAPTURE_MODE_GLOBAL = 0,
+  CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1,
+  CU_STREAM_CAPTURE_MODE_RELAXED = 2
+} CUstreamCaptureMode;
+typedef struct CUgraphEdgeData_st CUgraphEdgeData;  // only ever answered as NULL here
+
+typedef enum CUdevice_P2PAttribute_enum {
+  CU_DEVICE_P2P_ATTRIBUTE_PERFORMANCE_RANK = 1,
+  CU_DEVICE_P2P_ATTRIBUTE_ACCESS_SUPPORTED = 2,
+  CU_DEVICE_P2P_ATTRIBUTE_NATIVE_ATOMIC_SUPPORTED = 3,
+  CU_DEVICE_P2P_ATTRIBUTE_CUDA_ARRAY_ACCESS_SUPPORTED = 4
+} CUdevice_P2PAttribute;
+
 // Occupancy: block size -> dynamic shared memory it needs.
 typedef size_t (*CUoccupancyB2DSize)(int blockSize);
 
@@ -684,6 +704,11 @@ XG_CUDA_API CUresult cuDeviceGetUuid_v2(CUuuid* uuid, CUdevice dev);            
 XG_CUDA_API CUresult cuDeviceTotalMem_v2(size_t* bytes, CUdevice dev);          // base cuDeviceTotalMem, 3020
 XG_CUDA_API CUresult cuDeviceGetAttribute(int* pi, CUdevice_attribute attrib, CUdevice dev);
 XG_CUDA_API CUresult cuDeviceComputeCapability(int* major, int* minor, CUdevice dev);
+XG_CUDA_API CUresult cuDeviceGetPCIBusId(char* pciBusId, int len, CUdevice dev);   // 4010
+XG_CUDA_API CUresult cuDeviceGetByPCIBusId(CUdevice* dev, const char* pciBusId);  // 4010
+XG_CUDA_API CUresult cuDeviceCanAccessPeer(int* canAccessPeer, CUdevice dev, CUdevice peerDev);  // 4000
+XG_CUDA_API CUresult cuDeviceGetP2PAttribute(int* value, CUdevice_P2PAttribute attrib, CUdevice srcDevice,
+                                             CUdevice dstDevice);              // 8000
 
 // primary context
 XG_CUDA_API CUresult cuDevicePrimaryCtxRetain(CUcontext* pctx, CUdevice dev);
@@ -712,6 +737,7 @@ XG_CUDA_API CUresult cuCtxGetLimit(size_t* pvalue, CUlimit limit);
 XG_CUDA_API CUresult cuCtxSetLimit(CUlimit limit, size_t value);
 XG_CUDA_API CUresult cuCtxGetApiVersion(CUcontext ctx, unsigned int* version);
 XG_CUDA_API CUresult cuCtxGetFlags(unsigned int* flags);
+XG_CUDA_API CUresult cuCtxGetStreamPriorityRange(int* leastPriority, int* greatestPriority);  // 5050
 
 // memory
 XG_CUDA_API CUresult cuMemAlloc_v2(CUdeviceptr* dptr, size_t bytesize);         // base cuMemAlloc, 3020
@@ -771,6 +797,8 @@ XG_CUDA_API CUresult cuLibraryGetModule(CUmodule* pMod, CUlibrary library);     
 XG_CUDA_API CUresult cuKernelGetFunction(CUfunction* pFunc, CUkernel kernel);    // 12000
 XG_CUDA_API CUresult cuFuncGetAttribute(int* pi, CUfunction_attribute attrib, CUfunction hfunc);
 XG_CUDA_API CUresult cuFuncSetAttribute(CUfunction hfunc, CUfunction_attribute attrib, int value);  // 9000
+XG_CUDA_API CUresult cuFuncGetName(const char** name, CUfunction hfunc);        // 12030
+XG_CUDA_API CUresult cuKernelGetName(const char** name, CUkernel hfunc);          // 12030
 XG_CUDA_API CUresult cuFuncGetParamInfo(CUfunction func, size_t paramIndex, size_t* paramOffset,
                                         size_t* paramSize);                     // 12040
 
@@ -795,6 +823,26 @@ XG_CUDA_API CUresult cuStreamSynchronize(CUstream hStream);
 XG_CUDA_API CUresult cuStreamQuery(CUstream hStream);
 XG_CUDA_API CUresult cuStreamWaitEvent(CUstream hStream, CUevent hEvent, unsigned int Flags);
 XG_CUDA_API CUresult cuStreamGetCtx(CUstream hStream, CUcontext* pctx);          // 9020
+XG_CUDA_API CUresult cuStreamGetPriority(CUstream hStream, int* priority);        // 5050
+XG_CUDA_API CUresult cuStreamGetFlags(CUstream hStream, unsigned int* flags);     // 5050
+XG_CUDA_API CUresult cuStreamGetId(CUstream hStream, unsigned long long* streamId);  // 12000
+XG_CUDA_API CUresult cuStreamGetDevice(CUstream hStream, CUdevice* device);       // 12080
+XG_CUDA_API CUresult cuStreamIsCapturing(CUstream hStream, CUstreamCaptureStatus* captureStatus);  // 10000
+XG_CUDA_API CUresult cuStreamGetCaptureInfo(CUstream hStream, CUstreamCaptureStatus* captureStatus_out,
+                                            cuuint64_t* id_out);               // 10010
+XG_CUDA_API CUresult cuStreamGetCaptureInfo_v2(CUstream hStream, CUstreamCaptureStatus* captureStatus_out,
+                                               cuuint64_t* id_out, CUgraph* graph_out,
+                                               const CUgraphNode** dependencies_out,
+                                               size_t* numDependencies_out);   // 11030
+XG_CUDA_API CUresult cuStreamGetCaptureInfo_v3(CUstream hStream, CUstreamCaptureStatus* captureStatus_out,
+                                               cuuint64_t* id_out, CUgraph* graph_out,
+                                               const CUgraphNode** dependencies_out,
+                                               const CUgraphEdgeData** edgeData_out,
+                                               size_t* numDependencies_out);   // 12030
+XG_CUDA_API CUresult cuStreamBeginCapture(CUstream hStream);                     // 10000
+XG_CUDA_API CUresult cuStreamBeginCapture_v2(CUstream hStream, CUstreamCaptureMode mode);  // 10010
+XG_CUDA_API CUresult cuStreamEndCapture(CUstream hStream, CUgraph* phGraph);     // 10000
+XG_CUDA_API CUresult cuThreadExchangeStreamCaptureMode(CUstreamCaptureMode* mode);  // 10010
 XG_CUDA_API CUresult cuStreamGetCtx_v2(CUstream hStream, CUcontext* pctx, CUgreenCtx* pGreenCtx);  // 12050
 XG_CUDA_API CUresult cuEventCreate(CUevent* phEvent, unsigned int Flags);
 XG_CUDA_API CUresult cuEventRecord(CUevent hEvent, CUstream hStream);

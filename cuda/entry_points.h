@@ -49,6 +49,7 @@
   E(cuCtxSetLimit, 3010, cuCtxSetLimit) \
   E(cuCtxGetApiVersion, 3020, cuCtxGetApiVersion) \
   E(cuCtxGetFlags, 7000, cuCtxGetFlags) \
+  E(cuCtxGetStreamPriorityRange, 5050, cuCtxGetStreamPriorityRange) \
   /* memory */ \
   E(cuMemAlloc, 3020, cuMemAlloc_v2) \
   E(cuMemFree, 3020, cuMemFree_v2) \
@@ -119,6 +120,33 @@
   E(cuEventDestroy, 4000, cuEventDestroy_v2) \
   /* end */
 
+// Entry points libvgpu answers inside the zone from what it already knows (stream flags, names it fetched, the
+// device's PCI address), or refuses on purpose (stream capture): the worker never calls them, so the simulated
+// driver does not implement them.
+#define XG_CUDA_ZONE_ENTRY_POINTS(E, T) \
+  E(cuDeviceGetPCIBusId, 4010, cuDeviceGetPCIBusId) \
+  E(cuDeviceGetByPCIBusId, 4010, cuDeviceGetByPCIBusId) \
+  E(cuDeviceCanAccessPeer, 4000, cuDeviceCanAccessPeer) \
+  E(cuDeviceGetP2PAttribute, 8000, cuDeviceGetP2PAttribute) \
+  E(cuFuncGetName, 12030, cuFuncGetName) \
+  E(cuKernelGetName, 12030, cuKernelGetName) \
+  T(cuStreamGetPriority, 5050, cuStreamGetPriority, cuStreamGetPriority_ptsz) \
+  T(cuStreamGetFlags, 5050, cuStreamGetFlags, cuStreamGetFlags_ptsz) \
+  T(cuStreamGetId, 12000, cuStreamGetId, cuStreamGetId_ptsz) \
+  T(cuStreamGetDevice, 12080, cuStreamGetDevice, cuStreamGetDevice_ptsz) \
+  T(cuStreamIsCapturing, 10000, cuStreamIsCapturing, cuStreamIsCapturing_ptsz) \
+  T(cuStreamGetCaptureInfo, 10010, cuStreamGetCaptureInfo, cuStreamGetCaptureInfo_ptsz) \
+  T(cuStreamGetCaptureInfo, 11030, cuStreamGetCaptureInfo_v2, cuStreamGetCaptureInfo_v2_ptsz) \
+  T(cuStreamGetCaptureInfo, 12030, cuStreamGetCaptureInfo_v3, cuStreamGetCaptureInfo_v3_ptsz) \
+  T(cuStreamBeginCapture, 10000, cuStreamBeginCapture, cuStreamBeginCapture_ptsz) \
+  T(cuStreamBeginCapture, 10010, cuStreamBeginCapture_v2, cuStreamBeginCapture_v2_ptsz) \
+  T(cuStreamEndCapture, 10000, cuStreamEndCapture, cuStreamEndCapture_ptsz) \
+  E(cuThreadExchangeStreamCaptureMode, 10010, cuThreadExchangeStreamCaptureMode) \
+  /* end */
+
+// Every entry point libvgpu exports: the driver's and the zone's own.
+#define XG_CUDA_ALL_ENTRY_POINTS(E, T) XG_CUDA_ENTRY_POINTS(E, T) XG_CUDA_ZONE_ENTRY_POINTS(E, T)
+
 namespace xg::cuda {
 
 // The CUDA version from which a base name resolves to `symbol` (cuCtxCreate_v2: 3020), or 0 for a symbol not in
@@ -129,7 +157,7 @@ constexpr int symbol_version(std::string_view symbol) noexcept {
 #define XG_SV_E(base, version, sym) \
   if (symbol == #sym) return version;
 #define XG_SV_T(base, version, sym, twin) XG_SV_E(base, version, sym)
-  XG_CUDA_ENTRY_POINTS(XG_SV_E, XG_SV_T)
+  XG_CUDA_ALL_ENTRY_POINTS(XG_SV_E, XG_SV_T)
 #undef XG_SV_E
 #undef XG_SV_T
   return 0;

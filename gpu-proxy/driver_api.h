@@ -34,6 +34,7 @@ namespace xg::proxy {
   X(CtxSetLimit, cuCtxSetLimit, cuCtxSetLimit)                            \
   X(CtxGetApiVersion, cuCtxGetApiVersion, cuCtxGetApiVersion)             \
   X(CtxGetFlags, cuCtxGetFlags, cuCtxGetFlags)                            \
+  X(CtxGetStreamPriorityRange, cuCtxGetStreamPriorityRange, cuCtxGetStreamPriorityRange) \
   X(MemAlloc, cuMemAlloc, cuMemAlloc_v2)                                  \
   X(MemAllocPitch, cuMemAllocPitch, cuMemAllocPitch_v2)                   \
   X(MemFree, cuMemFree, cuMemFree_v2)                                     \

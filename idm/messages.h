@@ -37,6 +37,7 @@
   X(CtxSetLimit, 0x0124, kCall, kPlain, CtxLimitReq, Empty, 0, 0)                                               \
   X(CtxGetApiVersion, 0x0125, kCall, kPlain, CtxReq, U32Rsp, 0, 0)                                              \
   X(CtxGetFlags, 0x0126, kCall, kPlain, CtxReq, U32Rsp, 0, 0)                                                   \
+  X(CtxGetStreamPriorityRange, 0x0127, kCall, kPlain, CtxReq, PriorityRangeRsp, 0, 0)                          \
   X(MemAlloc, 0x0130, kCall, kPlain, MemAllocReq, U64Rsp, 0, 0)                                                 \
   X(MemAllocPitch, 0x0131, kCall, kPlain, MemAllocPitchReq, MemPitchRsp, 0, 0)                                  \
   X(MemFree, 0x0132, kCall, kPlain, PtrReq, Empty, 0, 0)                                                        \

@@ -240,6 +240,10 @@ struct FuncAttrReq {
   int32_t attrib;
   int32_t value;  // SetAttribute only
 };
+struct PriorityRangeRsp {
+  int32_t least;
+  int32_t greatest;
+};
 struct I32Rsp {
   int32_t value;
   uint32_t reserved;

@@ -438,6 +438,86 @@ CUresult cuCtxGetId(CUcontext ctx, unsigned long long* ctxId) {
   });
 }
 
+CUresult cuCtxGetStreamPriorityRange(int* leastPriority, int* greatestPriority) {
+  return guard([&]() -> CUresult {
+    VGPU_SESSION_WITH_CONTEXT(s);
+    if (CUresult r = priority_range(s); r != CUDA_SUCCESS) return r;
+    if (leastPriority != nullptr) *leastPriority = s.st().least_priority;
+    if (greatestPriority != nullptr) *greatestPriority = s.st().greatest_priority;
+    return CUDA_SUCCESS;
+  });
+}
+
+// --- PCI address and peers: a zone's devices never reach each other directly ----------------------------------
+
+CUresult cuDeviceGetPCIBusId(char* pciBusId, int len, CUdevice dev) {
+  return guard([&]() -> CUresult {
+    Session s;
+    if (s.status() != CUDA_SUCCESS) return s.status();
+    if (pciBusId == nullptr || len <= 0) return CUDA_ERROR_INVALID_VALUE;
+    if (CUresult r = check_device(s.st(), dev); r != CUDA_SUCCESS) return r;
+    const auto& a = s.st().devices[dev].attrs;
+    char id[32];
+    const int n = std::snprintf(id, sizeof id, "%04x:%02x:%02x.0", a[CU_DEVICE_ATTRIBUTE_PCI_DOMAIN_ID],
+                                a[CU_DEVICE_ATTRIBUTE_PCI_BUS_ID], a[CU_DEVICE_ATTRIBUTE_PCI_DEVICE_ID]);
+    if (n < 0) return CUDA_ERROR_UNKNOWN;
+    std::snprintf(pciBusId, static_cast<size_t>(len), "%s", id);  // truncated to len, as the driver does
+    return CUDA_SUCCESS;
+  });
+}
+
+CUresult cuDeviceGetByPCIBusId(CUdevice* dev, const char* pciBusId) {
+  return guard([&]() -> CUresult {
+    Session s;
+    if (s.status() != CUDA_SUCCESS) return s.status();
+    if (dev == nullptr || pciBusId == nullptr) return CUDA_ERROR_INVALID_VALUE;
+    // [domain:]bus:device.function, hexadecimal
+    unsigned domain = 0, bus = 0, device = 0, function = 0;
+    if (std::sscanf(pciBusId, "%x:%x:%x.%x", &domain, &bus, &device, &function) != 4) {
+      domain = 0;
+      if (std::sscanf(pciBusId, "%x:%x.%x", &bus, &device, &function) != 3) return CUDA_ERROR_INVALID_VALUE;
+    }
+    for (size_t i = 0; i < s.st().devices.size(); ++i) {
+      const auto& a = s.st().devices[i].attrs;
+      if (static_cast<unsigned>(a[CU_DEVICE_ATTRIBUTE_PCI_DOMAIN_ID]) == domain &&
+          static_cast<unsigned>(a[CU_DEVICE_ATTRIBUTE_PCI_BUS_ID]) == bus &&
+          static_cast<unsigned>(a[CU_DEVICE_ATTRIBUTE_PCI_DEVICE_ID]) == device) {
+        *dev = static_cast<CUdevice>(i);
+        return CUDA_SUCCESS;
+      }
+    }
+    return CUDA_ERROR_INVALID_DEVICE;
+  });
+}
+
+CUresult cuDeviceCanAccessPeer(int* canAccessPeer, CUdevice dev, CUdevice peerDev) {
+  return guard([&]() -> CUresult {
+    Session s;
+    if (s.status() != CUDA_SUCCESS) return s.status();
+    if (canAccessPeer == nullptr) return CUDA_ERROR_INVALID_VALUE;
+    if (CUresult r = check_device(s.st(), dev); r != CUDA_SUCCESS) return r;
+    if (CUresult r = check_device(s.st(), peerDev); r != CUDA_SUCCESS) return r;
+    *canAccessPeer = 0;  // peer access is not offered to zones
+    return CUDA_SUCCESS;
+  });
+}
+
+CUresult cuDeviceGetP2PAttribute(int* value, CUdevice_P2PAttribute attrib, CUdevice srcDevice, CUdevice dstDevice) {
+  return guard([&]() -> CUresult {
+    Session s;
+    if (s.status() != CUDA_SUCCESS) return s.status();
+    if (value == nullptr) return CUDA_ERROR_INVALID_VALUE;
+    const int a = raw(attrib);
+    if (a < CU_DEVICE_P2P_ATTRIBUTE_PERFORMANCE_RANK || a > CU_DEVICE_P2P_ATTRIBUTE_CUDA_ARRAY_ACCESS_SUPPORTED)
+      return CUDA_ERROR_INVALID_VALUE;
+    if (CUresult r = check_device(s.st(), srcDevice); r != CUDA_SUCCESS) return r;
+    if (CUresult r = check_device(s.st(), dstDevice); r != CUDA_SUCCESS) return r;
+    if (srcDevice == dstDevice) return CUDA_ERROR_INVALID_DEVICE;
+    *value = 0;  // no peer access between a zone's devices
+    return CUDA_SUCCESS;
+  });
+}
+
 CUresult cuCtxSynchronize(void) {
   return guard([&]() -> CUresult {
     Session s;
@@ -502,3 +582,19 @@ CUresult cuCtxGetFlags(unsigned int* flags) {
 }
 
 }  // extern "C"
+
+namespace xg::vgpu {
+
+CUresult priority_range(Session& s) {
+  if (s.st().priority_range_known) return CUDA_SUCCESS;
+  Reply rep;
+  if (CUresult r = s.conn().call<Op::CtxGetStreamPriorityRange>(idm::CtxReq{s.ctx()}, {}, &rep); r != CUDA_SUCCESS)
+    return r;
+  const auto p = rep.fixed<idm::PriorityRangeRsp>();
+  s.st().least_priority = p.least;
+  s.st().greatest_priority = p.greatest;
+  s.st().priority_range_known = true;
+  return CUDA_SUCCESS;
+}
+
+}  // namespace xg::vgpu

@@ -100,12 +100,13 @@ CUresult module_from(Session& s, CUmodule* module, const void* image) {
 }
 
 // A FunctionRsp (and its layout) into the cache.
-CUresult remember_function(Session& s, const Reply& rep, uint64_t module, CUfunction* out) {
+CUresult remember_function(Session& s, const Reply& rep, uint64_t module, std::string name, CUfunction* out) {
   const auto f = rep.fixed<idm::FunctionRsp>();
   FunctionInfo info;
   if (!parse_layout(f, rep.tail<idm::FunctionRsp>(), &info.layout))
     return s.conn().transport_error(idm::Error::kPeerImpossible);
   info.module = module;
+  info.name = std::move(name);
   s.st().functions[f.function] = std::move(info);
   *out = handle_of<CUfunction>(f.function);
   return CUDA_SUCCESS;
@@ -117,7 +118,39 @@ std::span<const std::byte> name_bytes(const char* name) {
 
 CUresult forget_module(Session& s, uint64_t h) {
   std::erase_if(s.st().functions, [h](const auto& kv) { return kv.second.module == h; });
+  std::erase_if(s.st().kernel_functions, [&](const auto& kv) { return !s.st().functions.contains(kv.second); });
+  std::erase_if(s.st().kernels, [h](const auto& kv) { return kv.second.library == h; });
   return CUDA_SUCCESS;
+}
+
+// The function a kernel means in the current context (fetched once per context).
+CUresult kernel_function(Session& s, uint64_t kernel, uint64_t* out) {
+  auto k = s.st().kernels.find(kernel);
+  if (k == s.st().kernels.end()) return CUDA_ERROR_INVALID_HANDLE;
+  if (s.ctx() == 0) return CUDA_ERROR_INVALID_CONTEXT;
+  if (auto it = s.st().kernel_functions.find({kernel, s.ctx()}); it != s.st().kernel_functions.end()) {
+    *out = it->second;
+    return CUDA_SUCCESS;
+  }
+  Reply rep;
+  if (CUresult r = s.conn().call<Op::KernelGetFunction>(idm::CtxHandleReq{s.ctx(), kernel}, {}, &rep);
+      r != CUDA_SUCCESS)
+    return r;
+  CUfunction f = nullptr;
+  if (CUresult r = remember_function(s, rep, k->second.library, k->second.name, &f); r != CUDA_SUCCESS) return r;
+  s.st().kernel_functions[{kernel, s.ctx()}] = wire(f);
+  *out = wire(f);
+  return CUDA_SUCCESS;
+}
+
+// A CUfunction argument: a function this process fetched, or a CUkernel standing for its function here.
+CUresult resolve_function(Session& s, CUfunction f, uint64_t* out) {
+  if (f == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+  if (s.st().functions.contains(wire(f))) {
+    *out = wire(f);
+    return CUDA_SUCCESS;
+  }
+  return kernel_function(s, wire(f), out);
 }
 
 CUresult check_launch_dims(const Session& s, const DeviceInfo& dev, const unsigned grid[3], const unsigned block[3]) {
@@ -141,9 +174,9 @@ CUresult check_launch_dims(const Session& s, const DeviceInfo& dev, const unsign
 CUresult launch(CUfunction f, const unsigned grid[3], const unsigned block[3], unsigned shared, CUstream stream,
                 void** params, void** extra, const CUlaunchAttribute* attrs, unsigned attr_count) {
   VGPU_SESSION_WITH_CONTEXT(s);
-  if (f == nullptr) return CUDA_ERROR_INVALID_HANDLE;
-  auto it = s.st().functions.find(wire(f));
-  if (it == s.st().functions.end()) return CUDA_ERROR_INVALID_HANDLE;
+  uint64_t fn = 0;
+  if (CUresult r = resolve_function(s, f, &fn); r != CUDA_SUCCESS) return r;
+  auto it = s.st().functions.find(fn);
   const auto dev = s.st().contexts.find(s.ctx());
   if (dev != s.st().contexts.end() && static_cast<size_t>(dev->second) < s.st().devices.size())
     if (CUresult r = check_launch_dims(s, s.st().devices[dev->second], grid, block); r != CUDA_SUCCESS) return r;
@@ -156,7 +189,7 @@ CUresult launch(CUfunction f, const unsigned grid[3], const unsigned block[3], u
   std::vector<std::byte> tail(attr_count * sizeof(CUlaunchAttribute) + packed.size());
   if (attr_count != 0) std::memcpy(tail.data(), attrs, attr_count * sizeof(CUlaunchAttribute));
   if (!packed.empty()) std::memcpy(tail.data() + attr_count * sizeof(CUlaunchAttribute), packed.data(), packed.size());
-  idm::LaunchReq req{s.ctx(), wire(f), wire_stream(stream), {grid[0], grid[1], grid[2]}, {block[0], block[1], block[2]},
+  idm::LaunchReq req{s.ctx(), fn, wire_stream(stream), {grid[0], grid[1], grid[2]}, {block[0], block[1], block[2]},
                      shared, attr_count, static_cast<uint32_t>(packed.size()), 0};
   return s.conn().post<Op::LaunchKernel>(req, tail);
 }
@@ -227,7 +260,7 @@ CUresult cuModuleGetFunction(CUfunction* hfunc, CUmodule hmod, const char* name)
     Reply rep;
     if (CUresult r = s.conn().call<Op::ModuleGetFunction>(idm::NamedReq{wire(hmod)}, n, &rep); r != CUDA_SUCCESS)
       return r;
-    return remember_function(s, rep, wire(hmod), hfunc);
+    return remember_function(s, rep, wire(hmod), name, hfunc);
   });
 }
 
@@ -305,7 +338,9 @@ CUresult cuLibraryGetKernel(CUkernel* pKernel, CUlibrary library, const char* na
     Reply rep;
     if (CUresult r = s.conn().call<Op::LibraryGetKernel>(idm::NamedReq{wire(library)}, n, &rep); r != CUDA_SUCCESS)
       return r;
-    *pKernel = handle_of<CUkernel>(rep.fixed<idm::U64Rsp>().value);
+    const uint64_t k = rep.fixed<idm::U64Rsp>().value;
+    s.st().kernels[k] = KernelInfo{wire(library), std::string(name, n.size())};
+    *pKernel = handle_of<CUkernel>(k);
     return CUDA_SUCCESS;
   });
 }
@@ -314,10 +349,10 @@ CUresult cuKernelGetFunction(CUfunction* pFunc, CUkernel kernel) {
   return guard([&]() -> CUresult {
     VGPU_SESSION_WITH_CONTEXT(s);
     if (pFunc == nullptr) return CUDA_ERROR_INVALID_VALUE;
-    Reply rep;
-    if (CUresult r = s.conn().call<Op::KernelGetFunction>(idm::CtxHandleReq{s.ctx(), wire(kernel)}, {}, &rep); r != CUDA_SUCCESS)
-      return r;
-    return remember_function(s, rep, /*module=*/0, pFunc);
+    uint64_t f = 0;
+    if (CUresult r = kernel_function(s, wire(kernel), &f); r != CUDA_SUCCESS) return r;
+    *pFunc = handle_of<CUfunction>(f);
+    return CUDA_SUCCESS;
   });
 }
 
@@ -328,8 +363,11 @@ CUresult cuFuncGetAttribute(int* pi, CUfunction_attribute attrib, CUfunction hfu
     Session s;
     if (s.status() != CUDA_SUCCESS) return s.status();
     if (pi == nullptr) return CUDA_ERROR_INVALID_VALUE;
+    uint64_t fn = wire(hfunc);
+    if (s.st().kernels.contains(fn))
+      if (CUresult r = kernel_function(s, wire(hfunc), &fn); r != CUDA_SUCCESS) return r;
     Reply rep;
-    if (CUresult r = s.conn().call<Op::FuncGetAttribute>(idm::FuncAttrReq{wire(hfunc), raw(attrib), 0}, {}, &rep);
+    if (CUresult r = s.conn().call<Op::FuncGetAttribute>(idm::FuncAttrReq{fn, raw(attrib), 0}, {}, &rep);
         r != CUDA_SUCCESS)
       return r;
     *pi = rep.fixed<idm::I32Rsp>().value;
@@ -341,7 +379,10 @@ CUresult cuFuncSetAttribute(CUfunction hfunc, CUfunction_attribute attrib, int v
   return guard([&]() -> CUresult {
     Session s;
     if (s.status() != CUDA_SUCCESS) return s.status();
-    return s.conn().call<Op::FuncSetAttribute>(idm::FuncAttrReq{wire(hfunc), raw(attrib), value});
+    uint64_t fn = wire(hfunc);
+    if (s.st().kernels.contains(fn))
+      if (CUresult r = kernel_function(s, wire(hfunc), &fn); r != CUDA_SUCCESS) return r;
+    return s.conn().call<Op::FuncSetAttribute>(idm::FuncAttrReq{fn, raw(attrib), value});
   });
 }
 
@@ -350,9 +391,9 @@ CUresult cuFuncGetParamInfo(CUfunction func, size_t paramIndex, size_t* paramOff
   return guard([&]() -> CUresult {
     Session s;
     if (s.status() != CUDA_SUCCESS) return s.status();
-    if (func == nullptr) return CUDA_ERROR_INVALID_HANDLE;
-    auto it = s.st().functions.find(wire(func));
-    if (it == s.st().functions.end()) return CUDA_ERROR_INVALID_HANDLE;
+    uint64_t fn = 0;
+    if (CUresult r = resolve_function(s, func, &fn); r != CUDA_SUCCESS) return r;
+    auto it = s.st().functions.find(fn);
     if (paramOffset == nullptr || paramSize == nullptr) return CUDA_ERROR_INVALID_VALUE;
     if (!it->second.layout.known) return CUDA_ERROR_NOT_SUPPORTED;  // the proxy's driver predates CUDA 12.4
     const auto& slots = it->second.layout.slots;
@@ -385,14 +426,42 @@ CUresult cuLaunchKernelEx(const CUlaunchConfig* config, CUfunction f, void** ker
   });
 }
 
+// The name of a function or kernel this process fetched; the string lives as long as the function.
+CUresult cuFuncGetName(const char** name, CUfunction hfunc) {
+  return guard([&]() -> CUresult {
+    Session s;
+    if (s.status() != CUDA_SUCCESS) return s.status();
+    if (name == nullptr) return CUDA_ERROR_INVALID_VALUE;
+    auto it = s.st().functions.find(wire(hfunc));
+    if (it == s.st().functions.end()) return CUDA_ERROR_INVALID_HANDLE;
+    *name = it->second.name.c_str();
+    return CUDA_SUCCESS;
+  });
+}
+
+CUresult cuKernelGetName(const char** name, CUkernel hfunc) {
+  return guard([&]() -> CUresult {
+    Session s;
+    if (s.status() != CUDA_SUCCESS) return s.status();
+    if (name == nullptr) return CUDA_ERROR_INVALID_VALUE;
+    auto it = s.st().kernels.find(wire(hfunc));
+    if (it == s.st().kernels.end()) return CUDA_ERROR_INVALID_HANDLE;
+    *name = it->second.name.c_str();
+    return CUDA_SUCCESS;
+  });
+}
+
 CUresult cuOccupancyMaxActiveBlocksPerMultiprocessor(int* numBlocks, CUfunction func, int blockSize,
                                                      size_t dynamicSMemSize) {
   return guard([&]() -> CUresult {
     Session s;
     if (s.status() != CUDA_SUCCESS) return s.status();
     if (numBlocks == nullptr) return CUDA_ERROR_INVALID_VALUE;
+    uint64_t fn = wire(func);
+    if (s.st().kernels.contains(fn))
+      if (CUresult r = kernel_function(s, fn, &fn); r != CUDA_SUCCESS) return r;
     Reply rep;
-    const idm::OccupancyReq req{wire(func), blockSize, 0, dynamicSMemSize, 0, 0};
+    const idm::OccupancyReq req{fn, blockSize, 0, dynamicSMemSize, 0, 0};
     if (CUresult r = s.conn().call<Op::OccupancyMaxActiveBlocks>(req, {}, &rep); r != CUDA_SUCCESS) return r;
     *numBlocks = rep.fixed<idm::OccupancyRsp>().a;
     return CUDA_SUCCESS;
@@ -408,8 +477,11 @@ CUresult cuOccupancyMaxPotentialBlockSize(int* minGridSize, int* blockSize, CUfu
     if (s.status() != CUDA_SUCCESS) return s.status();
     if (minGridSize == nullptr || blockSize == nullptr) return CUDA_ERROR_INVALID_VALUE;
     if (blockSizeToDynamicSMemSize != nullptr) return CUDA_ERROR_NOT_SUPPORTED;
+    uint64_t fn = wire(func);
+    if (s.st().kernels.contains(fn))
+      if (CUresult r = kernel_function(s, fn, &fn); r != CUDA_SUCCESS) return r;
     Reply rep;
-    const idm::OccupancyReq req{wire(func), 0, 0, dynamicSMemSize, blockSizeLimit, 0};
+    const idm::OccupancyReq req{fn, 0, 0, dynamicSMemSize, blockSizeLimit, 0};
     if (CUresult r = s.conn().call<Op::OccupancyMaxPotentialBlockSize>(req, {}, &rep); r != CUDA_SUCCESS) return r;
     const auto o = rep.fixed<idm::OccupancyRsp>();
     *minGridSize = o.a;

@@ -1,5 +1,6 @@
 // Streams and events. EventRecord and StreamWaitEvent are posts (their errors surface at the next synchronising
 // call, as on the driver); handles this process never created or already destroyed are refused at once; NULL, CU_STREAM_LEGACY and CU_STREAM_PER_THREAD all name the legacy stream (state.h).
+#include <algorithm>
 #include <cstring>
 
 #include "libvgpu/copy.h"
@@ -11,16 +12,26 @@ namespace idm = xg::idm;
 
 namespace {
 
+// A stream this process can name: a default stream (with a current context) or one it created.
+CUresult check_stream(Session& s, CUstream h) {
+  if (wire_stream(h) == 0) return s.ctx() != 0 ? CUDA_SUCCESS : CUDA_ERROR_INVALID_CONTEXT;
+  return s.st().streams.contains(wire_stream(h)) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+}
+
 CUresult stream_create(CUstream* ph, unsigned flags, int priority) {
   VGPU_SESSION_WITH_CONTEXT(s);
   if (ph == nullptr) return CUDA_ERROR_INVALID_VALUE;
   if ((flags & ~unsigned(CU_STREAM_NON_BLOCKING)) != 0) return CUDA_ERROR_INVALID_VALUE;
+  if (CUresult r = priority_range(s); r != CUDA_SUCCESS) return r;
+  // The driver clamps a priority outside its range (a lower number is a higher priority).
+  priority = std::max(std::min(priority, s.st().least_priority), s.st().greatest_priority);
   Reply rep;
   if (CUresult r = s.conn().call<Op::StreamCreate>(idm::StreamCreateReq{s.ctx(), flags, priority}, {}, &rep);
       r != CUDA_SUCCESS)
     return r;
   const uint64_t h = rep.fixed<idm::U64Rsp>().value;
   s.st().streams[h] = s.ctx();
+  s.st().stream_props[h] = State::StreamProps{flags, priority};
   *ph = handle_of<CUstream>(h);
   return CUDA_SUCCESS;
 }
@@ -43,7 +54,10 @@ CUresult cuStreamDestroy_v2(CUstream hStream) {
     if (s.status() != CUDA_SUCCESS) return s.status();
     if (wire_stream(hStream) == 0) return CUDA_ERROR_INVALID_HANDLE;  // the default streams are not destroyable
     CUresult r = s.conn().call<Op::StreamDestroy>(idm::HandleReq{wire_stream(hStream)});
-    if (r == CUDA_SUCCESS || r == CUDA_ERROR_INVALID_HANDLE) s.st().streams.erase(wire_stream(hStream));
+    if (r == CUDA_SUCCESS || r == CUDA_ERROR_INVALID_HANDLE) {
+      s.st().streams.erase(wire_stream(hStream));
+      s.st().stream_props.erase(wire_stream(hStream));
+    }
     return r;
   });
 }
@@ -157,6 +171,57 @@ CUresult cuStreamGetCtx_v2(CUstream hStream, CUcontext* pctx, CUgreenCtx* pGreen
   const CUresult r = cuStreamGetCtx(hStream, pctx);
   if (r == CUDA_SUCCESS) *pGreenCtx = nullptr;  // zones have no green contexts
   return r;
+}
+
+CUresult cuStreamGetPriority(CUstream hStream, int* priority) {
+  return guard([&]() -> CUresult {
+    Session s;
+    if (s.status() != CUDA_SUCCESS) return s.status();
+    if (priority == nullptr) return CUDA_ERROR_INVALID_VALUE;
+    if (CUresult r = check_stream(s, hStream); r != CUDA_SUCCESS) return r;
+    auto it = s.st().stream_props.find(wire_stream(hStream));
+    *priority = it == s.st().stream_props.end() ? 0 : it->second.priority;  // default streams: priority 0
+    return CUDA_SUCCESS;
+  });
+}
+
+CUresult cuStreamGetFlags(CUstream hStream, unsigned int* flags) {
+  return guard([&]() -> CUresult {
+    Session s;
+    if (s.status() != CUDA_SUCCESS) return s.status();
+    if (flags == nullptr) return CUDA_ERROR_INVALID_VALUE;
+    if (CUresult r = check_stream(s, hStream); r != CUDA_SUCCESS) return r;
+    auto it = s.st().stream_props.find(wire_stream(hStream));
+    *flags = it == s.st().stream_props.end() ? 0 : it->second.flags;
+    return CUDA_SUCCESS;
+  });
+}
+
+// A created stream's ID is its handle (never reused within a process: handles carry a generation); the default
+// streams, all one stream here, are 0.
+CUresult cuStreamGetId(CUstream hStream, unsigned long long* streamId) {
+  return guard([&]() -> CUresult {
+    Session s;
+    if (s.status() != CUDA_SUCCESS) return s.status();
+    if (streamId == nullptr) return CUDA_ERROR_INVALID_VALUE;
+    if (CUresult r = check_stream(s, hStream); r != CUDA_SUCCESS) return r;
+    *streamId = wire_stream(hStream);
+    return CUDA_SUCCESS;
+  });
+}
+
+CUresult cuStreamGetDevice(CUstream hStream, CUdevice* device) {
+  return guard([&]() -> CUresult {
+    Session s;
+    if (s.status() != CUDA_SUCCESS) return s.status();
+    if (device == nullptr) return CUDA_ERROR_INVALID_VALUE;
+    if (CUresult r = check_stream(s, hStream); r != CUDA_SUCCESS) return r;
+    const uint64_t ctx = wire_stream(hStream) == 0 ? s.ctx() : s.st().streams[wire_stream(hStream)];
+    auto it = s.st().contexts.find(ctx);
+    if (it == s.st().contexts.end()) return CUDA_ERROR_INVALID_CONTEXT;
+    *device = it->second;
+    return CUDA_SUCCESS;
+  });
 }
 
 CUresult cuEventDestroy_v2(CUevent hEvent) {

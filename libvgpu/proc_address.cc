@@ -13,7 +13,7 @@ namespace {
 const ProcEntry kEntries[] = {
 #define XG_COMMA_E(b, v, s) XG_E(b, v, s),
 #define XG_COMMA_T(b, v, s, t) XG_T(b, v, s, t),
-    XG_CUDA_ENTRY_POINTS(XG_COMMA_E, XG_COMMA_T)
+    XG_CUDA_ALL_ENTRY_POINTS(XG_COMMA_E, XG_COMMA_T)
 #undef XG_COMMA_E
 #undef XG_COMMA_T
 };

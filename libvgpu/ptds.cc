@@ -52,6 +52,27 @@ CUresult cuStreamWaitEvent_ptsz(CUstream s, CUevent e, unsigned int flags) noexc
   return cuStreamWaitEvent(s, e, flags);
 }
 CUresult cuEventRecord_ptsz(CUevent e, CUstream s) noexcept { return cuEventRecord(e, s); }
+CUresult cuStreamGetPriority_ptsz(CUstream s, int* p) noexcept { return cuStreamGetPriority(s, p); }
+CUresult cuStreamGetFlags_ptsz(CUstream s, unsigned int* f) noexcept { return cuStreamGetFlags(s, f); }
+CUresult cuStreamGetId_ptsz(CUstream s, unsigned long long* id) noexcept { return cuStreamGetId(s, id); }
+CUresult cuStreamGetDevice_ptsz(CUstream s, CUdevice* d) noexcept { return cuStreamGetDevice(s, d); }
+CUresult cuStreamIsCapturing_ptsz(CUstream s, CUstreamCaptureStatus* st) noexcept { return cuStreamIsCapturing(s, st); }
+CUresult cuStreamGetCaptureInfo_ptsz(CUstream s, CUstreamCaptureStatus* st, cuuint64_t* id) noexcept {
+  return cuStreamGetCaptureInfo(s, st, id);
+}
+CUresult cuStreamGetCaptureInfo_v2_ptsz(CUstream s, CUstreamCaptureStatus* st, cuuint64_t* id, CUgraph* g,
+                                        const CUgraphNode** deps, size_t* n) noexcept {
+  return cuStreamGetCaptureInfo_v2(s, st, id, g, deps, n);
+}
+CUresult cuStreamGetCaptureInfo_v3_ptsz(CUstream s, CUstreamCaptureStatus* st, cuuint64_t* id, CUgraph* g,
+                                        const CUgraphNode** deps, const CUgraphEdgeData** e, size_t* n) noexcept {
+  return cuStreamGetCaptureInfo_v3(s, st, id, g, deps, e, n);
+}
+CUresult cuStreamBeginCapture_ptsz(CUstream s) noexcept { return cuStreamBeginCapture(s); }
+CUresult cuStreamBeginCapture_v2_ptsz(CUstream s, CUstreamCaptureMode m) noexcept {
+  return cuStreamBeginCapture_v2(s, m);
+}
+CUresult cuStreamEndCapture_ptsz(CUstream s, CUgraph* g) noexcept { return cuStreamEndCapture(s, g); }
 CUresult cuStreamGetCtx_ptsz(CUstream s, CUcontext* c) noexcept { return cuStreamGetCtx(s, c); }
 CUresult cuStreamGetCtx_v2_ptsz(CUstream s, CUcontext* c, CUgreenCtx* g) noexcept { return cuStreamGetCtx_v2(s, c, g); }
 

@@ -41,6 +41,22 @@ XG_CUDA_API CUresult cuStreamSynchronize_ptsz(CUstream hStream) noexcept;
 XG_CUDA_API CUresult cuStreamQuery_ptsz(CUstream hStream) noexcept;
 XG_CUDA_API CUresult cuStreamWaitEvent_ptsz(CUstream hStream, CUevent hEvent, unsigned int Flags) noexcept;
 XG_CUDA_API CUresult cuEventRecord_ptsz(CUevent hEvent, CUstream hStream) noexcept;
+XG_CUDA_API CUresult cuStreamGetPriority_ptsz(CUstream hStream, int* priority) noexcept;
+XG_CUDA_API CUresult cuStreamGetFlags_ptsz(CUstream hStream, unsigned int* flags) noexcept;
+XG_CUDA_API CUresult cuStreamGetId_ptsz(CUstream hStream, unsigned long long* streamId) noexcept;
+XG_CUDA_API CUresult cuStreamGetDevice_ptsz(CUstream hStream, CUdevice* device) noexcept;
+XG_CUDA_API CUresult cuStreamIsCapturing_ptsz(CUstream hStream, CUstreamCaptureStatus* status) noexcept;
+XG_CUDA_API CUresult cuStreamGetCaptureInfo_ptsz(CUstream hStream, CUstreamCaptureStatus* status,
+                                                 cuuint64_t* id) noexcept;
+XG_CUDA_API CUresult cuStreamGetCaptureInfo_v2_ptsz(CUstream hStream, CUstreamCaptureStatus* status, cuuint64_t* id,
+                                                    CUgraph* graph, const CUgraphNode** deps,
+                                                    size_t* num_deps) noexcept;
+XG_CUDA_API CUresult cuStreamGetCaptureInfo_v3_ptsz(CUstream hStream, CUstreamCaptureStatus* status, cuuint64_t* id,
+                                                    CUgraph* graph, const CUgraphNode** deps,
+                                                    const CUgraphEdgeData** edges, size_t* num_deps) noexcept;
+XG_CUDA_API CUresult cuStreamBeginCapture_ptsz(CUstream hStream) noexcept;
+XG_CUDA_API CUresult cuStreamBeginCapture_v2_ptsz(CUstream hStream, CUstreamCaptureMode mode) noexcept;
+XG_CUDA_API CUresult cuStreamEndCapture_ptsz(CUstream hStream, CUgraph* phGraph) noexcept;
 XG_CUDA_API CUresult cuStreamGetCtx_ptsz(CUstream hStream, CUcontext* pctx) noexcept;
 XG_CUDA_API CUresult cuStreamGetCtx_v2_ptsz(CUstream hStream, CUcontext* pctx, CUgreenCtx* pGreenCtx) noexcept;
 }

@@ -82,6 +82,14 @@ struct HostRange {
 struct FunctionInfo {
   ParamLayout layout;
   uint64_t module = 0;  // the module or library it came from
+  std::string name;     // the kernel's name (cuFuncGetName)
+};
+
+// A kernel of a library (cuLibraryGetKernel); since CUDA 12 a CUkernel may be passed wherever a CUfunction is
+// (the CUDA runtime launches kernels that way), meaning the kernel's function in the current context.
+struct KernelInfo {
+  uint64_t library = 0;
+  std::string name;
 };
 
 struct State {
@@ -96,6 +104,17 @@ struct State {
   std::unordered_map<uint64_t, uint64_t> streams, events;
   // Library -> its module (cuLibraryGetModule), whose functions are forgotten when the library is unloaded.
   std::unordered_map<uint64_t, uint64_t> library_modules;
+  std::unordered_map<uint64_t, KernelInfo> kernels;
+  // Created streams' flags and (clamped) priority, for cuStreamGetFlags/GetPriority; the device's priority range,
+  // asked once.
+  struct StreamProps {
+    unsigned flags = 0;
+    int priority = 0;
+  };
+  std::unordered_map<uint64_t, StreamProps> stream_props;
+  bool priority_range_known = false;
+  int least_priority = 0, greatest_priority = 0;
+  std::map<std::pair<uint64_t, uint64_t>, uint64_t> kernel_functions;  // (kernel, context) -> function
   uint64_t next_buffer_id = 1;
 
   // The default streams (wire 0), or a stream this process created and has not destroyed.
@@ -124,6 +143,9 @@ class Session {
   CUresult status_ = CUDA_ERROR_NOT_INITIALIZED;
   std::unique_lock<std::mutex> lock_;
 };
+
+// The device's stream priority range (least, greatest), asked of the worker once; needs a current context.
+[[nodiscard]] CUresult priority_range(Session& s);
 
 // Common prologue of entry points that need a current context (the driver answers INVALID_CONTEXT without one).
 #define VGPU_SESSION_WITH_CONTEXT(s)                 \

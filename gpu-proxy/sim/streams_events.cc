@@ -77,6 +77,16 @@ XG_SIM_EXPORT_C CUresult cuStreamCreate(CUstream* phStream, unsigned int flags) 
   return create_stream(phStream, flags, 0);
 }
 
+XG_SIM_EXPORT_C CUresult cuCtxGetStreamPriorityRange(int* least, int* greatest) {
+  Driver& d = driver();
+  std::lock_guard lk(d.mu);
+  std::shared_ptr<Context> c;
+  if (CUresult r = current_context_locked(d, &c); r != CUDA_SUCCESS) return r;
+  if (least != nullptr) *least = 0;  // the range create_stream clamps to
+  if (greatest != nullptr) *greatest = -5;
+  return CUDA_SUCCESS;
+}
+
 XG_SIM_EXPORT_C CUresult cuStreamCreateWithPriority(CUstream* phStream, unsigned int flags, int priority) {
   return create_stream(phStream, flags, priority);
 }

@@ -137,6 +137,15 @@ CUresult Worker::on(OpTag<Op::CtxGetApiVersion>, const CtxReq& r, std::span<cons
   return CUDA_SUCCESS;
 }
 
+CUresult Worker::on(OpTag<Op::CtxGetStreamPriorityRange>, const CtxReq& r, std::span<const std::byte>,
+                    Reply& reply) {
+  if (CUresult e = use_ctx(r.ctx); e != CUDA_SUCCESS) return e;
+  int least = 0, greatest = 0;
+  if (CUresult e = d_.CtxGetStreamPriorityRange(&least, &greatest); e != CUDA_SUCCESS) return e;
+  reply.set(PriorityRangeRsp{least, greatest});
+  return CUDA_SUCCESS;
+}
+
 CUresult Worker::on(OpTag<Op::CtxGetFlags>, const CtxReq& r, std::span<const std::byte>, Reply& reply) {
   if (CUresult e = use_ctx(r.ctx); e != CUDA_SUCCESS) return e;
   unsigned int flags = 0;

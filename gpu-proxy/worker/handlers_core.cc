@@ -5,6 +5,44 @@
 
 namespace xg::proxy {
 
+namespace {
+
+// Capabilities of the device that zones cannot use through xen-gpu read as 0 in the zone, so that programs take
+// their documented fallbacks (PyTorch's and CuPy's allocators check the memory-pool attribute) instead of calls
+// that would answer CUDA_ERROR_NOT_SUPPORTED: managed and pageable memory, memory pools, virtual memory management,
+// cooperative launches, interop handles, stream memory operations, multicast.
+bool offered_to_zones(int attribute) {
+  switch (attribute) {
+    case CU_DEVICE_ATTRIBUTE_MANAGED_MEMORY:
+    case CU_DEVICE_ATTRIBUTE_PAGEABLE_MEMORY_ACCESS:
+    case CU_DEVICE_ATTRIBUTE_CONCURRENT_MANAGED_ACCESS:
+    case CU_DEVICE_ATTRIBUTE_COOPERATIVE_LAUNCH:
+    case CU_DEVICE_ATTRIBUTE_COOPERATIVE_MULTI_DEVICE_LAUNCH:
+    case CU_DEVICE_ATTRIBUTE_PAGEABLE_MEMORY_ACCESS_USES_HOST_PAGE_TABLES:
+    case CU_DEVICE_ATTRIBUTE_DIRECT_MANAGED_MEM_ACCESS_FROM_HOST:
+    case CU_DEVICE_ATTRIBUTE_VIRTUAL_MEMORY_MANAGEMENT_SUPPORTED:
+    case CU_DEVICE_ATTRIBUTE_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR_SUPPORTED:
+    case CU_DEVICE_ATTRIBUTE_SPARSE_CUDA_ARRAY_SUPPORTED:
+    case CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED:
+    case CU_DEVICE_ATTRIBUTE_GPU_DIRECT_RDMA_SUPPORTED:
+    case CU_DEVICE_ATTRIBUTE_MEMPOOL_SUPPORTED_HANDLE_TYPES:
+    case CU_DEVICE_ATTRIBUTE_CAN_USE_64_BIT_STREAM_MEM_OPS:
+    case CU_DEVICE_ATTRIBUTE_CAN_USE_STREAM_WAIT_VALUE_NOR:
+    case CU_DEVICE_ATTRIBUTE_DMA_BUF_SUPPORTED:
+    case CU_DEVICE_ATTRIBUTE_IPC_EVENT_SUPPORTED:
+    case CU_DEVICE_ATTRIBUTE_MULTICAST_SUPPORTED:
+    case CU_DEVICE_ATTRIBUTE_HOST_NUMA_VIRTUAL_MEMORY_MANAGEMENT_SUPPORTED:
+    case CU_DEVICE_ATTRIBUTE_HOST_NUMA_MEMORY_POOLS_SUPPORTED:
+    case CU_DEVICE_ATTRIBUTE_HOST_NUMA_MULTINODE_IPC_SUPPORTED:
+    case CU_DEVICE_ATTRIBUTE_HOST_MEMORY_POOLS_SUPPORTED:
+    case CU_DEVICE_ATTRIBUTE_HOST_VIRTUAL_MEMORY_MANAGEMENT_SUPPORTED:
+    case CU_DEVICE_ATTRIBUTE_HOST_ALLOC_DMA_BUF_SUPPORTED: return false;
+    default: return true;
+  }
+}
+
+}  // namespace
+
 using namespace idm;
 
 CUresult Worker::on(OpTag<Op::Hello>, const HelloReq&, std::span<const std::byte>, Reply&) {
@@ -53,7 +91,7 @@ CUresult Worker::on(OpTag<Op::DeviceInfo>, const DeviceInfoReq& r, std::span<con
   for (uint32_t a = 0; a < kMaxDeviceAttribute; ++a) {
     int v = 0;
     if (a == 0 || d_.DeviceGetAttribute(&v, static_cast<CUdevice_attribute>(a), dev) != CUDA_SUCCESS) v = 0;
-    attrs[a] = v;
+    attrs[a] = offered_to_zones(static_cast<int>(a)) ? v : 0;
   }
   info.cc_major = attrs[CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR];
   info.cc_minor = attrs[CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR];

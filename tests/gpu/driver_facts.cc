@@ -549,7 +549,7 @@ int main(int argc, char** argv) {
   for (const std::string& s : exported) bases.insert(base_of(s));
 #define XG_DF_E(base, version, sym) first_bases.insert(#base);
 #define XG_DF_T(base, version, sym, twin) first_bases.insert(#base);
-  XG_CUDA_ENTRY_POINTS(XG_DF_E, XG_DF_T)
+  XG_CUDA_ALL_ENTRY_POINTS(XG_DF_E, XG_DF_T)
 #undef XG_DF_E
 #undef XG_DF_T
   for (const char* n : kExtraNames) first_bases.insert(n);
@@ -663,7 +663,7 @@ int main(int argc, char** argv) {
   };
 #define XG_DF_E(base, version, sym) check_row(#base, version, #sym, nullptr);
 #define XG_DF_T(base, version, sym, twin) check_row(#base, version, #sym, #twin);
-  XG_CUDA_ENTRY_POINTS(XG_DF_E, XG_DF_T)
+  XG_CUDA_ALL_ENTRY_POINTS(XG_DF_E, XG_DF_T)
 #undef XG_DF_E
 #undef XG_DF_T
   std::vector<std::string> newer;
