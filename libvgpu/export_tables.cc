@@ -21,9 +21,21 @@ namespace {
 
 using idm::Op;
 
-enum TableId : int { tCudart, tCallbackHooks, tToolsTls, tContextStorage, tIntegrity, tContextChecks, kTableCount };
-constexpr const char* kTableNames[kTableCount] = {"cudart-interface", "tools-runtime-callback-hooks", "tools-tls",
-                                                  "context-local-storage", "integrity-check", "context-checks"};
+enum TableId : int {
+  tCudart,
+  tCallbackHooks,
+  tToolsTls,
+  tContextStorage,
+  tIntegrity,
+  tContextChecks,
+  tLibraryInitF8cf,
+  tLibraryDa91,
+  tLibrary69a2,
+  kTableCount
+};
+constexpr const char* kTableNames[kTableCount] = {
+    "cudart-interface", "tools-runtime-callback-hooks", "tools-tls", "context-local-storage", "integrity-check",
+    "context-checks", "library-f8cff951", "library-da9151d3", "library-69a28e9f"};
 
 // --- slots we do not implement: CUDA_ERROR_NOT_SUPPORTED, logged once per slot ----------------------------------
 
@@ -191,6 +203,16 @@ constexpr uintptr_t size_word() {
   return N * sizeof(uintptr_t);
 }
 
+// A table whose slots we do not know: the driver's size (read off NVIDIA's 580 driver by tests/gpu/driver_facts),
+// every slot answering NOT_SUPPORTED and logging its index, so a library that merely checks for the table goes on
+// and one that needs a slot says which.
+template <int Table, size_t Words, size_t... Slot>
+constexpr std::array<uintptr_t, Words> stub_table(std::index_sequence<Slot...>) {
+  return {size_word<Words>(), unsupported<Table, static_cast<int>(Slot + 1)>()...};
+}
+template <int Table, size_t Words>
+const std::array<uintptr_t, Words> kStubTable = stub_table<Table, Words>(std::make_index_sequence<Words - 1>());
+
 const uintptr_t kCudartInterface[] = {
     size_word<13>(),
     fn(&module_load_fat_binary),                    // 1
@@ -262,6 +284,18 @@ const ExportTableInfo kTables[] = {
     {kTableNames[tContextChecks],
      uuid({0x26, 0x3e, 0x88, 0x60, 0x7c, 0xd2, 0x61, 0x43, 0x92, 0xf6, 0xbb, 0xd5, 0x00, 0x6d, 0xfa, 0x7e}),
      kContextChecks},
+    // Asked by every CUDA 13 runtime (which goes on without it) and by cuBLAS; slots unknown.
+    {kTableNames[tLibraryInitF8cf],
+     uuid({0xf8, 0xcf, 0xf9, 0x51, 0x21, 0x46, 0x8b, 0x4e, 0xb9, 0xe2, 0xfb, 0x46, 0x9e, 0x7c, 0x0d, 0xd9}),
+     kStubTable<tLibraryInitF8cf, 3>.data()},
+    // Asked by CuPy's cuBLAS 13; slots unknown.
+    {kTableNames[tLibraryDa91],
+     uuid({0xda, 0x91, 0x51, 0xd3, 0x3a, 0xe6, 0xcc, 0x41, 0xa5, 0xc0, 0x4f, 0x26, 0xd5, 0x33, 0xe3, 0x28}),
+     kStubTable<tLibraryDa91, 7>.data()},
+    // Asked by PyTorch's cuBLAS (CUDA 13); slots unknown.
+    {kTableNames[tLibrary69a2],
+     uuid({0x69, 0xa2, 0x8e, 0x9f, 0x24, 0x49, 0x8b, 0x47, 0xb0, 0x30, 0xc5, 0xda, 0x33, 0x0e, 0xa4, 0xe9}),
+     kStubTable<tLibrary69a2, 34>.data()},
 };
 
 CUresult integrity_check(uint32_t runtime_version, uint64_t unix_seconds, uint64_t out[2]) noexcept {
@@ -314,6 +348,7 @@ void report_unknown(const CUuuid& id) noexcept {
   char hex[33];
   for (size_t i = 0; i < 16; ++i) std::snprintf(hex + 2 * i, 3, "%02x", b[i]);
   std::fprintf(stderr, "libvgpu: cuGetExportTable: unknown table %s (CUDA_ERROR_INVALID_VALUE)\n", hex);
+  if (trace::on()) trace::note("cuGetExportTable unknown table %s", hex);
 }
 
 }  // namespace
@@ -370,7 +405,6 @@ extern "C" CUresult cuGetExportTable(const void** ppExportTable, const CUuuid* p
       return CUDA_SUCCESS;
     }
   report_unknown(*pExportTableId);
-  if (trace::on()) trace::note("cuGetExportTable unknown table");
   *ppExportTable = nullptr;
   return CUDA_ERROR_INVALID_VALUE;
 }

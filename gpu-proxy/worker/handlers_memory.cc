@@ -63,6 +63,8 @@ CUresult Worker::on(OpTag<Op::MemAllocPitch>, const MemAllocPitchReq& r, std::sp
 }
 
 CUresult Worker::on(OpTag<Op::MemFree>, const PtrReq& r, std::span<const std::byte>, Reply&) {
+  // cuMemFree(0) does nothing, successfully (the CUDA runtime's cudaFree(NULL) relies on it).
+  if (r.dptr == 0) return use_ctx(r.ctx);
   const Allocation* a = allocs_.containing(r.dptr, 0);
   // cuMemFree takes the base of an allocation; anything else (an interior pointer, a global, another zone's
   // address) is CUDA_ERROR_INVALID_VALUE.

@@ -5,7 +5,21 @@
 #include <cstdio>
 #include <cstdlib>
 
+#if defined(XG_TOOLKIT_CUDA_H)
+#include <cuda.h>  // the CUDA toolkit's own header: its macros bind names to the newest versioned symbols
+#else
 #include "cuda/cuda_abi.h"
+#endif
+
+// A created context, as a program written for either header spells it: CUDA 13's cuda.h binds cuCtxCreate to
+// cuCtxCreate_v4 (creation parameters; NULL for none).
+inline CUresult create_context(CUcontext* ctx, unsigned flags, CUdevice dev) {
+#if defined(XG_TOOLKIT_CUDA_H) && CUDA_VERSION >= 12050
+  return cuCtxCreate(ctx, nullptr, flags, dev);
+#else
+  return cuCtxCreate_v2(ctx, flags, dev);
+#endif
+}
 
 // Exits with a message naming the failed call and the driver's error name.
 #define CK(call)                                                                                  \

@@ -8,7 +8,7 @@ int main(int argc, char** argv) {
   const char* path = kernel_module_path(argc, argv);
   CK(cuInit(0));
   CUcontext ctx = nullptr;
-  CK(cuCtxCreate_v2(&ctx, 0, 0));
+  CK(create_context(&ctx, 0, 0));
   CUmodule mod = nullptr;
   CK(cuModuleLoad(&mod, path));
   CUfunction matmul = nullptr;
