@@ -13,7 +13,7 @@
 # bounds the whole ladder to about N seconds (a rung's timeout is cut to what is left; rungs past it SKIP).
 # Environment: LADDER_DRIVER=sim runs the zones on gpu-proxy --driver sim and the native runs on the simulated
 # libcuda.so.1 (only to exercise this script without a GPU); LADDER_PYTHON (python3); LADDER_ONLY (a regex of
-# rung ids to run).
+# rung ids to run); LADDER_TABLE_TRACE=1 (native runs record the driver's private-table calls, tables-<rung>.txt).
 # Exit: 0 when every rung that passes natively passes in the zone with the same values and none fails
 # natively; 77 (a visible SKIP) without an NVIDIA GPU (or when every rung skipped); 1 otherwise.
 # Usage: run-ladder.sh BUILD_DIR OUT_DIR
@@ -135,7 +135,14 @@ rung() {
   fi
   local nlog="$OUT_DIR/$id.native.log" zlog="$OUT_DIR/$id.zone.log" nrc zrc t0=$SECONDS
   i=$((i + 1))
-  run_native() { env "${native_env[@]}" XG_NATIVE_NVIDIA=1 timeout -k 5 "$t" "$@" > "$nlog" 2>&1; }
+  # LADDER_TABLE_TRACE=1: the native run goes through tests/gpu/table_tracer (its libcuda.so.1 in front of the
+  # driver), which records every call into the driver's private tables in tables-<rung>.txt.
+  local tracer=()
+  if [ "${LADDER_TABLE_TRACE:-0}" = 1 ] && [ -e "$B/tests/gpu/table-tracer/libcuda.so.1" ]; then
+    tracer=(LD_LIBRARY_PATH="$B/tests/gpu/table-tracer${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+            XG_TRACER_LOG="$OUT_DIR/tables-$id.txt")
+  fi
+  run_native() { env "${native_env[@]}" "${tracer[@]}" XG_NATIVE_NVIDIA=1 timeout -k 5 "$t" "$@" > "$nlog" 2>&1; }
   run_zone() {
     XEN_GPU_TRACE="$OUT_DIR/trace-$id.txt" timeout -k 5 "$t" "${xg[@]}" run --name "l$i-$id" --quota 8GiB -- "$@" \
       > "$zlog" 2>&1
