@@ -4,8 +4,10 @@
 // (libvgpu/export_tables.cc); it runs only natively, on the device machine (tests/gpu/ladder/run-ladder.sh with
 // LADDER_TABLE_TRACE=1).
 //
-// Exported: cuInit, cuDriverGetVersion, cuGetProcAddress(_v2), cuGetExportTable; everything else a library asks
-// cuGetProcAddress for is the real driver's. Tables are copied and their slots replaced by recording trampolines,
+// Exported: cuInit, cuDriverGetVersion, cuGetProcAddress(_v2), cuGetExportTable; every other entry point named in
+// the toolkit's cuda.h is a forwarder (forwarders.S, generated at build time) jumping to the real driver's symbol,
+// so libraries that dlsym the driver directly (PyTorch) find everything; what cuGetProcAddress hands out is the
+// real driver's. Tables are copied and their slots replaced by recording trampolines,
 // except the runtime interface and the integrity table: the runtime checks a digest over their addresses.
 // A slot is assumed to take at most six integer or pointer arguments (the SysV registers) and to return one
 // integer; pointers among the arguments are dumped (32 bytes, read with process_vm_readv, so a non-pointer
@@ -25,7 +27,23 @@
 #include <mutex>
 #include <utility>
 
+// The forwarders' targets, in the order of forwarder_names (forwarders.S jumps through this array).
+extern "C" {
+__attribute__((visibility("hidden"))) void* xg_tracer_forward[] = {
+#define XG_FORWARDER_SLOT(name) nullptr,
+#include "forwarder_slots.inc"
+};
+}
+
 namespace {
+
+const char* const kForwarderNames[] = {
+#include "forwarder_names.inc"
+};
+static_assert(std::size(kForwarderNames) == std::size(xg_tracer_forward));
+
+// What a forwarder jumps to when the real driver lacks the symbol: CUDA_ERROR_NOT_FOUND.
+int missing_symbol() { return 500; }
 
 using Word = uint64_t;
 using CUresult = int;
@@ -99,6 +117,13 @@ __attribute__((constructor)) void load_real() {
   real_get_proc = reinterpret_cast<decltype(real_get_proc)>(dlsym(g_real, "cuGetProcAddress"));
   real_init = reinterpret_cast<decltype(real_init)>(dlsym(g_real, "cuInit"));
   real_driver_version = reinterpret_cast<decltype(real_driver_version)>(dlsym(g_real, "cuDriverGetVersion"));
+  size_t found = 0;
+  for (size_t i = 0; i < std::size(kForwarderNames); ++i) {
+    void* f = dlsym(g_real, kForwarderNames[i]);
+    found += f != nullptr;
+    xg_tracer_forward[i] = f != nullptr ? f : reinterpret_cast<void*>(&missing_symbol);
+  }
+  std::fprintf(g_log, "tracer: %zu of %zu forwarders bound\n", found, std::size(kForwarderNames));
 }
 
 template <int T, int S>
