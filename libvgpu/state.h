@@ -13,7 +13,6 @@
 #include <memory>
 #include <mutex>
 #include <new>
-#include <source_location>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -165,12 +164,14 @@ CUresult run_guarded(F& body) noexcept {
     return CUDA_ERROR_UNKNOWN;
   }
 }
+// (__builtin_FUNCTION as a default argument names the caller; std::source_location is not there for every
+// compiler we build with: clang 14 with libstdc++ 12.)
 template <typename F>
-CUresult guard(F&& body, std::source_location where = std::source_location::current()) noexcept {
+CUresult guard(F&& body, const char* where = __builtin_FUNCTION()) noexcept {
   if (trace::on()) [[unlikely]] {
     const uint64_t start = trace::now_us();
     const CUresult r = run_guarded(body);
-    trace::call(where.function_name(), r, start);
+    trace::call(where, r, start);
     return r;
   }
   return run_guarded(body);
