@@ -100,7 +100,9 @@ TEST_CASE("cuGetExportTable: the tables' sizes, stable pointers, unknown tables 
       {"42d85a8123f6cb478298f6e78a3aecdc", 4},  {"d4082055bde6704b8d34ba123c66e1f2", 3},
       {"263e88607cd2614392f6bbd5006dfa7e", 17}, {"f8cff95121468b4eb9e2fb469e7c0dd9", 3},
       {"da9151d33ae6cc41a5c04f26d533e328", 7},  {"69a28e9f24498b47b030c5da330ea4e9", 34}};
-  for (const auto& [id, words] : sizes) {
+  for (const auto& entry : sizes) {
+    const char* id = entry.first;  // not a structured binding: clang 14 cannot capture one (CAPTURE)
+    const uintptr_t words = entry.second;
     CAPTURE(id);
     const uintptr_t* t = table(id);
     CHECK(t[0] == words * sizeof(uintptr_t));
@@ -126,7 +128,8 @@ TEST_CASE("cuGetExportTable: the tables' sizes, stable pointers, unknown tables 
 TEST_CASE("tool callbacks: every switch off, 1024 and 14 entries as on the driver") {
   const uintptr_t* hooks = table("a094798c2e742e7493f20800200c0a66");
   using GetBuffer = void (*)(volatile uint32_t**, size_t*);
-  for (auto [index, entries] : {std::pair<size_t, size_t>{2, 1024}, {6, 14}}) {
+  for (const auto& slot_entries : {std::pair<size_t, size_t>{2, 1024}, {6, 14}}) {
+    const size_t index = slot_entries.first, entries = slot_entries.second;
     volatile uint32_t* buf = nullptr;
     size_t n = 0;
     slot<GetBuffer>(hooks, index)(&buf, &n);

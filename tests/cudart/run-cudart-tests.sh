@@ -17,17 +17,21 @@ proxy=$!
 trap 'kill -9 $proxy 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 200); do [ -S "$dir/admin.sock" ] && break; sleep 0.05; done
 
-# nvcc's programs are not built with the sanitizers; a sanitized libvgpu needs their runtimes loaded first.
+# nvcc's programs are not built with the sanitizers; a sanitized libvgpu needs the compiler's shared sanitizer
+# runtime loaded into them first (into them only: xen-gpu carries its own, linked statically).
 preload=""
-for rt in asan ubsan; do
-  if nm -D "$build/libvgpu/libcuda.so.1" 2>/dev/null | grep -q " U __${rt}_"; then
-    preload="$preload $(${CXX:-g++} -print-file-name=lib$rt.so)"
-  fi
-done
+if nm -D "$build/libvgpu/libcuda.so.1" 2>/dev/null | grep -q " U __asan_"; then
+  cxx=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt")
+  for rt in libclang_rt.asan-x86_64.so libasan.so; do
+    f=$("${cxx:-c++}" -print-file-name=$rt 2>/dev/null)
+    [ -n "$f" ] && [ "$f" != "$rt" ] && [ -e "$f" ] && { preload=$f; break; }
+  done
+  [ -n "$preload" ] || { echo "FAIL: a sanitized libvgpu but no shared sanitizer runtime for ${cxx:-c++}"; exit 1; }
+fi
 zone() {  # zone NAME PROGRAM: runs PROGRAM as zone NAME, output in $dir/NAME.out, returns its exit status
-  LD_PRELOAD="$preload" ASAN_OPTIONS=detect_leaks=0 XEN_GPU_TRACE="$dir/$1.trace" \
-    "$build/gpu-proxy/xen-gpu" --admin-socket "$dir/admin.sock" --socket "$dir/zone.sock" \
-    run --name "$1" --quota 256MiB -- "$2" > "$dir/$1.out" 2>&1
+  "$build/gpu-proxy/xen-gpu" --admin-socket "$dir/admin.sock" --socket "$dir/zone.sock" \
+    run --name "$1" --quota 256MiB -- env ${preload:+LD_PRELOAD=$preload} ASAN_OPTIONS=detect_leaks=0 \
+    XEN_GPU_TRACE="$dir/$1.trace" "$2" > "$dir/$1.out" 2>&1
 }
 pass=0 fail=0
 check() {  # check NAME COMMAND...
