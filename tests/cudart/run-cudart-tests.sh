@@ -3,6 +3,7 @@
 # flags) run unmodified as zones of a real gpu-proxy on the simulated driver.
 #   runtime_basics: no kernels; must pass, and its XEN_GPU_TRACE must show the runtime's private tables answered
 #                   (cudart interface, integrity check) and its calls reaching the worker.
+#   runtime_basics_shared: the same against the shared libcudart.so (as CuPy and PyTorch load it); must pass.
 #   runtime_kernel: its launch must fail cleanly with cudaErrorNotSupported, the log naming why.
 # Usage: run-cudart-tests.sh BUILD_DIR   (exit 77 when the programs were not built: no nvcc)
 set -u
@@ -47,6 +48,12 @@ check "trace: the runtime's interface table answered" grep -q "note cuGetExportT
 check "trace: the integrity check answered" grep -q "call integrity_check -> CUDA_SUCCESS" "$dir/basics.trace"
 check "trace: context-local storage used" grep -q "call storage_register -> CUDA_SUCCESS" "$dir/basics.trace"
 check "trace: allocations reached the worker" grep -q "msg MemAlloc " "$dir/basics.trace"
+
+if [ -x "$bin/runtime_basics_shared" ]; then
+  zone shared "$bin/runtime_basics_shared"
+  rc=$?
+  check "runtime_basics on the shared libcudart passes in a zone (exit $rc)" test $rc -eq 0
+fi
 
 zone kernel "$bin/runtime_kernel"
 rc=$?
