@@ -1,0 +1,42 @@
+// A process's stdio, wired to the FIFOs containerd made for it. stdout and stderr: the FIFO itself is handed
+// to the process (opened read-write, which never blocks, whether or not containerd's reader is there yet; the
+// shim closes its copy once runc has started the process, so containerd sees EOF when the process's last writer
+// is gone). stdin: a pipe fed from the FIFO by a thread, so CloseIO can end the process's input even while a
+// client keeps the FIFO open (what containerd's runc shim does).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "cri-shim/spawn.h"
+#include "idm/unique_fd.h"
+
+namespace xg::shim {
+
+class ProcessIo {
+ public:
+  ~ProcessIo();
+  // Opens the FIFOs (empty path: /dev/null). nullptr with `error` if one cannot be opened.
+  [[nodiscard]] static std::unique_ptr<ProcessIo> open(const std::string& stdin_path, const std::string& stdout_path,
+                                                       const std::string& stderr_path, std::string& error);
+  // The descriptors for runc to hand to the process.
+  [[nodiscard]] SpawnIo spawn_io() const { return {in_read_.get(), out_.get(), err_.get()}; }
+  // After runc created the process: drop our copies of its ends; start feeding stdin.
+  void started();
+  // CloseIO: the process's stdin ends (EOF) now.
+  void close_stdin();
+
+ private:
+  ProcessIo() = default;
+  void feed_stdin();
+  idm::UniqueFd stdin_fifo_, in_read_, out_, err_;
+  std::mutex in_mu_;
+  idm::UniqueFd in_write_;                 // guarded by in_mu_
+  idm::UniqueFd wake_read_, wake_write_;   // wakes the feeding thread for close_stdin
+  std::thread feeder_;
+};
+
+}  // namespace xg::shim

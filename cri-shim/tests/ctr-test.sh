@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# The shim with real components, driven by `ctr` as containerd's own tests drive runtimes: a private containerd
+# (Debian's, own root/state/sockets, our shim on its PATH), Debian's runc, gpu-proxy on the simulated driver,
+# OCI images built offline from local files and imported. Exits 77 (CTest SKIP, shown as such) without root,
+# containerd, ctr or runc.
+# Usage: ctr-test.sh BUILD_DIR
+set -uo pipefail
+B=$(cd "$1" && pwd)
+HERE=$(cd "$(dirname "$0")" && pwd)
+skip() { echo "SKIP: $*"; exit 77; }
+[ "$(id -u)" -eq 0 ] || skip "needs root (containerd, runc, mounts)"
+for t in containerd ctr runc; do command -v $t >/dev/null || skip "$t not installed (scripts/deps.sh installs it)"; done
+
+W=$(mktemp -d /tmp/xgs.XXXXXX)   # short: socket paths are limited to 107 bytes
+CTR="ctr -a $W/c.sock"
+RT=io.containerd.xen-gpu.v1
+XG="$B/gpu-proxy/xen-gpu --admin-socket $W/admin.sock"
+fails=0 checks=0
+pass() { checks=$((checks+1)); echo "ok   $*"; }
+fail() { checks=$((checks+1)); fails=$((fails+1)); echo "FAIL $*"; }
+check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
+
+cleanup() {
+  set +e
+  for t in $($CTR tasks ls -q 2>/dev/null); do $CTR tasks kill -s KILL "$t" >/dev/null 2>&1; done
+  sleep 1
+  for t in $($CTR tasks ls -q 2>/dev/null); do $CTR tasks rm -f "$t" >/dev/null 2>&1; done
+  for c in $($CTR containers ls -q 2>/dev/null); do $CTR containers rm "$c" >/dev/null 2>&1; done
+  [ -n "${CD_PID:-}" ] && kill "$CD_PID" 2>/dev/null && wait "$CD_PID" 2>/dev/null
+  [ -n "${PX_PID:-}" ] && kill "$PX_PID" 2>/dev/null && wait "$PX_PID" 2>/dev/null
+  # Nothing of ours may survive; kill stragglers by pid (each found by its own full path), then unmount.
+  for p in $(pgrep -f "$B/cri-shim/containerd-shim-xen-gpu-v1"); do kill -9 "$p"; done
+  grep -o " $W[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m"; done
+  [ "${XG_KEEP:-0}" = 1 ] || rm -rf "$W"
+}
+trap cleanup EXIT
+
+# ---- gpu-proxy (stub mode) ---------------------------------------------------------------------------------
+"$B/gpu-proxy/gpu-proxy" --driver sim --socket "$W/zone.sock" --admin-socket "$W/admin.sock" >"$W/proxy.log" 2>&1 &
+PX_PID=$!
+for _ in $(seq 100); do [ -S "$W/admin.sock" ] && break; sleep 0.1; done
+
+# ---- the shim's config and containerd ------------------------------------------------------------------------
+cat >"$W/shim.conf" <<CONF
+admin_socket = $W/admin.sock
+libvgpu_dir = $B/libvgpu
+runc_root = $W/runc
+socket_dir = $W/s
+default_memory = 512MiB
+CONF
+cat >"$W/containerd.toml" <<CONF
+version = 2
+root = "$W/root"
+state = "$W/state"
+[grpc]
+  address = "$W/c.sock"
+[ttrpc]
+  address = "$W/c.sock.ttrpc"
+[plugins."io.containerd.grpc.v1.cri"]
+  # A VM without CAP_SYS_RESOURCE cannot raise oom_score_adj; the CRI plugin must not try.
+  restrict_oom_score_adj = true
+CONF
+PATH="$B/cri-shim:$PATH" XEN_GPU_SHIM_CONFIG="$W/shim.conf" containerd -c "$W/containerd.toml" >"$W/containerd.log" 2>&1 &
+CD_PID=$!
+for _ in $(seq 100); do $CTR version >/dev/null 2>&1 && break; sleep 0.1; done
+$CTR version >/dev/null 2>&1 || { echo "containerd did not start:"; tail -20 "$W/containerd.log"; exit 1; }
+
+# ---- images, offline --------------------------------------------------------------------------------------------
+# pause: our static pause program alone. cuda: driver-API test programs, the sim kernels they launch, and the
+# shared libraries they need (copied from this machine) -- but no libcuda.so.1: the shim mounts ours.
+mkdir -p "$W/img/pause" "$W/img/cuda/bin" "$W/img/cuda/kernels"
+cp "$B/cri-shim/xg_pause" "$W/img/pause/pause"
+cp "$B/cri-shim/xg_pause" "$W/img/cuda/bin/pause"
+cp "$B/cuda-programs/saxpy" "$B/cuda-programs/memory_ops" "$B/tests/integration/quota_threads" "$W/img/cuda/bin/"
+cp "$B/sim/demo_kernels.so" "$W/img/cuda/kernels/"
+for f in "$W"/img/cuda/bin/* "$W/img/cuda/kernels/demo_kernels.so" "$B/libvgpu/libcuda.so.1"; do
+  LD_LIBRARY_PATH="$B/libvgpu" ldd "$f" 2>/dev/null | grep -o '/[^ ]*' | grep -v "$B" || true
+done | sort -u | while read -r lib; do
+  mkdir -p "$W/img/cuda$(dirname "$lib")"
+  cp -L "$lib" "$W/img/cuda$lib"
+done
+"$HERE/make-oci-image.sh" "$W/img/pause" xen-gpu.test/pause:1 "$W/pause.tar" /pause
+"$HERE/make-oci-image.sh" "$W/img/cuda" xen-gpu.test/cuda:1 "$W/cuda.tar" /bin/saxpy
+$CTR images import "$W/pause.tar" >/dev/null && $CTR images import "$W/cuda.tar" >/dev/null ||
+  { echo "image import failed"; exit 1; }
+
+CUDA_ENV=(--env XG_KERNELS=/kernels/demo_kernels.so --env ASAN_OPTIONS=detect_leaks=0)
+zones() { $XG zones; }
+shims() { pgrep -f "$B/cri-shim/containerd-shim-xen-gpu-v1" | wc -l; }
+our_mounts() { grep -c " $W/state" /proc/mounts; }
+wait_until() { local n=$1; shift; for _ in $(seq "$n"); do "$@" && return 0; sleep 0.1; done; return 1; }
+no_zone() { ! zones | grep -q " $1 "; }
+
+# ---- a plain runc container on the same containerd: must not notice any of this ----------------------------
+$CTR run -d xen-gpu.test/pause:1 bystander /pause >/dev/null
+check "runc bystander running" wait_until 50 sh -c "$CTR tasks ls | grep -q 'bystander.*RUNNING'"
+
+# ---- 1. an unmodified CUDA program in a container uses the pod's zone; its output arrives -----------------------
+out=$($CTR run --rm --runtime $RT --annotation xen-gpu.io/memory=256MiB "${CUDA_ENV[@]}" xen-gpu.test/cuda:1 t-saxpy /bin/saxpy 2>&1)
+rc=$?
+echo "$out" | sed 's/^/     | /'
+check "saxpy in a xen-gpu container exits 0" test $rc -eq 0
+check "saxpy's output arrives through containerd" grep -q "saxpy: OK" <<<"$out"
+check "the zone served it (proxy log names zone default.t-saxpy)" grep -q "'default.t-saxpy' registered" "$W/proxy.log"
+
+# ---- 2. quota from the annotation, shown by xen-gpu zones; allocating past it is OUT_OF_MEMORY -----------------
+$CTR run -d --runtime $RT --annotation xen-gpu.io/memory=300MiB --annotation xen-gpu.io/weight=3 "${CUDA_ENV[@]}" \
+  xen-gpu.test/cuda:1 t-zone /bin/pause >/dev/null
+check "xen-gpu zones shows default.t-zone with quota 300MiB, weight 3" \
+  wait_until 50 sh -c "$XG zones | grep -E ' default.t-zone +waiting +300.0MiB .* 3 ' >/dev/null"
+zones | sed 's/^/     | /'
+out=$($CTR tasks exec --exec-id q1 t-zone /bin/quota_threads 300 2>&1); rc=$?
+echo "$out" | sed 's/^/     | /'
+check "exec in the container: the quota holds, past it CUDA_ERROR_OUT_OF_MEMORY" \
+  sh -c "test $rc -eq 0 && grep -q 'then CUDA_ERROR_OUT_OF_MEMORY' <<<'$out'"
+$CTR tasks kill -s KILL t-zone >/dev/null; sleep 0.5
+$CTR tasks rm t-zone >/dev/null 2>&1; $CTR containers rm t-zone >/dev/null
+check "stop/remove: no zone left" wait_until 30 no_zone default.t-zone
+check "stop/remove: no shim left" wait_until 30 sh -c "test \$(pgrep -f '$B/cri-shim/containerd-shim-xen-gpu-v1' | wc -l) -eq 0"
+check "stop/remove: no rootfs mount left" wait_until 30 sh -c "! grep -q ' $W/state' /proc/mounts"
+check "stop/remove: no zone socket left" sh -c "! ls $W/zones/*.sock 2>/dev/null | grep -q ."
+
+# ---- 3. a pod: sandbox + container in one shim, one zone named after the pod ------------------------------------
+POD=(--annotation io.kubernetes.cri.sandbox-id=pod1 --annotation io.kubernetes.cri.sandbox-name=web
+     --annotation io.kubernetes.cri.sandbox-namespace=team)
+$CTR run -d --runtime $RT "${POD[@]}" --annotation io.kubernetes.cri.container-type=sandbox \
+  --annotation xen-gpu.io/memory=128MiB xen-gpu.test/pause:1 pod1 /pause >/dev/null
+out=$($CTR run --rm --runtime $RT "${POD[@]}" --annotation io.kubernetes.cri.container-type=container \
+  "${CUDA_ENV[@]}" xen-gpu.test/cuda:1 pod1-gpu /bin/quota_threads 128 2>&1); rc=$?
+echo "$out" | sed 's/^/     | /'
+check "pod container: CUDA program ran in the pod's 128MiB zone" sh -c "test $rc -eq 0 && grep -q 'quota 128 MiB' <<<'$out'"
+check "pod container: zone team.web served it" grep -q "'team.web' registered" "$W/proxy.log"
+check "one shim for the pod's two containers" test "$(shims)" -eq 1
+$CTR tasks kill -s TERM pod1 >/dev/null; sleep 0.5; $CTR tasks rm pod1 >/dev/null 2>&1; $CTR containers rm pod1 >/dev/null
+check "pod end: zone team.web gone" wait_until 30 no_zone team.web
+check "pod end: shim gone" wait_until 30 sh -c "test \$(pgrep -f '$B/cri-shim/containerd-shim-xen-gpu-v1' | wc -l) -eq 0"
+
+# ---- 4. a bad annotation is refused, with its name, and leaves nothing ------------------------------------------
+out=$($CTR run --rm --runtime $RT --annotation xen-gpu.io/memory=lots xen-gpu.test/cuda:1 t-bad /bin/saxpy 2>&1); rc=$?
+echo "$out" | sed 's/^/     | /'
+check "bad annotation refused" test $rc -ne 0
+check "the error names xen-gpu.io/memory" grep -q "xen-gpu.io/memory" <<<"$out"
+$CTR containers rm t-bad >/dev/null 2>&1
+check "bad annotation: no zone, no shim, no mount" wait_until 30 sh -c \
+  "! $XG zones | grep -q t-bad && test \$(pgrep -f '$B/cri-shim/containerd-shim-xen-gpu-v1' | wc -l) -eq 0 && ! grep -q ' $W/state' /proc/mounts"
+
+# ---- 5. the shim SIGKILLed: containerd reports the container dead; cleanup leaves nothing -----------------------
+$CTR run -d --runtime $RT "${CUDA_ENV[@]}" xen-gpu.test/cuda:1 t-kill /bin/pause >/dev/null
+wait_until 50 sh -c "$XG zones | grep -q default.t-kill"
+kill -9 "$(pgrep -f "$B/cri-shim/containerd-shim-xen-gpu-v1.*-id t-kill")"
+check "shim killed: containerd reports the task stopped" wait_until 100 sh -c "$CTR tasks ls | grep -q 't-kill.*STOPPED' || ! $CTR tasks ls | grep -q t-kill"
+check "shim killed: the proxy ended the zone" wait_until 50 no_zone default.t-kill
+check "shim killed: runc container gone" wait_until 50 sh -c "! runc --root $W/runc/default list 2>/dev/null | grep -q t-kill"
+$CTR tasks rm -f t-kill >/dev/null 2>&1; $CTR containers rm t-kill >/dev/null 2>&1
+check "shim killed: no mount, no container process left" wait_until 50 sh -c \
+  "! grep -q ' $W/state' /proc/mounts && ! pgrep -f '^/bin/pause$' >/dev/null"
+
+# ---- the bystander ---------------------------------------------------------------------------------------------
+check "runc bystander still running, untouched" sh -c "$CTR tasks ls | grep -q 'bystander.*RUNNING'"
+check "no gpu-proxy worker left" sh -c "! pgrep -P $PX_PID >/dev/null"
+
+echo "$((checks-fails))/$checks checks passed"
+if [ $fails -ne 0 ]; then
+  echo "--- containerd log (tail)"; tail -40 "$W/containerd.log"
+  echo "--- proxy log (tail)"; tail -20 "$W/proxy.log"
+  exit 1
+fi
