@@ -94,6 +94,10 @@ void add_zone_to_spec(nlohmann::json& spec, const std::string& libvgpu_dir, cons
                     {"options", {"bind", "ro", "nosuid", "nodev", "noexec"}}});
   auto& process = spec["process"];
   if (!process.is_object()) return;  // no process: nothing runs, nothing to set
+  add_zone_env(process, zone_name);
+}
+
+void add_zone_env(nlohmann::json& process, const std::string& zone_name) {
   auto& env = process["env"];
   if (!env.is_array()) env = nlohmann::json::array();
   std::string ld = kContainerLibDir;

@@ -26,6 +26,9 @@ inline constexpr const char* kContainerZoneSocket = "/run/xen-gpu/zone.sock";
 // LD_LIBRARY_PATH (ours first), XEN_GPU_SOCKET and XEN_GPU_ZONE in its process's environment.
 void add_zone_to_spec(nlohmann::json& spec, const std::string& libvgpu_dir, const std::string& zone_socket,
                       const std::string& zone_name);
+// The environment part of the above, for one process (an exec's process spec comes from containerd, not from
+// the bundle's config.json, so it needs the same variables).
+void add_zone_env(nlohmann::json& process, const std::string& zone_name);
 // The zone a container was given (XEN_GPU_ZONE in its spec's environment), if any.
 [[nodiscard]] std::optional<std::string> spec_zone(const nlohmann::json& spec);
 

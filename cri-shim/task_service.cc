@@ -31,6 +31,7 @@ struct TaskService::Proc {
 
 struct TaskService::Container {
   std::string id, bundle;
+  std::string zone;  // the zone its processes use (empty for the sandbox's pause container)
   std::shared_ptr<Proc> init;
   std::map<std::string, std::shared_ptr<Proc>> execs;
 };
@@ -198,6 +199,7 @@ RpcReply TaskService::Create(const task::CreateTaskRequest& r, task::CreateTaskR
   auto c = std::make_unique<Container>();
   c->id = r.id();
   c->bundle = r.bundle();
+  if (type != "sandbox") c->zone = zone_->spec().name;
   c->init = p;
   containers_[r.id()] = std::move(c);
   out.set_pid(static_cast<uint32_t>(p->pid));
@@ -322,9 +324,16 @@ RpcReply TaskService::Exec(const task::ExecProcessRequest& r, google::protobuf::
   auto p = std::make_shared<Proc>();
   p->exec_id = r.exec_id();
   p->process_json = c.bundle + "/" + r.exec_id() + ".process.json";
+  std::string process = r.spec().value();
+  if (!c.zone.empty()) {
+    auto j = nlohmann::json::parse(process, nullptr, false);
+    if (!j.is_object()) return rpc_error(RpcCode::kInvalidArgument, "exec process spec is not a JSON object");
+    add_zone_env(j, c.zone);
+    process = j.dump();
+  }
   {
     std::ofstream f(p->process_json, std::ios::binary | std::ios::trunc);
-    f << r.spec().value();
+    f << process;
     if (!f) return rpc_error(RpcCode::kInternal, "cannot write " + p->process_json);
   }
   std::string error;

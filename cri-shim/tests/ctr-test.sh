@@ -86,14 +86,20 @@ $CTR images import "$W/pause.tar" >/dev/null && $CTR images import "$W/cuda.tar"
 
 CUDA_ENV=(--env XG_KERNELS=/kernels/demo_kernels.so --env ASAN_OPTIONS=detect_leaks=0)
 zones() { $XG zones; }
-shims() { pgrep -f "$B/cri-shim/containerd-shim-xen-gpu-v1" | wc -l; }
-our_mounts() { grep -c " $W/state" /proc/mounts; }
+# The bracket keeps pgrep from matching a shell whose command line holds the pattern.
+shims() { pgrep -f "$B/cri-shim/[c]ontainerd-shim-xen-gpu-v1" | wc -l; }
+no_shim() { [ "$(shims)" -eq 0 ]; }
+no_mount() { ! grep -q "/$1/rootfs " /proc/mounts; }  # containerd's bundle for container $1
 wait_until() { local n=$1; shift; for _ in $(seq "$n"); do "$@" && return 0; sleep 0.1; done; return 1; }
 no_zone() { ! zones | grep -q " $1 "; }
+has_zone() { zones | grep -qE "$1"; }
+task_running() { $CTR tasks ls | grep -qE "^$1 .*RUNNING"; }
+task_dead() { ! $CTR tasks ls | grep -qE "^$1 " || $CTR tasks ls | grep -qE "^$1 .*STOPPED"; }
+ran_ok() { [ "$1" -eq 0 ] && grep -q "$2" <<<"$3"; }
 
 # ---- a plain runc container on the same containerd: must not notice any of this ----------------------------
 $CTR run -d xen-gpu.test/pause:1 bystander /pause >/dev/null
-check "runc bystander running" wait_until 50 sh -c "$CTR tasks ls | grep -q 'bystander.*RUNNING'"
+check "runc bystander running" wait_until 50 task_running bystander
 
 # ---- 1. an unmodified CUDA program in a container uses the pod's zone; its output arrives -----------------------
 out=$($CTR run --rm --runtime $RT --annotation xen-gpu.io/memory=256MiB "${CUDA_ENV[@]}" xen-gpu.test/cuda:1 t-saxpy /bin/saxpy 2>&1)
@@ -107,18 +113,18 @@ check "the zone served it (proxy log names zone default.t-saxpy)" grep -q "'defa
 $CTR run -d --runtime $RT --annotation xen-gpu.io/memory=300MiB --annotation xen-gpu.io/weight=3 "${CUDA_ENV[@]}" \
   xen-gpu.test/cuda:1 t-zone /bin/pause >/dev/null
 check "xen-gpu zones shows default.t-zone with quota 300MiB, weight 3" \
-  wait_until 50 sh -c "$XG zones | grep -E ' default.t-zone +waiting +300.0MiB .* 3 ' >/dev/null"
+  wait_until 50 has_zone ' default.t-zone +waiting +300.0MiB .* 3 ' 
 zones | sed 's/^/     | /'
 out=$($CTR tasks exec --exec-id q1 t-zone /bin/quota_threads 300 2>&1); rc=$?
 echo "$out" | sed 's/^/     | /'
 check "exec in the container: the quota holds, past it CUDA_ERROR_OUT_OF_MEMORY" \
-  sh -c "test $rc -eq 0 && grep -q 'then CUDA_ERROR_OUT_OF_MEMORY' <<<'$out'"
+  ran_ok $rc 'then CUDA_ERROR_OUT_OF_MEMORY' "$out"
 $CTR tasks kill -s KILL t-zone >/dev/null; sleep 0.5
 $CTR tasks rm t-zone >/dev/null 2>&1; $CTR containers rm t-zone >/dev/null
 check "stop/remove: no zone left" wait_until 30 no_zone default.t-zone
-check "stop/remove: no shim left" wait_until 30 sh -c "test \$(pgrep -f '$B/cri-shim/containerd-shim-xen-gpu-v1' | wc -l) -eq 0"
-check "stop/remove: no rootfs mount left" wait_until 30 sh -c "! grep -q ' $W/state' /proc/mounts"
-check "stop/remove: no zone socket left" sh -c "! ls $W/zones/*.sock 2>/dev/null | grep -q ."
+check "stop/remove: no shim left" wait_until 30 no_shim
+check "stop/remove: no rootfs mount left" wait_until 30 no_mount t-zone
+check "stop/remove: no zone socket left" test ! -e "$W/zones/default.t-zone.sock"
 
 # ---- 3. a pod: sandbox + container in one shim, one zone named after the pod ------------------------------------
 POD=(--annotation io.kubernetes.cri.sandbox-id=pod1 --annotation io.kubernetes.cri.sandbox-name=web
@@ -128,12 +134,13 @@ $CTR run -d --runtime $RT "${POD[@]}" --annotation io.kubernetes.cri.container-t
 out=$($CTR run --rm --runtime $RT "${POD[@]}" --annotation io.kubernetes.cri.container-type=container \
   "${CUDA_ENV[@]}" xen-gpu.test/cuda:1 pod1-gpu /bin/quota_threads 128 2>&1); rc=$?
 echo "$out" | sed 's/^/     | /'
-check "pod container: CUDA program ran in the pod's 128MiB zone" sh -c "test $rc -eq 0 && grep -q 'quota 128 MiB' <<<'$out'"
+check "pod container: CUDA program ran in the pod's 128MiB zone" ran_ok $rc 'quota 128 MiB: .* then CUDA_ERROR_OUT_OF_MEMORY' "$out"
 check "pod container: zone team.web served it" grep -q "'team.web' registered" "$W/proxy.log"
 check "one shim for the pod's two containers" test "$(shims)" -eq 1
 $CTR tasks kill -s TERM pod1 >/dev/null; sleep 0.5; $CTR tasks rm pod1 >/dev/null 2>&1; $CTR containers rm pod1 >/dev/null
 check "pod end: zone team.web gone" wait_until 30 no_zone team.web
-check "pod end: shim gone" wait_until 30 sh -c "test \$(pgrep -f '$B/cri-shim/containerd-shim-xen-gpu-v1' | wc -l) -eq 0"
+check "pod end: shim gone" wait_until 30 no_shim
+check "pod end: no rootfs mount left" no_mount pod1
 
 # ---- 4. a bad annotation is refused, with its name, and leaves nothing ------------------------------------------
 out=$($CTR run --rm --runtime $RT --annotation xen-gpu.io/memory=lots xen-gpu.test/cuda:1 t-bad /bin/saxpy 2>&1); rc=$?
@@ -141,23 +148,27 @@ echo "$out" | sed 's/^/     | /'
 check "bad annotation refused" test $rc -ne 0
 check "the error names xen-gpu.io/memory" grep -q "xen-gpu.io/memory" <<<"$out"
 $CTR containers rm t-bad >/dev/null 2>&1
-check "bad annotation: no zone, no shim, no mount" wait_until 30 sh -c \
-  "! $XG zones | grep -q t-bad && test \$(pgrep -f '$B/cri-shim/containerd-shim-xen-gpu-v1' | wc -l) -eq 0 && ! grep -q ' $W/state' /proc/mounts"
+check "bad annotation: no zone" no_zone default.t-bad
+check "bad annotation: no shim" wait_until 30 no_shim
+check "bad annotation: no mount" no_mount t-bad
 
 # ---- 5. the shim SIGKILLed: containerd reports the container dead; cleanup leaves nothing -----------------------
 $CTR run -d --runtime $RT "${CUDA_ENV[@]}" xen-gpu.test/cuda:1 t-kill /bin/pause >/dev/null
-wait_until 50 sh -c "$XG zones | grep -q default.t-kill"
-kill -9 "$(pgrep -f "$B/cri-shim/containerd-shim-xen-gpu-v1.*-id t-kill")"
-check "shim killed: containerd reports the task stopped" wait_until 100 sh -c "$CTR tasks ls | grep -q 't-kill.*STOPPED' || ! $CTR tasks ls | grep -q t-kill"
+check "zone default.t-kill there before the kill" wait_until 50 has_zone " default.t-kill "
+kill -9 "$(pgrep -f "$B/cri-shim/[c]ontainerd-shim-xen-gpu-v1.*-id t-kill")"
+check "shim killed: containerd reports the task dead" wait_until 100 task_dead t-kill
 check "shim killed: the proxy ended the zone" wait_until 50 no_zone default.t-kill
-check "shim killed: runc container gone" wait_until 50 sh -c "! runc --root $W/runc/default list 2>/dev/null | grep -q t-kill"
+runc_gone() { ! runc --root "$W/runc/default" list 2>/dev/null | grep -q t-kill; }
+check "shim killed: runc container gone" wait_until 50 runc_gone
 $CTR tasks rm -f t-kill >/dev/null 2>&1; $CTR containers rm t-kill >/dev/null 2>&1
-check "shim killed: no mount, no container process left" wait_until 50 sh -c \
-  "! grep -q ' $W/state' /proc/mounts && ! pgrep -f '^/bin/pause$' >/dev/null"
+check "shim killed: no rootfs mount left" wait_until 50 no_mount t-kill
+no_pause() { ! pgrep -f '^/bin/[p]ause$' >/dev/null; }  # t-kill's process (the bystander runs /pause)
+check "shim killed: no container process left" wait_until 50 no_pause
 
 # ---- the bystander ---------------------------------------------------------------------------------------------
-check "runc bystander still running, untouched" sh -c "$CTR tasks ls | grep -q 'bystander.*RUNNING'"
-check "no gpu-proxy worker left" sh -c "! pgrep -P $PX_PID >/dev/null"
+check "runc bystander still running, untouched" task_running bystander
+no_worker() { ! pgrep -P "$PX_PID" >/dev/null; }
+check "no gpu-proxy worker left" wait_until 30 no_worker
 
 echo "$((checks-fails))/$checks checks passed"
 if [ $fails -ne 0 ]; then
