@@ -97,6 +97,10 @@ task_running() { $CTR tasks ls | grep -qE "^$1 .*RUNNING"; }
 task_dead() { ! $CTR tasks ls | grep -qE "^$1 " || $CTR tasks ls | grep -qE "^$1 .*STOPPED"; }
 ran_ok() { [ "$1" -eq 0 ] && grep -q "$2" <<<"$3"; }
 
+# Every event containerd receives, to check the shim published what containerd needs.
+$CTR events >"$W/events.log" 2>&1 &
+EV_PID=$!
+
 # ---- a plain runc container on the same containerd: must not notice any of this ----------------------------
 $CTR run -d xen-gpu.test/pause:1 bystander /pause >/dev/null
 check "runc bystander running" wait_until 50 task_running bystander
@@ -115,6 +119,11 @@ $CTR run -d --runtime $RT --annotation xen-gpu.io/memory=300MiB --annotation xen
 check "xen-gpu zones shows default.t-zone with quota 300MiB, weight 3" \
   wait_until 50 has_zone ' default.t-zone +waiting +300.0MiB .* 3 ' 
 zones | sed 's/^/     | /'
+# What the container was given: our library and its own zone's socket; nothing else of the proxy's.
+CFG="$W/state/io.containerd.runtime.v2.task/default/t-zone/config.json"
+mount_sources() { grep -o '"source":"[^"]*"' "$CFG"; }
+check "container mounts its zone's own socket" grep -q "\"source\":\"$W/zones/default.t-zone.sock\"" <(mount_sources)
+check "container has no admin socket, no shared zone socket" sh -c "! grep -qE 'admin.sock|\"$W/zone.sock\"' '$CFG'"
 out=$($CTR tasks exec --exec-id q1 t-zone /bin/quota_threads 300 2>&1); rc=$?
 echo "$out" | sed 's/^/     | /'
 check "exec in the container: the quota holds, past it CUDA_ERROR_OUT_OF_MEMORY" \
@@ -137,6 +146,13 @@ echo "$out" | sed 's/^/     | /'
 check "pod container: CUDA program ran in the pod's 128MiB zone" ran_ok $rc 'quota 128 MiB: .* then CUDA_ERROR_OUT_OF_MEMORY' "$out"
 check "pod container: zone team.web served it" grep -q "'team.web' registered" "$W/proxy.log"
 check "one shim for the pod's two containers" test "$(shims)" -eq 1
+# A program that reaches this pod's socket cannot claim another zone, and the shared socket cannot claim this one.
+host_run() { env LD_LIBRARY_PATH="$B/libvgpu" XG_KERNELS="$B/sim/demo_kernels.so" ASAN_OPTIONS=detect_leaks=0 "$@" \
+  "$B/cuda-programs/saxpy" >/dev/null 2>&1; }
+host_run XEN_GPU_SOCKET="$W/zones/team.web.sock" XEN_GPU_ZONE=team.other; rc=$?
+check "pod socket refuses another zone's name" sh -c "test $rc -ne 0 && grep -q \"refused for name 'team.other'\" '$W/proxy.log'"
+host_run XEN_GPU_SOCKET="$W/zone.sock" XEN_GPU_ZONE=team.web; rc=$?
+check "shared zone socket refuses the pod's zone name" sh -c "test $rc -ne 0 && test \$(grep -c \"refused for name 'team.web'\" '$W/proxy.log') -eq 1"
 $CTR tasks kill -s TERM pod1 >/dev/null; sleep 0.5; $CTR tasks rm pod1 >/dev/null 2>&1; $CTR containers rm pod1 >/dev/null
 check "pod end: zone team.web gone" wait_until 30 no_zone team.web
 check "pod end: shim gone" wait_until 30 no_shim
@@ -169,6 +185,11 @@ check "shim killed: no container process left" wait_until 50 no_pause
 check "runc bystander still running, untouched" task_running bystander
 no_worker() { ! pgrep -P "$PX_PID" >/dev/null; }
 check "no gpu-proxy worker left" wait_until 30 no_worker
+
+sleep 1; kill "$EV_PID" 2>/dev/null
+for topic in /tasks/create /tasks/start /tasks/exit /tasks/delete /tasks/exec-added /tasks/exec-started; do
+  check "containerd received $topic from the shim" grep -qE "$topic .*t-(zone|saxpy)" "$W/events.log"
+done
 
 echo "$((checks-fails))/$checks checks passed"
 if [ $fails -ne 0 ]; then
