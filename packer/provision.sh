@@ -117,6 +117,13 @@ if [ -n "$BIN_DIR" ]; then
     if [ -n "$src" ]; then install_file "$src" "$dst" "$mode"; else say "not built (skipped): $name${sub:+ from $sub}"; fi
   done
 fi
+# Pods load our libcuda.so.1 from /usr/lib/xen-gpu/pod (first on their LD_LIBRARY_PATH): the Xen libraries it
+# links (for the Xen transport) are in no container image, so they go beside it. libc/libstdc++ come from the image.
+if [ -f /usr/lib/xen-gpu/pod/libcuda.so.1 ]; then
+  for l in $( (ldd /usr/lib/xen-gpu/pod/libcuda.so.1 2>/dev/null || true) | awk '/libxen/ {print $3}'); do
+    install_file "$l" "/usr/lib/xen-gpu/pod/$(basename "$l")" 644
+  done
+fi
 if [ -n "$ZONE_KERNEL" ]; then
   [ -f "$ZONE_KERNEL" ] || { echo "provision: --zone-kernel $ZONE_KERNEL not found" >&2; exit 1; }
   install_file "$ZONE_KERNEL" /usr/lib/xen-gpu/zone/vmlinuz 644

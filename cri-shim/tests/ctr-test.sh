@@ -43,7 +43,7 @@ for _ in $(seq 100); do [ -S "$W/admin.sock" ] && break; sleep 0.1; done
 # ---- the shim's config and containerd ------------------------------------------------------------------------
 cat >"$W/shim.conf" <<CONF
 admin_socket = $W/admin.sock
-libvgpu_dir = $B/libvgpu
+libvgpu_dir = $W/podlib
 runc_root = $W/runc
 socket_dir = $W/s
 default_memory = 512MiB
@@ -73,12 +73,16 @@ cp "$B/cri-shim/xg_pause" "$W/img/pause/pause"
 cp "$B/cri-shim/xg_pause" "$W/img/cuda/bin/pause"
 cp "$B/cuda-programs/saxpy" "$B/cuda-programs/memory_ops" "$B/tests/integration/quota_threads" "$W/img/cuda/bin/"
 cp "$B/sim/demo_kernels.so" "$W/img/cuda/kernels/"
-for f in "$W"/img/cuda/bin/* "$W/img/cuda/kernels/demo_kernels.so" "$B/libvgpu/libcuda.so.1"; do
+for f in "$W"/img/cuda/bin/* "$W/img/cuda/kernels/demo_kernels.so"; do
   LD_LIBRARY_PATH="$B/libvgpu" ldd "$f" 2>/dev/null | grep -o '/[^ ]*' | grep -v "$B" || true
 done | sort -u | while read -r lib; do
   mkdir -p "$W/img/cuda$(dirname "$lib")"
   cp -L "$lib" "$W/img/cuda$lib"
 done
+# The pods' library directory, as packer/provision.sh lays it out: our libcuda.so.1 and the Xen libraries it links.
+mkdir -p "$W/podlib"
+cp -L "$B/libvgpu/libcuda.so.1" "$W/podlib/"
+for l in $(ldd "$B/libvgpu/libcuda.so.1" | awk '/libxen/ {print $3}'); do cp -L "$l" "$W/podlib/"; done
 "$HERE/make-oci-image.sh" "$W/img/pause" xen-gpu.test/pause:1 "$W/pause.tar" /pause
 "$HERE/make-oci-image.sh" "$W/img/cuda" xen-gpu.test/cuda:1 "$W/cuda.tar" /bin/saxpy
 $CTR images import "$W/pause.tar" >/dev/null && $CTR images import "$W/cuda.tar" >/dev/null ||
