@@ -38,7 +38,7 @@ pid_t read_pid_file(const std::string& path) {
   return static_cast<pid_t>(v);
 }
 
-RuncResult Runc::run(std::vector<std::string> args, SpawnIo io, const std::string& log) {
+RuncResult Runc::run(std::vector<std::string> args, std::optional<SpawnIo> io, const std::string& log) {
   std::vector<std::string> argv = {binary_, "--root", root_};
   if (!log.empty()) {
     ::unlink(log.c_str());
@@ -46,14 +46,14 @@ RuncResult Runc::run(std::vector<std::string> args, SpawnIo io, const std::strin
   }
   argv.insert(argv.end(), args.begin(), args.end());
   RuncResult r;
-  if (io.in < 0 && io.out < 0 && io.err < 0) {
+  if (!io) {
     const RunResult rr = run_captured(argv);
     r.ok = rr.status == 0;
     if (!r.ok) r.error = last_error(log, rr.output);
     return r;
   }
   std::string error;
-  auto pid = spawn(argv, io, error);
+  auto pid = spawn(argv, *io, error);
   if (!pid) return {false, error};
   const int status = Reaper::instance().wait(*pid);
   r.ok = status == 0;
@@ -65,32 +65,32 @@ RuncResult Runc::create(const std::string& id, const std::string& bundle, const 
   return run({"create", "--bundle", bundle, "--pid-file", pid_file, id}, io, bundle + "/runc-log.json");
 }
 
-RuncResult Runc::start(const std::string& id) { return run({"start", id}, {}, ""); }
+RuncResult Runc::start(const std::string& id) { return run({"start", id}, std::nullopt, ""); }
 
 RuncResult Runc::kill(const std::string& id, int signal, bool all) {
   std::vector<std::string> a = {"kill"};
   if (all) a.push_back("--all");
   a.insert(a.end(), {id, std::to_string(signal)});
-  return run(a, {}, "");
+  return run(a, std::nullopt, "");
 }
 
 RuncResult Runc::remove(const std::string& id, bool force) {
   std::vector<std::string> a = {"delete"};
   if (force) a.push_back("--force");
   a.push_back(id);
-  return run(a, {}, "");
+  return run(a, std::nullopt, "");
 }
 
 RuncResult Runc::exec(const std::string& id, const std::string& process_json, const std::string& pid_file,
                       SpawnIo io) {
-  return run({"exec", "--detach", "--process", process_json, "--pid-file", pid_file, id}, io, "");
+  return run({"exec", "--detach", "--process", process_json, "--pid-file", pid_file, id}, io, process_json + ".log");
 }
 
-RuncResult Runc::pause(const std::string& id) { return run({"pause", id}, {}, ""); }
-RuncResult Runc::resume(const std::string& id) { return run({"resume", id}, {}, ""); }
+RuncResult Runc::pause(const std::string& id) { return run({"pause", id}, std::nullopt, ""); }
+RuncResult Runc::resume(const std::string& id) { return run({"resume", id}, std::nullopt, ""); }
 
 RuncResult Runc::update(const std::string& id, const std::string& resources_json) {
-  return run({"update", "--resources", resources_json, id}, {}, "");
+  return run({"update", "--resources", resources_json, id}, std::nullopt, "");
 }
 
 std::optional<std::string> Runc::state(const std::string& id) {

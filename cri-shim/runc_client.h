@@ -42,7 +42,10 @@ class Runc {
   const std::string& root() const { return root_; }
 
  private:
-  [[nodiscard]] RuncResult run(std::vector<std::string> args, SpawnIo io, const std::string& log);
+  // `io`: the stdio a container process inherits (create, exec; -1 = /dev/null), or nullopt for a command whose
+  // output we capture (everything else). Capturing create's output would hand the pipe to the container, and
+  // its EOF would wait for the container's end.
+  [[nodiscard]] RuncResult run(std::vector<std::string> args, std::optional<SpawnIo> io, const std::string& log);
   std::string binary_, root_;
 };
 

@@ -288,6 +288,8 @@ RpcReply TaskService::Delete(const task::DeleteRequest& r, task::DeleteResponse&
   auto& c = *containers_[r.id()];
   if (!r.exec_id().empty()) {
     ::unlink(p->process_json.c_str());
+    ::unlink((p->process_json + ".log").c_str());
+    ::unlink((c.bundle + "/" + r.exec_id() + ".pid").c_str());
     c.execs.erase(r.exec_id());
     return {};
   }

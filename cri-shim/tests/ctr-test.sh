@@ -59,6 +59,16 @@ state = "$W/state"
 [plugins."io.containerd.grpc.v1.cri"]
   # A VM without CAP_SYS_RESOURCE cannot raise oom_score_adj; the CRI plugin must not try.
   restrict_oom_score_adj = true
+  sandbox_image = "xen-gpu.test/pause:1"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    default_runtime_name = "runc"
+  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+    runtime_type = "io.containerd.runc.v2"
+  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.xen-gpu]
+    runtime_type = "io.containerd.xen-gpu.v1"
+    pod_annotations = ["xen-gpu.io/*"]
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.xen-gpu.options]
+      ConfigPath = "$W/shim.conf"
 CONF
 PATH="$B/cri-shim:$PATH" XEN_GPU_SHIM_CONFIG="$W/shim.conf" containerd -c "$W/containerd.toml" >"$W/containerd.log" 2>&1 &
 CD_PID=$!
@@ -85,8 +95,10 @@ cp -L "$B/libvgpu/libcuda.so.1" "$W/podlib/"
 for l in $(ldd "$B/libvgpu/libcuda.so.1" | awk '/libxen/ {print $3}'); do cp -L "$l" "$W/podlib/"; done
 "$HERE/make-oci-image.sh" "$W/img/pause" xen-gpu.test/pause:1 "$W/pause.tar" /pause
 "$HERE/make-oci-image.sh" "$W/img/cuda" xen-gpu.test/cuda:1 "$W/cuda.tar" /bin/saxpy
-$CTR images import "$W/pause.tar" >/dev/null && $CTR images import "$W/cuda.tar" >/dev/null ||
-  { echo "image import failed"; exit 1; }
+for ns in default k8s.io; do  # k8s.io: the CRI plugin's namespace
+  $CTR -n $ns images import "$W/pause.tar" >/dev/null && $CTR -n $ns images import "$W/cuda.tar" >/dev/null ||
+    { echo "image import failed"; exit 1; }
+done
 
 CUDA_ENV=(--env XG_KERNELS=/kernels/demo_kernels.so --env ASAN_OPTIONS=detect_leaks=0)
 zones() { $XG zones; }
@@ -105,9 +117,11 @@ ran_ok() { [ "$1" -eq 0 ] && grep -q "$2" <<<"$3"; }
 $CTR events >"$W/events.log" 2>&1 &
 EV_PID=$!
 
+# A name of its own: runc's state for runc.v2 containers is host-wide (/run/containerd/runc/<namespace>).
+BY=xgs-bystander-$$
 # ---- a plain runc container on the same containerd: must not notice any of this ----------------------------
-$CTR run -d xen-gpu.test/pause:1 bystander /pause >/dev/null
-check "runc bystander running" wait_until 50 task_running bystander
+$CTR run -d xen-gpu.test/pause:1 "$BY" /pause >/dev/null
+check "runc bystander running" wait_until 50 task_running "$BY"
 
 # ---- 1. an unmodified CUDA program in a container uses the pod's zone; its output arrives -----------------------
 out=$($CTR run --rm --runtime $RT --annotation xen-gpu.io/memory=256MiB "${CUDA_ENV[@]}" xen-gpu.test/cuda:1 t-saxpy /bin/saxpy 2>&1)
@@ -185,8 +199,46 @@ check "shim killed: no rootfs mount left" wait_until 50 no_mount t-kill
 no_pause() { ! pgrep -f '^/bin/[p]ause$' >/dev/null; }  # t-kill's process (the bystander runs /pause)
 check "shim killed: no container process left" wait_until 50 no_pause
 
+# ---- 6. the same through CRI, as kubelet drives containerd ----------------------------------------------------
+if [ -x "$B/cri-shim/xg-cri-client" ]; then
+  CRI=("$B/cri-shim/xg-cri-client" -e "unix://$W/c.sock" --name gpu --namespace ml --log-dir "$W/logs/ml-gpu"
+       --annotation xen-gpu.io/memory=192MiB --annotation xen-gpu.io/weight=2)
+  mkdir -p "$W/logs/ml-gpu"
+  POD_ID=$("${CRI[@]}" run-pod 2>&1); rc=$?
+  check "CRI RunPodSandbox with runtime handler xen-gpu" test $rc -eq 0
+  [ $rc -eq 0 ] || echo "     | $POD_ID"
+  if [ $rc -eq 0 ]; then
+  check "CRI pod's zone ml.gpu: 192MiB, weight 2" wait_until 50 has_zone ' ml.gpu +waiting +192.0MiB .* 2 '
+  CID=$("${CRI[@]}" create "$POD_ID" app xen-gpu.test/cuda:1 --env XG_KERNELS=/kernels/demo_kernels.so \
+        --env ASAN_OPTIONS=detect_leaks=0 -- /bin/pause 2>&1) && "${CRI[@]}" start "$CID"; rc=$?
+  check "CRI CreateContainer + StartContainer" test $rc -eq 0
+  out=$("${CRI[@]}" exec "$CID" /bin/quota_threads 192 2>&1); rc=$?
+  echo "$out" | sed 's/^/     | /'
+  check "CRI ExecSync: the pod's quota holds, past it CUDA_ERROR_OUT_OF_MEMORY" ran_ok $rc 'quota 192 MiB: .* then CUDA_ERROR_OUT_OF_MEMORY' "$out"
+  CID2=$("${CRI[@]}" create "$POD_ID" app2 xen-gpu.test/cuda:1 --env XG_KERNELS=/kernels/demo_kernels.so \
+         --env ASAN_OPTIONS=detect_leaks=0 -- /bin/saxpy 2>&1) && "${CRI[@]}" start "$CID2"
+  exited() { "${CRI[@]}" status "$CID2" 2>/dev/null | grep -q "CONTAINER_EXITED exit_code=0"; }
+  check "CRI: a second container's CUDA program exits 0" wait_until 100 exited
+  check "CRI: its output is in the pod's container log" grep -q "stdout F saxpy: OK" "$W/logs/ml-gpu/app2.log"
+  "${CRI[@]}" stop "$CID" && "${CRI[@]}" rm "$CID" && "${CRI[@]}" rm "$CID2" && "${CRI[@]}" stop-pod "$POD_ID" &&
+    "${CRI[@]}" rm-pod "$POD_ID"; rc=$?
+  check "CRI StopContainer, RemoveContainer, StopPodSandbox, RemovePodSandbox" test $rc -eq 0
+  fi
+  check "CRI pod gone: no zone" wait_until 30 no_zone ml.gpu
+  check "CRI pod gone: no shim" wait_until 30 no_shim
+  check "CRI pod gone: no rootfs mount" sh -c "! grep -qE '/($POD_ID|$CID|$CID2)/rootfs ' /proc/mounts"
+  runc_empty() { ! runc --root "$W/runc/k8s.io" list 2>/dev/null | grep -qE "$POD_ID|$CID"; }
+  check "CRI pod gone: no runc container" runc_empty
+  out=$("$B/cri-shim/xg-cri-client" -e "unix://$W/c.sock" --name bad --namespace ml --annotation xen-gpu.io/weight=0 run-pod 2>&1); rc=$?
+  echo "$out" | sed 's/^/     | /'
+  check "CRI: a bad annotation fails RunPodSandbox, naming xen-gpu.io/weight" ran_ok $((rc == 0)) 'xen-gpu.io/weight' "$out"
+  check "CRI: the refused pod leaves no zone and no shim" sh -c "! $XG zones | grep -q ml.bad && test \$(pgrep -f '$B/cri-shim/[c]ontainerd-shim-xen-gpu-v1' | wc -l) -eq 0"
+else
+  echo "NOTE: xg-cri-client not built (libgrpc++-dev, protobuf-compiler-grpc missing): CRI checks not run"
+fi
+
 # ---- the bystander ---------------------------------------------------------------------------------------------
-check "runc bystander still running, untouched" task_running bystander
+check "runc bystander still running, untouched" task_running "$BY"
 no_worker() { ! pgrep -P "$PX_PID" >/dev/null; }
 check "no gpu-proxy worker left" wait_until 30 no_worker
 
