@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 #include <thread>
 
@@ -60,7 +61,12 @@ bool is_stopped(const TaskService::Proc& p) { return p.status == containerd::v1:
 
 TaskService::TaskService(ShimIdentity id, ShimConfig cfg, std::function<void()> on_shutdown)
     : ident_(std::move(id)), cfg_(std::move(cfg)), runc_(cfg_.runc, cfg_.runc_root + "/" + ident_.ns),
-      events_(ident_.publish_binary, ident_.containerd_address, ident_.ns), on_shutdown_(std::move(on_shutdown)) {
+      events_(ident_.publish_binary, ident_.containerd_address, ident_.ns), on_shutdown_(std::move(on_shutdown)),
+      oom_([this](const std::string& id) {
+        ev::TaskOOM e;
+        e.set_container_id(id);
+        events_.publish("/tasks/oom", e);
+      }) {
 #define XG_TASK_METHOD(Name, Req, Resp) \
   methods_[#Name] = [this](const std::string& payload) { return call<Req, Resp>(payload, &TaskService::Name); };
 #include "cri-shim/task_methods.inc"
@@ -213,6 +219,8 @@ RpcReply TaskService::Create(const task::CreateTaskRequest& r, task::CreateTaskR
   e.set_pid(static_cast<uint32_t>(p->pid));
   events_.publish("/tasks/create", e);
   lock.unlock();
+  // Before the process runs: an OOM in its first instant is still seen.
+  if (!oom_.add(r.id(), p->pid)) std::fprintf(stderr, "xen-gpu shim: no memory cgroup to watch for %s's OOMs\n", r.id().c_str());
   Reaper::instance().watch(p->pid, [this, id = r.id(), p](int s) { on_exit(id, p, s); });
   return {};
 }
@@ -304,6 +312,7 @@ RpcReply TaskService::Delete(const task::DeleteRequest& r, task::DeleteResponse&
   e.set_id(r.id());
   events_.publish("/tasks/delete", e);
   containers_.erase(r.id());
+  oom_.remove(r.id());
   // The pod ends with its sandbox: so does its zone.
   if (r.id() == pod_id_ && zone_) {
     zone_->destroy();

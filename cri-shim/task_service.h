@@ -17,6 +17,7 @@
 
 #include "cri-shim/container_io.h"
 #include "cri-shim/events.h"
+#include "cri-shim/oom_watcher.h"
 #include "cri-shim/pod_zone.h"
 #include "cri-shim/proto/shim.pb.h"
 #include "cri-shim/runc_client.h"
@@ -66,6 +67,7 @@ class TaskService {
   std::optional<PodZone> zone_;
   std::string pod_id_;  // the container whose creation made the zone (the sandbox); its delete ends the zone
   std::map<std::string, std::function<RpcReply(const std::string&)>> methods_;
+  OomWatcher oom_;  // last: its thread calls back into the members above
 };
 
 }  // namespace xg::shim

@@ -83,6 +83,8 @@ cp "$B/cri-shim/xg_pause" "$W/img/pause/pause"
 cp "$B/cri-shim/xg_pause" "$W/img/cuda/bin/pause"
 cp "$B/cuda-programs/saxpy" "$B/cuda-programs/memory_ops" "$B/tests/integration/quota_threads" "$W/img/cuda/bin/"
 cp "$B/sim/demo_kernels.so" "$W/img/cuda/kernels/"
+# A shell, for the OOM check (busybox-static, from the xen group of scripts/deps.sh).
+[ -x /bin/busybox ] && cp /bin/busybox "$W/img/cuda/bin/busybox"
 for f in "$W"/img/cuda/bin/* "$W/img/cuda/kernels/demo_kernels.so"; do
   LD_LIBRARY_PATH="$B/libvgpu" ldd "$f" 2>/dev/null | grep -o '/[^ ]*' | grep -v "$B" || true
 done | sort -u | while read -r lib; do
@@ -198,6 +200,17 @@ $CTR tasks rm -f t-kill >/dev/null 2>&1; $CTR containers rm t-kill >/dev/null 2>
 check "shim killed: no rootfs mount left" wait_until 50 no_mount t-kill
 no_pause() { ! pgrep -f '^/bin/[p]ause$' >/dev/null; }  # t-kill's process (the bystander runs /pause)
 check "shim killed: no container process left" wait_until 50 no_pause
+
+# ---- OOM: the kernel kills a container over its memory limit; the shim tells containerd --------------------------
+if [ -x "$W/img/cuda/bin/busybox" ]; then
+  $CTR run --rm --runtime $RT --memory-limit 33554432 xen-gpu.test/cuda:1 t-oom \
+    /bin/busybox sh -c 'x=0123456789abcdef; while :; do x=$x$x; done' >/dev/null 2>&1; rc=$?
+  check "OOM: a container over its 32 MiB limit is killed (exit 137)" test $rc -eq 137
+  oom_seen() { grep -q "/tasks/oom.*t-oom" "$W/events.log"; }
+  check "OOM: /tasks/oom published for it" wait_until 30 oom_seen
+else
+  echo "NOTE: no /bin/busybox (busybox-static): the OOM check did not run"
+fi
 
 # ---- 6. the same through CRI, as kubelet drives containerd ----------------------------------------------------
 if [ -x "$B/cri-shim/xg-cri-client" ]; then
