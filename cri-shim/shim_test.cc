@@ -2,7 +2,15 @@
 // the spec changes a pod's containers get, the config file.
 #include <doctest/doctest.h>
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstring>
 #include <fstream>
+#include <mutex>
+#include <thread>
 
 #include "cri-shim/bundle.h"
 #include "cri-shim/pod_zone.h"
@@ -130,4 +138,80 @@ TEST_CASE("shim config: keys, bad values named, missing default file is fine") {
   CHECK(error.find("default_weight") != std::string::npos);
   CHECK(load_shim_config("/nonexistent/xg.conf", false, cfg, error));
   CHECK(!load_shim_config("/nonexistent/xg.conf", true, cfg, error));
+}
+
+namespace {
+
+// A stream connection to a running TtrpcServer (socketpair: no file system needed).
+struct ServerFixture {
+  int client = -1;
+  std::thread thread;
+  std::unique_ptr<TtrpcServer> server;
+  ServerFixture(RpcHandler h) {
+    int l = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    const std::string path = "/tmp/xg-shim-test-" + std::to_string(::getpid()) + ".sock";
+    ::unlink(path.c_str());
+    std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
+    REQUIRE(::bind(l, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+    REQUIRE(::listen(l, 4) == 0);
+    server = std::make_unique<TtrpcServer>(xg::idm::UniqueFd(l), std::move(h));
+    thread = std::thread([this] { server->serve(); });
+    client = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(::connect(client, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+    ::unlink(path.c_str());
+  }
+  ~ServerFixture() {
+    ::close(client);
+    server->stop();
+    thread.join();
+  }
+  void send(uint32_t stream, const std::string& method) {
+    ::ttrpc::Request req;
+    req.set_service("containerd.task.v2.Task");
+    req.set_method(method);
+    const std::string f = encode_ttrpc_frame(stream, TtrpcType::kRequest, req.SerializeAsString());
+    REQUIRE(::write(client, f.data(), f.size()) == static_cast<ssize_t>(f.size()));
+  }
+  // The next response's stream id (0 when the connection closed).
+  TtrpcFrameReader r;  // one reader: a read may bring more than one response
+  uint32_t next_response() {
+    for (;;) {
+      if (auto f = r.next()) return f->stream_id;
+      char buf[256];
+      const ssize_t n = ::read(client, buf, sizeof buf);
+      if (n <= 0) return 0;
+      r.feed(bytes(std::string(buf, static_cast<size_t>(n))));
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("ttrpc server: a blocked call (Wait) does not hold up the next one on the same connection") {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool released = false;
+  ServerFixture fx([&](const std::string&, const std::string& method, const std::string&) {
+    std::unique_lock lock(mu);
+    if (method == "Wait") cv.wait(lock, [&] { return released; });
+    return RpcReply{};
+  });
+  fx.send(1, "Wait");
+  fx.send(3, "Kill");
+  CHECK(fx.next_response() == 3);  // Kill answers while Wait still blocks...
+  {
+    std::lock_guard lock(mu);
+    released = true;
+  }
+  cv.notify_all();
+  CHECK(fx.next_response() == 1);  // ...and Wait answers once released
+}
+
+TEST_CASE("ttrpc server: a frame over the size bound closes the connection") {
+  ServerFixture fx([](const std::string&, const std::string&, const std::string&) { return RpcReply{}; });
+  const auto h = encode_ttrpc_header(kTtrpcMaxMessageBytes + 1, 1, TtrpcType::kRequest);
+  REQUIRE(::write(fx.client, h.data(), h.size()) == static_cast<ssize_t>(h.size()));
+  CHECK(fx.next_response() == 0);
 }
