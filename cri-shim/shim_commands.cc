@@ -231,7 +231,10 @@ int cmd_delete(const Args& a) {
   resp.mutable_exited_at()->set_seconds(std::chrono::duration_cast<std::chrono::seconds>(now).count());
   const std::string out = resp.SerializeAsString();
   std::fwrite(out.data(), 1, out.size(), stdout);
-  return 0;
+  std::fflush(stdout);
+  std::fflush(stderr);
+  // Not a return from main: the reaper thread is still inside the static Reaper that exit() would destroy.
+  ::_exit(0);
 }
 
 // The shim proper.

@@ -245,7 +245,7 @@ void Daemon::on_worker_message(Zone& z) {
   std::memcpy(name_buf, z.page->name, sizeof z.page->name);
   const std::string name(name_buf);
   char verdict = kAccept;
-  ZonePolicy fallback{name, opts_.default_quota, opts_.default_weight, opts_.default_limits, -1};
+  ZonePolicy fallback{name, opts_.default_quota, opts_.default_weight, opts_.default_limits, -1, ""};
   const ZonePolicy* pol = policy_for(name);
   if (!valid_zone_name(name)) {
     verdict = kRefuse;
@@ -331,7 +331,7 @@ std::string Daemon::serve_admin(const AdminRequest& r, int fd) {
       if (existing && existing->owner != -1) return "error zone name '" + r.name + "' is in use";
       // A declared zone keeps its object limits; a new one gets the defaults.
       const ObjectLimits limits = existing ? existing->limits : opts_.default_limits;
-      const ZonePolicy p{r.name, r.quota, r.weight, limits, fd};
+      const ZonePolicy p{r.name, r.quota, r.weight, limits, fd, ""};
       if (existing) *existing = p;
       else opts_.zones.push_back(p);
       return "ok";
