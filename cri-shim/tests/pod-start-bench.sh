@@ -32,7 +32,7 @@ for i in $(seq "$N"); do
   done
 done
 median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-printf "%-8s %12s %12s   (%d pods each, ms; all: start %s | stop %s)\n" handler "start p50" "stop p50" "$N" "" ""
+printf "%-8s %12s %12s   (%d pods each, ms; every pod's figures follow)\n" handler "start p50" "stop p50" "$N"
 for h in runc xen-gpu; do
   printf "%-8s %12s %12s   start: %s| stop: %s\n" "$h" "$(median <<<"${start[$h]}")" "$(median <<<"${stop[$h]}")" "${start[$h]}" "${stop[$h]}"
 done
