@@ -44,7 +44,7 @@ void ProcessIo::started() {
   out_.reset();
   err_.reset();
   in_read_.reset();
-  if (stdin_fifo_.valid()) feeder_ = std::thread([this] { feed_stdin(); });
+  if (stdin_fifo_.valid() && !feeder_.joinable()) feeder_ = std::thread([this] { feed_stdin(); });
 }
 
 void ProcessIo::feed_stdin() {
@@ -64,24 +64,19 @@ void ProcessIo::feed_stdin() {
     }
     if (n < 0) break;
     writer_seen = true;
-    std::lock_guard lock(in_mu_);
-    if (!in_write_.valid()) break;
-    for (ssize_t off = 0; off < n;) {
+    bool gone = false;  // the process closed its stdin (EPIPE: SIGPIPE is ignored in the shim)
+    for (ssize_t off = 0; off < n && !gone;) {
       const ssize_t w = ::write(in_write_.get(), buf + off, static_cast<size_t>(n - off));
       if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) return;
-      off += w;
+      if (w <= 0) gone = true;
+      else off += w;
     }
+    if (gone) break;
   }
-  std::lock_guard lock(in_mu_);
-  in_write_.reset();
+  in_write_.reset();  // the process reads EOF
 }
 
 void ProcessIo::close_stdin() {
-  {
-    std::lock_guard lock(in_mu_);
-    in_write_.reset();
-  }
   if (wake_write_.valid()) {
     const char b = 1;
     (void)!::write(wake_write_.get(), &b, 1);

@@ -7,7 +7,6 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
@@ -33,9 +32,10 @@ class ProcessIo {
   ProcessIo() = default;
   void feed_stdin();
   idm::UniqueFd stdin_fifo_, in_read_, out_, err_;
-  std::mutex in_mu_;
-  idm::UniqueFd in_write_;                 // guarded by in_mu_
-  idm::UniqueFd wake_read_, wake_write_;   // wakes the feeding thread for close_stdin
+  // The pipe's writing end belongs to the feeding thread alone (it closes it on EOF or when woken by
+  // close_stdin), so no lock is held across a write that waits for the process to read.
+  idm::UniqueFd in_write_;
+  idm::UniqueFd wake_read_, wake_write_;
   std::thread feeder_;
 };
 

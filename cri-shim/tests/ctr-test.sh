@@ -129,6 +129,12 @@ else
   echo "NOTE: no /bin/busybox (busybox-static): the OOM check did not run"
 fi
 
+# ---- stdin: what the client writes reaches the process, and its end (CloseIO) ends the process's input ------
+if [ -x "$W/img/cuda/bin/busybox" ]; then
+  out=$(printf 'line one\nline two\n' | $CTR run --rm --runtime $RT xen-gpu.test/cuda:1 t-stdin /bin/busybox wc -l 2>&1); rc=$?
+  check "stdin: the container read both lines, then EOF (wc -l says 2)" sh -c "test $rc -eq 0 && test '$(echo $out)' = 2"
+fi
+
 # ---- 6. the same through CRI, as kubelet drives containerd ----------------------------------------------------
 if [ -x "$B/cri-shim/xg-cri-client" ]; then
   CRI=("$B/cri-shim/xg-cri-client" -e "unix://$W/c.sock" --name gpu --namespace ml --log-dir "$W/logs/ml-gpu"
