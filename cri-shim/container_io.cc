@@ -2,10 +2,15 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <sys/stat.h>
 
 namespace xg::shim {
 
@@ -41,10 +46,106 @@ std::unique_ptr<ProcessIo> ProcessIo::open(const std::string& stdin_path, const 
 }
 
 void ProcessIo::started() {
+  if (master_.valid()) {
+    // The terminal's output: a thread of its own with its own descriptors (it ends when the pty's last user
+    // is gone: read gives EIO), so nothing here waits for it.
+    idm::UniqueFd m(::dup(master_.get())), out(out_.release());
+    std::thread([m = std::move(m), out = std::move(out)] {
+      char buf[32 * 1024];
+      for (;;) {
+        const ssize_t n = ::read(m.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;
+        for (ssize_t off = 0; off < n && out.valid();) {
+          const ssize_t w = ::write(out.get(), buf + off, static_cast<size_t>(n - off));
+          if (w < 0 && errno == EINTR) continue;
+          if (w <= 0) return;
+          off += w;
+        }
+      }
+    }).detach();
+    if (stdin_fifo_.valid()) in_write_.reset(::dup(master_.get()));
+  }
   out_.reset();
   err_.reset();
   in_read_.reset();
   if (stdin_fifo_.valid() && !feeder_.joinable()) feeder_ = std::thread([this] { feed_stdin(); });
+}
+
+std::unique_ptr<ProcessIo> ProcessIo::open_terminal(const std::string& stdin_path, const std::string& stdout_path,
+                                                    const std::string& socket_path, std::string& error) {
+  auto io = open(stdin_path, "", "", error);
+  if (!io) return nullptr;
+  io->in_read_.reset();  // the process reads the pty, not our pipe
+  if (!stdout_path.empty()) {
+    io->out_.reset(::open(stdout_path.c_str(), O_RDWR | O_CLOEXEC));
+    if (!io->out_.valid()) {
+      error = "open " + stdout_path + ": " + std::strerror(errno);
+      return nullptr;
+    }
+  }
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  if (socket_path.size() >= sizeof sa.sun_path) {
+    error = "console socket path too long: " + socket_path;
+    return nullptr;
+  }
+  std::memcpy(sa.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  ::unlink(socket_path.c_str());
+  io->console_listen_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (::bind(io->console_listen_.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 ||
+      ::listen(io->console_listen_.get(), 1) != 0) {
+    error = "console socket " + socket_path + ": " + std::strerror(errno);
+    return nullptr;
+  }
+  ::chmod(socket_path.c_str(), 0600);
+  io->console_path_ = socket_path;
+  return io;
+}
+
+bool ProcessIo::receive_console(std::string& error) {
+  // runc has sent the master by the time `runc create`/`exec` returned (it waits in our backlog); still bound
+  // the wait, in case runc failed in a way it did not report.
+  pollfd p{console_listen_.get(), POLLIN, 0};
+  idm::UniqueFd c;
+  if (::poll(&p, 1, 10'000) == 1) c.reset(::accept4(console_listen_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  ::unlink(console_path_.c_str());
+  console_listen_.reset();
+  if (!c.valid()) {
+    error = "runc did not send the terminal";
+    return false;
+  }
+  char name[4096];  // runc sends the pty's name with it; we do not need it
+  iovec iov{name, sizeof name};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  if (::recvmsg(c.get(), &msg, MSG_CMSG_CLOEXEC) < 0) {
+    error = std::string("receiving the terminal: ") + std::strerror(errno);
+    return false;
+  }
+  // Exactly one descriptor, as runc sends (anything else is not runc: closed, not used).
+  cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+  if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS || cm->cmsg_len != CMSG_LEN(sizeof(int)) ||
+      (msg.msg_flags & MSG_CTRUNC)) {
+    error = "no terminal in runc's message";
+    return false;
+  }
+  int fd = -1;
+  std::memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+  master_.reset(fd);
+  return true;
+}
+
+bool ProcessIo::resize(uint32_t width, uint32_t height) {
+  if (!master_.valid() || width > 0xFFFF || height > 0xFFFF) return false;
+  winsize ws{};
+  ws.ws_col = static_cast<unsigned short>(width);
+  ws.ws_row = static_cast<unsigned short>(height);
+  return ::ioctl(master_.get(), TIOCSWINSZ, &ws) == 0;
 }
 
 void ProcessIo::feed_stdin() {

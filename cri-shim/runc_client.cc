@@ -61,8 +61,12 @@ RuncResult Runc::run(std::vector<std::string> args, std::optional<SpawnIo> io, c
   return r;
 }
 
-RuncResult Runc::create(const std::string& id, const std::string& bundle, const std::string& pid_file, SpawnIo io) {
-  return run({"create", "--bundle", bundle, "--pid-file", pid_file, id}, io, bundle + "/runc-log.json");
+RuncResult Runc::create(const std::string& id, const std::string& bundle, const std::string& pid_file, SpawnIo io,
+                        const std::string& console_socket) {
+  std::vector<std::string> a = {"create", "--bundle", bundle, "--pid-file", pid_file};
+  if (!console_socket.empty()) a.insert(a.end(), {"--console-socket", console_socket});
+  a.push_back(id);
+  return run(a, io, bundle + "/runc-log.json");
 }
 
 RuncResult Runc::start(const std::string& id) { return run({"start", id}, std::nullopt, ""); }
@@ -82,8 +86,11 @@ RuncResult Runc::remove(const std::string& id, bool force) {
 }
 
 RuncResult Runc::exec(const std::string& id, const std::string& process_json, const std::string& pid_file,
-                      SpawnIo io) {
-  return run({"exec", "--detach", "--process", process_json, "--pid-file", pid_file, id}, io, process_json + ".log");
+                      SpawnIo io, const std::string& console_socket) {
+  std::vector<std::string> a = {"exec", "--detach", "--process", process_json, "--pid-file", pid_file};
+  if (!console_socket.empty()) a.insert(a.end(), {"--console-socket", console_socket});
+  a.push_back(id);
+  return run(a, io, process_json + ".log");
 }
 
 RuncResult Runc::pause(const std::string& id) { return run({"pause", id}, std::nullopt, ""); }

@@ -24,13 +24,14 @@ class Runc {
   Runc(std::string binary, std::string root) : binary_(std::move(binary)), root_(std::move(root)) {}
 
   // `runc create --bundle B --pid-file P ID` with `io` as the container's stdio; returns once init waits for start.
+  // `console_socket`: for a process on a terminal, where runc sends the pty's master (else empty).
   [[nodiscard]] RuncResult create(const std::string& id, const std::string& bundle, const std::string& pid_file,
-                                  SpawnIo io);
+                                  SpawnIo io, const std::string& console_socket = "");
   [[nodiscard]] RuncResult start(const std::string& id);
   [[nodiscard]] RuncResult kill(const std::string& id, int signal, bool all);
   [[nodiscard]] RuncResult remove(const std::string& id, bool force);
   [[nodiscard]] RuncResult exec(const std::string& id, const std::string& process_json, const std::string& pid_file,
-                                SpawnIo io);
+                                SpawnIo io, const std::string& console_socket = "");
   [[nodiscard]] RuncResult pause(const std::string& id);
   [[nodiscard]] RuncResult resume(const std::string& id);
   [[nodiscard]] RuncResult update(const std::string& id, const std::string& resources_json);

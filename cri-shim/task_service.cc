@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <atomic>
 #include <fstream>
 #include <thread>
 
@@ -93,6 +94,13 @@ RpcReply TaskService::dispatch(const std::string& service, const std::string& me
   return it->second(payload);
 }
 
+// Where runc sends a terminal's master: beside the shim's own socket (a bundle path can exceed a socket's 107
+// bytes), one name per process.
+std::string TaskService::console_socket_path() {
+  static std::atomic<uint32_t> n{0};
+  return cfg_.socket_dir + "/xgc-" + std::to_string(::getpid()) + "-" + std::to_string(++n);
+}
+
 std::shared_ptr<TaskService::Proc> TaskService::find(const std::string& id, const std::string& exec_id, RpcReply& err) {
   auto c = containers_.find(id);
   if (c == containers_.end()) {
@@ -114,8 +122,6 @@ RpcReply TaskService::Create(const task::CreateTaskRequest& r, task::CreateTaskR
   if (!valid_id(r.id())) return rpc_error(RpcCode::kInvalidArgument, "invalid container id");
   if (r.bundle().empty() || r.bundle()[0] != '/' || r.bundle().find("/../") != std::string::npos)
     return rpc_error(RpcCode::kInvalidArgument, "bundle must be an absolute path");
-  if (r.terminal())
-    return rpc_error(RpcCode::kUnimplemented, "terminals (ctr -t, kubectl run -t) are not supported by the xen-gpu shim yet");
   if (!r.checkpoint().empty()) return rpc_error(RpcCode::kUnimplemented, "restoring from a checkpoint is not supported");
   std::string error;
   // Runtime options: our config file may be named there (containerd's `options.ConfigPath`).
@@ -183,7 +189,8 @@ RpcReply TaskService::Create(const task::CreateTaskRequest& r, task::CreateTaskR
   p->stdin_path = r.stdin();
   p->stdout_path = r.stdout();
   p->stderr_path = r.stderr();
-  p->io = ProcessIo::open(r.stdin(), r.stdout(), r.stderr(), error);
+  p->io = r.terminal() ? ProcessIo::open_terminal(r.stdin(), r.stdout(), console_socket_path(), error)
+                        : ProcessIo::open(r.stdin(), r.stdout(), r.stderr(), error);
   if (!p->io) {
     unmount_rootfs(r.bundle());
     undo_zone();
@@ -193,7 +200,8 @@ RpcReply TaskService::Create(const task::CreateTaskRequest& r, task::CreateTaskR
   ::mkdir(runc_.root().c_str(), 0711);
   const std::string pid_file = r.bundle() + "/init.pid";
   // runc create returns once init waits for `start`; no lock needed meanwhile, but a pod's creates are few.
-  const RuncResult rr = runc_.create(r.id(), r.bundle(), pid_file, p->io->spawn_io());
+  RuncResult rr = runc_.create(r.id(), r.bundle(), pid_file, p->io->spawn_io(), p->io->console_socket());
+  if (rr.ok && p->io->terminal() && !p->io->receive_console(rr.error)) rr.ok = false;
   if (!rr.ok) {
     (void)runc_.remove(r.id(), true);
     unmount_rootfs(r.bundle());
@@ -245,7 +253,8 @@ RpcReply TaskService::Start(const task::StartRequest& r, task::StartResponse& ou
     return {};
   }
   const std::string pid_file = c.bundle + "/" + r.exec_id() + ".pid";
-  const RuncResult rr = runc_.exec(r.id(), p->process_json, pid_file, p->io->spawn_io());
+  RuncResult rr = runc_.exec(r.id(), p->process_json, pid_file, p->io->spawn_io(), p->io->console_socket());
+  if (rr.ok && p->io->terminal() && !p->io->receive_console(rr.error)) rr.ok = false;
   if (!rr.ok) return rpc_error(RpcCode::kInternal, "runc exec: " + rr.error);
   p->io->started();
   p->pid = read_pid_file(pid_file);
@@ -323,7 +332,6 @@ RpcReply TaskService::Delete(const task::DeleteRequest& r, task::DeleteResponse&
 
 RpcReply TaskService::Exec(const task::ExecProcessRequest& r, google::protobuf::Empty&) {
   if (!valid_id(r.exec_id())) return rpc_error(RpcCode::kInvalidArgument, "invalid exec id");
-  if (r.terminal()) return rpc_error(RpcCode::kUnimplemented, "terminals are not supported by the xen-gpu shim yet");
   std::unique_lock lock(mu_);
   RpcReply err;
   if (!find(r.id(), "", err)) return err;
@@ -348,7 +356,8 @@ RpcReply TaskService::Exec(const task::ExecProcessRequest& r, google::protobuf::
     if (!f) return rpc_error(RpcCode::kInternal, "cannot write " + p->process_json);
   }
   std::string error;
-  p->io = ProcessIo::open(r.stdin(), r.stdout(), r.stderr(), error);
+  p->io = r.terminal() ? ProcessIo::open_terminal(r.stdin(), r.stdout(), console_socket_path(), error)
+                        : ProcessIo::open(r.stdin(), r.stdout(), r.stderr(), error);
   if (!p->io) return rpc_error(RpcCode::kInternal, error);
   p->stdin_path = r.stdin();
   p->stdout_path = r.stdout();
@@ -502,8 +511,14 @@ RpcReply TaskService::Checkpoint(const task::CheckpointTaskRequest&, google::pro
   return rpc_error(RpcCode::kUnimplemented, "checkpoint is not supported by the xen-gpu shim (a zone's GPU state cannot be saved)");
 }
 
-RpcReply TaskService::ResizePty(const task::ResizePtyRequest&, google::protobuf::Empty&) {
-  return rpc_error(RpcCode::kUnimplemented, "terminals are not supported by the xen-gpu shim yet");
+RpcReply TaskService::ResizePty(const task::ResizePtyRequest& r, google::protobuf::Empty&) {
+  std::lock_guard lock(mu_);
+  RpcReply err;
+  auto p = find(r.id(), r.exec_id(), err);
+  if (!p) return err;
+  if (!p->io || !p->io->terminal()) return rpc_error(RpcCode::kFailedPrecondition, "the process has no terminal");
+  if (!p->io->resize(r.width(), r.height())) return rpc_error(RpcCode::kInvalidArgument, "cannot resize the terminal");
+  return {};
 }
 
 RpcReply TaskService::Stats(const task::StatsRequest&, task::StatsResponse&) {

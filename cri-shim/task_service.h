@@ -55,6 +55,7 @@ class TaskService {
 
   std::shared_ptr<Proc> find(const std::string& id, const std::string& exec_id, RpcReply& err);
   void on_exit(const std::string& container_id, std::shared_ptr<Proc> p, int wait_status);
+  std::string console_socket_path();
 
   ShimIdentity ident_;
   ShimConfig cfg_;

@@ -135,6 +135,24 @@ if [ -x "$W/img/cuda/bin/busybox" ]; then
   check "stdin: the container read both lines, then EOF (wc -l says 2)" sh -c "test $rc -eq 0 && test '$(echo $out)' = 2"
 fi
 
+# ---- a terminal (ctr -t, kubectl exec -it): runc's pty, its master copied to and from containerd's FIFOs --------
+if [ -x "$W/img/cuda/bin/busybox" ] && command -v script >/dev/null; then
+  # script(1) gives ctr the terminal it insists on.
+  out=$(script -qec "$CTR run -t --rm --runtime $RT xen-gpu.test/cuda:1 t-tty /bin/busybox sh -c 'tty; echo tty-done'" /dev/null 2>&1)
+  out=$(tr -d '\r' <<<"$out")
+  echo "$out" | sed 's/^/     | /'
+  check "terminal: the container's process runs on a pty" grep -q '/dev/pts/' <<<"$out"
+  check "terminal: its output arrives" grep -q 'tty-done' <<<"$out"
+  # Typed input reaches the shell through the pty (the shell computes what we check, so an echo cannot pass).
+  out=$( (sleep 1; printf 'echo typed-$((40+2))\nexit\n'; sleep 1) |
+        script -qec "$CTR run -t --rm --runtime $RT xen-gpu.test/cuda:1 t-tty3 /bin/busybox sh" /dev/null 2>&1)
+  check "terminal: typed input reaches the process" grep -q 'typed-42' <<<"$out"
+  $CTR run -d --runtime $RT xen-gpu.test/cuda:1 t-tty2 /bin/pause >/dev/null
+  out=$(script -qec "$CTR tasks exec -t --exec-id e1 t-tty2 /bin/busybox sh -c 'tty; echo exec-tty-done'" /dev/null 2>&1)
+  check "terminal: an exec on a pty too (kubectl exec -it)" grep -q "exec-tty-done" <<<"$out"
+  $CTR tasks kill -s KILL t-tty2 >/dev/null; sleep 0.5; $CTR tasks rm t-tty2 >/dev/null 2>&1; $CTR containers rm t-tty2 >/dev/null
+fi
+
 # ---- 6. the same through CRI, as kubelet drives containerd ----------------------------------------------------
 if [ -x "$B/cri-shim/xg-cri-client" ]; then
   CRI=("$B/cri-shim/xg-cri-client" -e "unix://$W/c.sock" --name gpu --namespace ml --log-dir "$W/logs/ml-gpu"
