@@ -50,19 +50,23 @@ void ProcessIo::started() {
     // The terminal's output: a thread of its own with its own descriptors (it ends when the pty's last user
     // is gone: read gives EIO), so nothing here waits for it.
     idm::UniqueFd m(::dup(master_.get())), out(out_.release());
-    std::thread([m = std::move(m), out = std::move(out)] {
+    std::thread([m = std::move(m), out = std::move(out), drained = drained_] {
       char buf[32 * 1024];
-      for (;;) {
+      bool ok = true;
+      while (ok) {
         const ssize_t n = ::read(m.get(), buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return;
-        for (ssize_t off = 0; off < n && out.valid();) {
+        if (n <= 0) break;
+        for (ssize_t off = 0; off < n && ok;) {
           const ssize_t w = ::write(out.get(), buf + off, static_cast<size_t>(n - off));
           if (w < 0 && errno == EINTR) continue;
-          if (w <= 0) return;
-          off += w;
+          if (w <= 0) ok = false;
+          else off += w;
         }
       }
+      std::lock_guard lock(drained->mu);
+      drained->done = true;
+      drained->cv.notify_all();
     }).detach();
     if (stdin_fifo_.valid()) in_write_.reset(::dup(master_.get()));
   }
@@ -138,6 +142,12 @@ bool ProcessIo::receive_console(std::string& error) {
   std::memcpy(&fd, CMSG_DATA(cm), sizeof fd);
   master_.reset(fd);
   return true;
+}
+
+void ProcessIo::drain_output(std::chrono::milliseconds limit) {
+  if (!terminal()) return;  // without a terminal the process writes to containerd's FIFO itself
+  std::unique_lock lock(drained_->mu);
+  drained_->cv.wait_for(lock, limit, [&] { return drained_->done; });
 }
 
 bool ProcessIo::resize(uint32_t width, uint32_t height) {

@@ -7,6 +7,9 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <thread>
@@ -31,6 +34,9 @@ class ProcessIo {
   [[nodiscard]] const std::string& console_socket() const { return console_path_; }
   // After runc created the process: takes the pty master runc sent (bounded wait). Terminal only.
   [[nodiscard]] bool receive_console(std::string& error);
+  // A terminal's output still in the pty when its process exits must reach containerd before the exit does
+  // (clients stop reading when they see it): waits until the copy has drained (EIO), at most `limit`.
+  void drain_output(std::chrono::milliseconds limit);
   // ResizePty.
   [[nodiscard]] bool resize(uint32_t width, uint32_t height);
   // The descriptors for runc to hand to the process.
@@ -50,6 +56,12 @@ class ProcessIo {
   idm::UniqueFd wake_read_, wake_write_;
   std::thread feeder_;
   std::string console_path_;
+  struct Drained {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+  };
+  std::shared_ptr<Drained> drained_ = std::make_shared<Drained>();
   idm::UniqueFd console_listen_, master_;
 };
 

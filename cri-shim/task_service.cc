@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "cri-shim/bundle.h"
+#include "cri-shim/cgroup_stats.h"
 #include "cri-shim/proto/events.pb.h"
 #include "cri-shim/proto/runtimeoptions.pb.h"
 #include "cri-shim/reaper.h"
@@ -271,6 +272,9 @@ RpcReply TaskService::Start(const task::StartRequest& r, task::StartResponse& ou
 }
 
 void TaskService::on_exit(const std::string& container_id, std::shared_ptr<Proc> p, int wait_status) {
+  // The terminal's last output goes out before the exit is known (a pty's master reads EIO once it is empty
+  // and its process gone; a background process still holding it is not waited for long).
+  if (p->io) p->io->drain_output(std::chrono::seconds(2));
   bool init = false;
   {
     std::lock_guard lock(mu_);
@@ -521,8 +525,22 @@ RpcReply TaskService::ResizePty(const task::ResizePtyRequest& r, google::protobu
   return {};
 }
 
-RpcReply TaskService::Stats(const task::StatsRequest&, task::StatsResponse&) {
-  return rpc_error(RpcCode::kUnimplemented, "stats (cgroup metrics) are not implemented by the xen-gpu shim yet");
+RpcReply TaskService::Stats(const task::StatsRequest& r, task::StatsResponse& out) {
+  pid_t pid = 0;
+  {
+    std::lock_guard lock(mu_);
+    RpcReply err;
+    auto p = find(r.id(), "", err);
+    if (!p) return err;
+    if (is_stopped(*p)) return rpc_error(RpcCode::kNotFound, "container " + r.id() + " has stopped");
+    pid = p->pid;
+  }
+  std::string error;
+  auto stats = cgroup_stats(pid, error);
+  if (!stats) return rpc_error(error.find("not implemented") != std::string::npos ? RpcCode::kUnimplemented : RpcCode::kNotFound, error);
+  out.mutable_stats()->set_type_url(stats->type_url);
+  out.mutable_stats()->set_value(stats->value);
+  return {};
 }
 
 void TaskService::finish() {

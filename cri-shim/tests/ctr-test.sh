@@ -61,6 +61,11 @@ CFG="$W/state/io.containerd.runtime.v2.task/default/t-zone/config.json"
 mount_sources() { grep -o '"source":"[^"]*"' "$CFG"; }
 check "container mounts its zone's own socket" grep -q "\"source\":\"$W/zones/default.t-zone.sock\"" <(mount_sources)
 check "container has no admin socket, no shared zone socket" sh -c "! grep -qE 'admin.sock|\"$W/zone.sock\"' '$CFG'"
+# Stats: containerd reads the container's cgroup figures from the shim (CRI's container stats, ctr's metrics).
+out=$($CTR tasks metrics t-zone 2>&1)
+echo "$out" | grep -E "pids.current|memory.usage_in_bytes|cpuacct.usage " | sed 's/^/     | /'
+check "Stats: the container's pids, memory and CPU figures" \
+  sh -c "echo '$out' | grep -qE '^pids.current +[1-9]' && echo '$out' | grep -qE '^memory.usage_in_bytes +[1-9]'"
 out=$($CTR tasks exec --exec-id q1 t-zone /bin/quota_threads 300 2>&1); rc=$?
 echo "$out" | sed 's/^/     | /'
 check "exec in the container: the quota holds, past it CUDA_ERROR_OUT_OF_MEMORY" \
