@@ -19,6 +19,7 @@
 #include <vector>
 
 #include <google/protobuf/any.pb.h>
+#include <google/protobuf/stubs/logging.h>
 
 #include "cri-shim/bundle.h"
 #include "cri-shim/pod_zone.h"
@@ -239,6 +240,9 @@ int cmd_delete(const Args& a) {
 
 // The shim proper.
 int cmd_serve(const Args& a) {
+  // A malformed request is answered INVALID_ARGUMENT; protobuf's own log line for it (per bad string) would let
+  // any client of the socket fill containerd's log.
+  google::protobuf::SetLogHandler(nullptr);
   Reaper::block_sigchld();
   ::signal(SIGPIPE, SIG_IGN);
   // Containers' processes are reparented to us when runc exits, so we can wait for them.
