@@ -216,6 +216,13 @@ int cmd_delete(const Args& a) {
   const RuncResult rr = runc.remove(id, true);
   if (!rr.ok) std::fprintf(stderr, "runc delete %s: %s\n", id.c_str(), rr.error.c_str());
   unmount_rootfs(bundle);
+  // The dead shim's socket (`start` wrote its address into the bundle), unless a live shim still answers there.
+  {
+    std::ifstream f(bundle + "/address");
+    std::string addr;
+    if (std::getline(f, addr) && addr.rfind("unix://", 0) == 0 && !can_connect(socket_path(addr)))
+      ::unlink(socket_path(addr).c_str());
+  }
   if (auto spec = read_spec(bundle, error)) {
     const auto ann = spec_annotations(*spec);
     auto type = ann.find(kAnnotationContainerType);

@@ -120,6 +120,8 @@ runc_gone() { ! runc --root "$W/runc/default" list 2>/dev/null | grep -q t-kill;
 check "shim killed: runc container gone" wait_until 50 runc_gone
 $CTR tasks rm -f t-kill >/dev/null 2>&1; $CTR containers rm t-kill >/dev/null 2>&1
 check "shim killed: no rootfs mount left" wait_until 50 no_mount t-kill
+no_shim_socket() { ! ls "$W/s" 2>/dev/null | grep -q '^xg-'; }
+check "shim killed: its socket removed" no_shim_socket
 no_pause() { ! pgrep -f '^/bin/[p]ause$' >/dev/null; }  # t-kill's process (the bystander runs /pause)
 check "shim killed: no container process left" wait_until 50 no_pause
 
