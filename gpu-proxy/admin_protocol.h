@@ -17,6 +17,7 @@ namespace xg::proxy {
 #define XG_ADMIN_COMMANDS(X)                                  \
   X(kCreate, "create", (Name, Quota, Weight))                 \
   X(kCreateXen, "create-xen", (Name, Domid, Quota, Weight))   \
+  X(kCreateBound, "create-bound", (Name, Quota, Weight))      \
   X(kDestroy, "destroy", (Name))                              \
   X(kWeight, "weight", (Name, Weight))                        \
   X(kZones, "zones", ())                                      \

@@ -44,6 +44,7 @@ struct Zone {
   uint32_t weight = 1;
   std::optional<uint32_t> xen_domid;  // a Xen zone (create-xen): its worker is the domain's Xen backend
   UniqueFd page_fd;                   // the control page's memfd, handed to each worker (Xen: one per program)
+  std::string bound_name;             // accepted on a create-bound zone's own socket: may register only as it
   uint32_t programs = 0;              // workers started so far
   std::chrono::steady_clock::time_point started;
   std::optional<std::chrono::steady_clock::time_point> kill_at;  // SIGTERM sent; SIGKILL if still alive then
@@ -68,7 +69,9 @@ class Daemon {
   int run();
 
  private:
-  void accept_zone();
+  void accept_zone(int listen_fd, const std::string& bound_name);
+  std::string create_bound_zone(const AdminRequest& r, int owner);
+  void drop_policy(std::vector<ZonePolicy>::iterator it);
   std::string create_xen_zone(const std::string& name, uint32_t domid, uint64_t quota, uint32_t weight);
   pid_t spawn_worker(Zone& z, int zone_fd);
   std::string serve_admin(const AdminRequest& r, int fd);
@@ -90,6 +93,7 @@ class Daemon {
   UniqueFd zone_listen_, admin_listen_, signals_;
   std::map<pid_t, std::unique_ptr<Zone>> zones_;
   std::map<int, UniqueFd> admins_;
+  std::map<std::string, UniqueFd> bound_listen_;  // create-bound zones' own sockets, by zone name
   uint32_t next_id_ = 1;
   bool stopping_ = false;
   TimeSlicer slicer_;
@@ -138,8 +142,8 @@ ZonePolicy* Daemon::policy_for(const std::string& name) {
   return nullptr;
 }
 
-void Daemon::accept_zone() {
-  UniqueFd conn(::accept4(zone_listen_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+void Daemon::accept_zone(int listen_fd, const std::string& bound_name) {
+  UniqueFd conn(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
   if (!conn.valid()) return;
   UniqueFd page_fd;
   ControlPage* page = new_control_page(page_fd);
@@ -149,6 +153,7 @@ void Daemon::accept_zone() {
   z->page_fd = std::move(page_fd);
   z->id = next_id_++;
   z->started = std::chrono::steady_clock::now();
+  z->bound_name = bound_name;
   const pid_t pid = spawn_worker(*z, conn.get());
   if (pid < 0) return;
   zones_[pid] = std::move(z);
@@ -240,11 +245,15 @@ void Daemon::on_worker_message(Zone& z) {
   std::memcpy(name_buf, z.page->name, sizeof z.page->name);
   const std::string name(name_buf);
   char verdict = kAccept;
-  ZonePolicy fallback{name, opts_.default_quota, opts_.default_weight, opts_.default_limits, -1};
+  ZonePolicy fallback{name, opts_.default_quota, opts_.default_weight, opts_.default_limits, -1, ""};
   const ZonePolicy* pol = policy_for(name);
   if (!valid_zone_name(name)) {
     verdict = kRefuse;
   } else if (!pol && !opts_.allow_unknown_zones) {
+    verdict = kRefuse;
+  } else if (!z.bound_name.empty() ? z.bound_name != name : pol && !pol->bound_socket.empty()) {
+    // A create-bound zone registers only through its own socket, and that socket registers only it: a program
+    // that reaches one pod's socket can neither claim another zone nor have its zone claimed from elsewhere.
     verdict = kRefuse;
   } else {
     for (auto& [pid, other] : zones_)
@@ -283,6 +292,18 @@ std::string Daemon::zones_table() const {
                   double(p.busy_ns.load()) / 1e6, double(p.gpu_ns.load()) / 1e6, pid);
     out << line;
   }
+  // create-bound zones waiting for their first (or next) program: declared, no worker yet.
+  for (const ZonePolicy& pol : opts_.zones) {
+    if (pol.bound_socket.empty()) continue;
+    bool live = false;
+    for (const auto& [pid, z] : zones_) live |= z->name == pol.name;
+    if (live) continue;
+    char line[512];
+    std::snprintf(line, sizeof line, "%-3s %-20s %-12s %-10s %-10s %-10s %-7u %-10d %-10d %-9d %-4d %-8d %-9.1f %-9.1f %s\n", "-",
+                  pol.name.c_str(), "waiting", format_size(pol.quota_bytes).c_str(), "0", "0", pol.weight, 0, 0, 0, 0, 0,
+                  0.0, 0.0, "-");
+    out << line;
+  }
   return out.str();
 }
 
@@ -310,7 +331,7 @@ std::string Daemon::serve_admin(const AdminRequest& r, int fd) {
       if (existing && existing->owner != -1) return "error zone name '" + r.name + "' is in use";
       // A declared zone keeps its object limits; a new one gets the defaults.
       const ObjectLimits limits = existing ? existing->limits : opts_.default_limits;
-      const ZonePolicy p{r.name, r.quota, r.weight, limits, fd};
+      const ZonePolicy p{r.name, r.quota, r.weight, limits, fd, ""};
       if (existing) *existing = p;
       else opts_.zones.push_back(p);
       return "ok";
@@ -320,9 +341,18 @@ std::string Daemon::serve_admin(const AdminRequest& r, int fd) {
         return "error zone name '" + r.name + "' is in use";
       return create_xen_zone(r.name, r.domid, r.quota, r.weight);
     }
+    case AdminVerb::kCreateBound:
+      return create_bound_zone(r, fd);
     case AdminVerb::kDestroy:
       destroy_zone_named(r.name);
-      std::erase_if(opts_.zones, [&](const ZonePolicy& z) { return z.name == r.name && z.owner != -1; });
+      for (auto it = opts_.zones.begin(); it != opts_.zones.end();) {
+        if (it->name == r.name && it->owner != -1) {
+          drop_policy(it);
+          it = opts_.zones.begin();
+        } else {
+          ++it;
+        }
+      }
       return "ok";
     case AdminVerb::kWeight: {
       // A new share of GPU time for a live zone (and for its later programs or registrations under that name).
@@ -379,12 +409,52 @@ void Daemon::on_admin(int fd) {
   (void)idm::send_packet(fd, std::as_bytes(std::span(reply.data(), reply.size())));
 }
 
+// A zone with its own socket, for a pod (the CRI shim, cri-shim/): the zone's policy lives as long as the admin
+// connection `owner` (the shim), and `<zone socket dir>/zones/NAME.sock` accepts programs for this zone only.
+// Answers "ok PATH".
+std::string Daemon::create_bound_zone(const AdminRequest& r, int owner) {
+  if (ZonePolicy* existing = policy_for(r.name); existing && existing->owner != -1)
+    return "error zone name '" + r.name + "' is in use";
+  for (auto& [pid, z] : zones_)
+    if (z->name == r.name) return "error zone name '" + r.name + "' is in use";
+  const size_t slash = opts_.zone_socket.rfind('/');
+  const std::string dir = (slash == std::string::npos ? std::string(".") : opts_.zone_socket.substr(0, slash)) + "/zones";
+  ::mkdir(dir.c_str(), 0700);  // the host side stays the operator's; a pod sees only its own socket, mounted in
+  const std::string path = dir + "/" + r.name + ".sock";
+  ::unlink(path.c_str());  // left by a daemon that died: nobody can be listening there now (the name was free)
+  auto l = idm::listen_unix(path);
+  if (!l) return "error cannot listen on " + path;
+  // Programs in the pod may run under any uid: the socket's reach is decided by who has it mounted.
+  ::chmod(path.c_str(), 0666);
+  bound_listen_[r.name] = std::move(l.value());
+  ZonePolicy p{r.name, r.quota, r.weight, opts_.default_limits, owner, path};
+  if (ZonePolicy* existing = policy_for(r.name)) {
+    p.limits = existing->limits;  // a zone declared in the config keeps its object limits
+    *existing = p;
+  } else {
+    opts_.zones.push_back(p);
+  }
+  idm::log_line("zone '" + r.name + "' declared with its own socket " + path + " (quota " + format_size(r.quota) +
+                ", weight " + std::to_string(r.weight) + ")");
+  return "ok " + path;
+}
+
+// Forgets an admin-declared policy; a create-bound zone's socket goes with it.
+void Daemon::drop_policy(std::vector<ZonePolicy>::iterator it) {
+  if (!it->bound_socket.empty()) {
+    bound_listen_.erase(it->name);
+    ::unlink(it->bound_socket.c_str());
+  }
+  opts_.zones.erase(it);
+}
+
 void Daemon::admin_closed(int fd) {
   // A `xen-gpu run` that went away takes its zones with it.
   for (auto it = opts_.zones.begin(); it != opts_.zones.end();) {
     if (it->owner == fd) {
       destroy_zone_named(it->name);
-      it = opts_.zones.erase(it);
+      drop_policy(it);
+      it = opts_.zones.begin();
     } else {
       ++it;
     }
@@ -439,6 +509,8 @@ void Daemon::shutdown() {
   }
   ::unlink(opts_.zone_socket.c_str());
   ::unlink(opts_.admin_socket.c_str());
+  for (const ZonePolicy& p : opts_.zones)
+    if (!p.bound_socket.empty()) ::unlink(p.bound_socket.c_str());
 }
 
 int Daemon::run() {
@@ -468,6 +540,12 @@ int Daemon::run() {
                                {admin_listen_.get(), POLLIN, 0}};
     std::vector<Zone*> zone_of;
     for (auto& [fd, conn] : admins_) fds.push_back({fd, POLLIN, 0});
+    const size_t first_bound = fds.size();
+    std::vector<std::string> bound_names;
+    for (auto& [name, l] : bound_listen_) {
+      fds.push_back({l.get(), POLLIN, 0});
+      bound_names.push_back(name);
+    }
     const size_t first_worker = fds.size();
     for (auto& [pid, z] : zones_) {
       if (!z->control.valid()) continue;
@@ -484,7 +562,7 @@ int Daemon::run() {
         else stopping_ = true;
       }
     }
-    if (fds[1].revents & POLLIN) accept_zone();
+    if (fds[1].revents & POLLIN) accept_zone(zone_listen_.get(), "");
     if (fds[2].revents & POLLIN) {
       UniqueFd c(::accept4(admin_listen_.get(), nullptr, nullptr, SOCK_CLOEXEC));
       if (c.valid()) {
@@ -492,8 +570,14 @@ int Daemon::run() {
         admins_[fd] = std::move(c);
       }
     }
-    for (size_t i = 3; i < first_worker; ++i)
+    for (size_t i = 3; i < first_bound; ++i)
       if (fds[i].revents) on_admin(fds[i].fd);
+    for (size_t i = first_bound; i < first_worker; ++i) {
+      // An admin request above may have closed this zone's socket.
+      auto it = bound_listen_.find(bound_names[i - first_bound]);
+      if ((fds[i].revents & POLLIN) && it != bound_listen_.end() && it->second.get() == fds[i].fd)
+        accept_zone(fds[i].fd, it->first);
+    }
     for (size_t i = first_worker; i < fds.size(); ++i) {
       Zone* z = zone_of[i - first_worker];
       // The zone may have been reaped while we handled signals above.

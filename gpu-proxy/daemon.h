@@ -18,6 +18,9 @@ struct ZonePolicy {
   uint32_t weight = 1;
   ObjectLimits limits;  // driver objects the zone may create (object_limits.h)
   int owner = -1;  // admin connection that created it (xen-gpu run); the zone dies with that connection
+  // create-bound: the zone's own socket (`<zone socket dir>/zones/NAME.sock`). Only connections made there may
+  // register as this zone, and they may register as nothing else: the CRI shim mounts it into one pod alone.
+  std::string bound_socket;
 };
 
 struct DaemonOptions {

@@ -52,7 +52,7 @@ case $GPU_DOMAIN in dom0|domU) ;; *) echo "provision: --gpu-domain must be dom0 
 case $NVIDIA in auto|yes|no) ;; *) echo "provision: --nvidia must be auto, yes or no" >&2; exit 2;; esac
 [[ $DOM0_MEM =~ ^[0-9]+[MG]$ ]] || { echo "provision: --dom0-mem like 4096M or 4G" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "provision: must run as root" >&2; exit 1; }
-for f in gpu-proxy.service proxy.conf containerd-config.toml runtimeclass.yaml; do
+for f in gpu-proxy.service proxy.conf containerd-config.toml runtimeclass.yaml shim.conf gpu-pod.yaml; do
   [ -f "$FILES/$f" ] || { echo "provision: missing $FILES/$f" >&2; exit 1; }
 done
 
@@ -97,7 +97,9 @@ else
 fi
 
 # ------------------------------------------------------------------------------------------ xen-gpu binaries
-mkdir -p /usr/lib/xen-gpu/zone /usr/lib/xen-gpu/sim /usr/share/xen-gpu /etc/xen-gpu
+# zone/: the Xen zone kernel and its libcuda.so.1; pod/: only our libcuda.so.1, the directory the CRI shim mounts
+# read-only into every container of a xen-gpu pod (stub mode).
+mkdir -p /usr/lib/xen-gpu/zone /usr/lib/xen-gpu/pod /usr/lib/xen-gpu/sim /usr/share/xen-gpu /etc/xen-gpu
 # find_built <name> [path-substring]: newest regular file called <name> under BIN_DIR
 find_built() {
   find "$BIN_DIR" -name CMakeFiles -prune -o -type f -name "$1" -path "*${2:-}*" -printf '%T@ %p\n' 2>/dev/null |
@@ -108,10 +110,18 @@ if [ -n "$BIN_DIR" ]; then
   for spec in gpu-proxy:/usr/local/bin/gpu-proxy:755: \
               containerd-shim-xen-gpu-v1:/usr/local/bin/containerd-shim-xen-gpu-v1:755: \
               libcuda.so.1:/usr/lib/xen-gpu/zone/libcuda.so.1:644:/libvgpu/ \
+              libcuda.so.1:/usr/lib/xen-gpu/pod/libcuda.so.1:644:/libvgpu/ \
               libcuda.so.1:/usr/lib/xen-gpu/sim/libcuda.so.1:644:/sim/; do
     IFS=: read -r name dst mode sub <<< "$spec"
     src=$(find_built "$name" "$sub")
     if [ -n "$src" ]; then install_file "$src" "$dst" "$mode"; else say "not built (skipped): $name${sub:+ from $sub}"; fi
+  done
+fi
+# Pods load our libcuda.so.1 from /usr/lib/xen-gpu/pod (first on their LD_LIBRARY_PATH): the Xen libraries it
+# links (for the Xen transport) are in no container image, so they go beside it. libc/libstdc++ come from the image.
+if [ -f /usr/lib/xen-gpu/pod/libcuda.so.1 ]; then
+  for l in $( (ldd /usr/lib/xen-gpu/pod/libcuda.so.1 2>/dev/null || true) | awk '/libxen/ {print $3}'); do
+    install_file "$l" "/usr/lib/xen-gpu/pod/$(basename "$l")" 644
   done
 fi
 if [ -n "$ZONE_KERNEL" ]; then
@@ -127,6 +137,9 @@ fi
 [ -f /etc/xen-gpu/proxy.conf ] || install_file "$FILES/proxy.conf" /etc/xen-gpu/proxy.conf 644
 install_file "$FILES/gpu-proxy.service" /etc/systemd/system/gpu-proxy.service 644
 install_file "$FILES/runtimeclass.yaml" /usr/share/xen-gpu/runtimeclass.yaml 644
+install_file "$FILES/gpu-pod.yaml" /usr/share/xen-gpu/gpu-pod.yaml 644
+# The CRI shim's settings (containerd-config.toml names this file): written once, user edits win.
+[ -f /etc/xen-gpu/shim.conf ] || install_file "$FILES/shim.conf" /etc/xen-gpu/shim.conf 644
 # Units of other components ship beside their code; install the ones that exist (the CRI shim's, later).
 for u in "$HERE"/../cri-shim/*.service "$HERE"/../gpu-proxy/*.service; do
   [ -f "$u" ] && install_file "$u" "/etc/systemd/system/$(basename "$u")" 644

@@ -83,7 +83,8 @@ check "containerd + runc installed" test -x "$R/usr/bin/containerd" -a -x "$R/us
 
 # Files promised
 for f in /etc/containerd/config.toml /etc/xen-gpu/proxy.conf /etc/systemd/system/gpu-proxy.service \
-         /usr/share/xen-gpu/runtimeclass.yaml /etc/default/grub.d/zz-xen-gpu.cfg /etc/modules-load.d/xen-gpu.conf; do
+         /usr/share/xen-gpu/runtimeclass.yaml /etc/default/grub.d/zz-xen-gpu.cfg /etc/modules-load.d/xen-gpu.conf \
+         /etc/xen-gpu/shim.conf /usr/share/xen-gpu/gpu-pod.yaml; do
   check "file $f" test -s "$R$f"
 done
 if grep -q -- --zone-kernel <<< "${ARGS[*]}"; then
@@ -91,6 +92,10 @@ if grep -q -- --zone-kernel <<< "${ARGS[*]}"; then
 fi
 if [ -n "$BIN_DIR" ] && [ -n "$(find "$BIN_DIR" -name CMakeFiles -prune -o -type f -name gpu-proxy -print -quit 2>/dev/null)" ]; then
   check "gpu-proxy binary installed" test -x "$R/usr/local/bin/gpu-proxy"
+  if [ -n "$(find "$BIN_DIR" -name CMakeFiles -prune -o -type f -name containerd-shim-xen-gpu-v1 -print -quit 2>/dev/null)" ]; then
+    check "CRI shim installed on containerd's PATH" test -x "$R/usr/local/bin/containerd-shim-xen-gpu-v1"
+    check "pods' libcuda.so.1 installed" test -s "$R/usr/lib/xen-gpu/pod/libcuda.so.1"
+  fi
   check "gpu-proxy.service enabled" in_root systemctl is-enabled gpu-proxy.service
 else
   echo "chroot-test: NOTE no gpu-proxy binary under '${BIN_DIR:-}' yet: unit installed, not enabled (checked)"
