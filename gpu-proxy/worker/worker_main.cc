@@ -36,13 +36,12 @@ void restrict_syscalls() {
     idm::log_line("warning: no system-call filter (seccomp unavailable here); serving without it");
 }
 
-bool wait_byte(int fd, char& out, int timeout_ms) {
-  idm::UniqueFd none;
-  std::array<std::byte, 1> b{};
-  auto n = idm::recv_packet(fd, b, nullptr, std::chrono::milliseconds(timeout_ms));
-  if (!n || *n != 1) return false;
-  out = static_cast<char>(b[0]);
-  return true;
+// The daemon's answer to Registered, bounded: Accept, Refuse, or nullopt (no answer, or not one the daemon sends).
+std::optional<ControlMessage> wait_decision(int fd, std::chrono::milliseconds timeout) {
+  std::array<std::byte, 8> b{};
+  auto n = idm::recv_packet(fd, b, nullptr, timeout);
+  if (!n) return std::nullopt;
+  return decode_control(std::span(b).first(*n), Sender::kDaemon);
 }
 
 // XG_LOG_PROFILE=1 (the daemon's environment; `make bench-gpu` sets it): the worker's per-opcode profile, most
@@ -88,11 +87,8 @@ int worker_main(const std::string& driver_path) {
     page->zone_pid.store(zi.pid);
     page->requested_quota.store(zi.requested_quota);
     page->state.store(static_cast<uint32_t>(WorkerState::kRegistered));
-    const char r = kRegistered;
-    if (idm::send_packet(kWorkerControlFd, std::as_bytes(std::span(&r, 1))) != idm::Error::kOk) return 4;
-    // The daemon's decision.
-    char decision = 0;
-    if (!wait_byte(kWorkerControlFd, decision, 5000) || decision != kAccept) {
+    if (idm::send_packet(kWorkerControlFd, encode_control(ControlMessage::kRegistered)) != idm::Error::kOk) return 4;
+    if (wait_decision(kWorkerControlFd, std::chrono::seconds(5)) != ControlMessage::kAccept) {
       idm::log_line("zone '" + zi.name + "' refused by policy");
       return 5;
     }
