@@ -1,6 +1,7 @@
 #include "gpu-proxy/control.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace xg::proxy {
 
@@ -10,6 +11,42 @@ bool valid_zone_name(std::string_view name) noexcept {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
            c == '-';
   });
+}
+
+std::array<std::byte, kControlPacketBytes> encode_control(ControlMessage m) noexcept {
+  return {static_cast<std::byte>(m)};
+}
+
+std::optional<ControlMessage> decode_control(std::span<const std::byte> packet, Sender from) noexcept {
+  if (packet.size() != kControlPacketBytes) return std::nullopt;
+  const char b = static_cast<char>(packet[0]);
+#define XG_CONTROL_DECODE(name, byte, sender) \
+  if (b == (byte) && from == (sender)) return ControlMessage::k##name;
+  XG_CONTROL_MESSAGES(XG_CONTROL_DECODE)
+#undef XG_CONTROL_DECODE
+  return std::nullopt;
+}
+
+std::optional<WorkerRegistration> read_registration(const ControlPage& page) {
+  // One copy of the worker-written bytes; everything below looks at the copy only.
+  char raw[sizeof page.name];
+  std::memcpy(raw, page.name, sizeof raw);
+  WorkerRegistration r;
+  r.name.assign(raw, strnlen(raw, sizeof raw));
+  if (!valid_zone_name(r.name)) return std::nullopt;
+  r.pid = page.zone_pid.load(std::memory_order_relaxed);
+  r.requested_quota = page.requested_quota.load(std::memory_order_relaxed);
+  return r;
+}
+
+const char* worker_state_name(uint32_t s) noexcept {
+  switch (static_cast<WorkerState>(s)) {
+    case WorkerState::kStarting: return "starting";
+    case WorkerState::kRegistered: return "registering";
+    case WorkerState::kServing: return "serving";
+    case WorkerState::kEnded: return "ended";
+  }
+  return "?";
 }
 
 void store_limits(ControlPage& page, const ObjectLimits& limits) noexcept {

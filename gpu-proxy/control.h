@@ -3,15 +3,24 @@
 // name and request from Hello, usage and counters). The daemon never maps zone-written memory: a compromised
 // worker can lie about its own counters, nothing more, and the daemon re-validates the name it reads here.
 //
-// Start-up handshake:
-//   worker: reads Hello from the zone socket, fills name/pid/requested_quota, sends kRegistered
-//   daemon: looks the name up in its policy, fills zone_id/quota/weight, sends kAccept or kRefuse
+// Start-up handshake (shm zones; a Xen zone's page is filled by the daemon before the worker starts):
+//   worker: reads Hello from the zone socket, fills name/pid/requested_quota, sends Registered
+//   daemon: reads the registration back (read_registration), looks the name up in its policy, fills
+//           zone_id/quota/weight, sends Accept or Refuse
 //   worker: answers the zone (Welcome + channel memfd, or closes), sets state, serves
+//
+// Everything the daemon reads from a worker (a control-socket packet, the worker-written fields of the page) goes
+// through the decoders below, defined once with the table, and is fuzzed (control_fuzz.cc): a worker has parsed
+// a zone's bytes, so it is less trusted than the daemon.
 #pragma once
 
+#include <array>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "gpu-proxy/object_limits.h"
@@ -33,7 +42,27 @@ struct OpProfile {
 };
 
 enum class WorkerState : uint32_t { kStarting = 0, kRegistered, kServing, kEnded };
-enum ControlByte : char { kRegistered = 'R', kAccept = 'A', kRefuse = 'X' };
+
+// The control socket's messages (SOCK_SEQPACKET, one packet each), one row per message: name, the byte that is the
+// whole packet, who sends it.
+//   Registered: the zone's Hello is in the page (name, pid, requested quota); decide.
+//   Accept:     the zone may be served; the page holds its zone id, quota, weight and object limits.
+//   Refuse:     no policy for that name, an invalid name or one in use; the worker drops the zone.
+#define XG_CONTROL_MESSAGES(X)      \
+  X(Registered, 'R', Sender::kWorker) \
+  X(Accept, 'A', Sender::kDaemon)     \
+  X(Refuse, 'X', Sender::kDaemon)
+
+enum class Sender : uint8_t { kWorker, kDaemon };
+#define XG_CONTROL_ENUM(name, byte, from) k##name = byte,
+enum class ControlMessage : char { XG_CONTROL_MESSAGES(XG_CONTROL_ENUM) };
+#undef XG_CONTROL_ENUM
+inline constexpr size_t kControlPacketBytes = 1;
+
+// The packet for `m`.
+[[nodiscard]] std::array<std::byte, kControlPacketBytes> encode_control(ControlMessage m) noexcept;
+// A received packet, if it is exactly one message that `from` sends (a worker cannot send Accept).
+[[nodiscard]] std::optional<ControlMessage> decode_control(std::span<const std::byte> packet, Sender from) noexcept;
 
 struct ControlPage {
   uint32_t magic;
@@ -73,5 +102,17 @@ void store_limits(ControlPage& page, const ObjectLimits& limits) noexcept;
 
 // True if `name` is a valid zone name (what HelloReq::valid accepts), for the daemon's re-check.
 [[nodiscard]] bool valid_zone_name(std::string_view name) noexcept;
+
+// What the daemon reads back from a worker that sent Registered: each field copied out of the page once, the name
+// up to its NUL (or the field's end) and re-validated. nullopt: not a valid zone name.
+struct WorkerRegistration {
+  std::string name;
+  uint32_t pid = 0;
+  uint64_t requested_quota = 0;
+};
+[[nodiscard]] std::optional<WorkerRegistration> read_registration(const ControlPage& page);
+
+// The worker-written state, for tables; "?" for a value the enum does not have.
+[[nodiscard]] const char* worker_state_name(uint32_t state) noexcept;
 
 }  // namespace xg::proxy

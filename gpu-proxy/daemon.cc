@@ -53,16 +53,6 @@ struct Zone {
   }
 };
 
-const char* state_name(uint32_t s) {
-  switch (static_cast<WorkerState>(s)) {
-    case WorkerState::kStarting: return "starting";
-    case WorkerState::kRegistered: return "registering";
-    case WorkerState::kServing: return "serving";
-    case WorkerState::kEnded: return "ended";
-  }
-  return "?";
-}
-
 class Daemon {
  public:
   explicit Daemon(DaemonOptions o) : opts_(std::move(o)), driver_(resolve_driver(opts_.driver, opts_.self_exe)) {}
@@ -239,28 +229,32 @@ void Daemon::on_worker_message(Zone& z) {
     z.control.reset();  // the worker is exiting; SIGCHLD does the rest
     return;
   }
-  if (*n != 1 || static_cast<char>(b[0]) != kRegistered) return;
-  // Re-validate what the worker copied from the zone: the daemon trusts neither.
-  char name_buf[sizeof z.page->name + 1] = {};
-  std::memcpy(name_buf, z.page->name, sizeof z.page->name);
-  const std::string name(name_buf);
-  char verdict = kAccept;
+  // The worker's packet and page are read through control.h's decoders only: the worker parsed zone bytes.
+  const auto msg = decode_control(std::span(b).first(*n), Sender::kWorker);
+  if (msg != ControlMessage::kRegistered) return;
+  auto reg = read_registration(*z.page);
+  ControlMessage verdict = ControlMessage::kAccept;
+  if (!reg) {
+    idm::log_line("zone registration refused: the worker reported no valid zone name");
+    const auto refuse = encode_control(ControlMessage::kRefuse);
+    (void)idm::send_packet(z.control.get(), refuse);
+    return;
+  }
+  const std::string& name = reg->name;
   ZonePolicy fallback{name, opts_.default_quota, opts_.default_weight, opts_.default_limits, -1, ""};
   const ZonePolicy* pol = policy_for(name);
-  if (!valid_zone_name(name)) {
-    verdict = kRefuse;
-  } else if (!pol && !opts_.allow_unknown_zones) {
-    verdict = kRefuse;
+  if (!pol && !opts_.allow_unknown_zones) {
+    verdict = ControlMessage::kRefuse;
   } else if (!z.bound_name.empty() ? z.bound_name != name : pol && !pol->bound_socket.empty()) {
     // A create-bound zone registers only through its own socket, and that socket registers only it: a program
     // that reaches one pod's socket can neither claim another zone nor have its zone claimed from elsewhere.
-    verdict = kRefuse;
+    verdict = ControlMessage::kRefuse;
   } else {
     for (auto& [pid, other] : zones_)
-      if (other.get() != &z && other->name == name) verdict = kRefuse;  // one live zone per name
+      if (other.get() != &z && other->name == name) verdict = ControlMessage::kRefuse;  // one live zone per name
   }
   if (!pol) pol = &fallback;
-  if (verdict == kAccept) {
+  if (verdict == ControlMessage::kAccept) {
     z.name = name;
     z.weight = pol->weight;
     z.page->quota_bytes.store(pol->quota_bytes);
@@ -268,12 +262,12 @@ void Daemon::on_worker_message(Zone& z) {
     store_limits(*z.page, pol->limits);
     z.page->zone_id.store(z.id);
     idm::log_line("zone " + std::to_string(z.id) + " '" + name + "' registered (pid " +
-                  std::to_string(z.page->zone_pid.load()) + ", quota " + format_size(pol->quota_bytes) +
+                  std::to_string(reg->pid) + ", quota " + format_size(pol->quota_bytes) +
                   ", weight " + std::to_string(pol->weight) + ")");
   } else {
     idm::log_line("zone registration refused for name '" + name + "'");
   }
-  (void)idm::send_packet(z.control.get(), std::as_bytes(std::span(&verdict, 1)));
+  (void)idm::send_packet(z.control.get(), encode_control(verdict));
 }
 
 std::string Daemon::zones_table() const {
@@ -284,7 +278,7 @@ std::string Daemon::zones_table() const {
     const ControlPage& p = *z->page;
     char line[512];
     std::snprintf(line, sizeof line, "%-3u %-20s %-12s %-10s %-10s %-10s %-7u %-10llu %-10llu %-9llu %-4llu %-8llu %-9.1f %-9.1f %d\n",
-                  z->id, z->name.empty() ? "-" : z->name.c_str(), state_name(p.state.load()),
+                  z->id, z->name.empty() ? "-" : z->name.c_str(), worker_state_name(p.state.load()),
                   format_size(p.quota_bytes.load()).c_str(), format_size(p.used_bytes.load()).c_str(),
                   format_size(p.peak_bytes.load()).c_str(), z->weight, (unsigned long long)p.calls.load(),
                   (unsigned long long)p.posts.load(), (unsigned long long)p.rejected.load(),

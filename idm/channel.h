@@ -13,6 +13,7 @@
 #include <span>
 
 #include "idm/doorbell.h"
+#include "idm/host_pages.h"
 #include "idm/messages_cuda.h"
 #include "idm/result.h"
 #include "idm/ring.h"
@@ -70,45 +71,16 @@ class Channel {
   Doorbell* doorbell_ = nullptr;
 };
 
-// Memory shared with the peer; the transport's RAII mapping (memfd mmap, or Xen grant mapping/sharing).
-class SharedMemory {
- public:
-  virtual ~SharedMemory() = default;
-  [[nodiscard]] virtual std::span<std::byte> bytes() noexcept = 0;
-};
-
-// Host memory beyond the channel that the zone lends the proxy: pinned host allocations on a transport that
-// cannot pass file descriptors (Xen: the zone grants its own pages, as Xen frontends do, and the driver domain
-// maps them). The pages are named by "directory" pages holding their references (kRefsPerLendDirPage each),
-// so a large allocation costs one short message (layout and bounds: messages_cuda.h). A transport that can pass
-// fds (shm: the proxy allocates and sends a memfd) has neither side.
-
-// Zone side: pages lent to the proxy. Destroying it takes them back (after the proxy has unmapped them, or when
-// it does: the transport defers freeing).
-class LentPages : public SharedMemory {
- public:
-  [[nodiscard]] virtual std::span<const uint32_t> directory_refs() const noexcept = 0;
-};
-class PageLender {
- public:
-  virtual ~PageLender() = default;
-  [[nodiscard]] virtual Result<std::unique_ptr<LentPages>> lend(uint32_t pages) = 0;
-};
-// Proxy side: maps pages a zone lent, named by its directory refs (hostile input: bounded and checked).
-class PageBorrower {
- public:
-  virtual ~PageBorrower() = default;
-  [[nodiscard]] virtual Result<std::unique_ptr<SharedMemory>> borrow(std::span<const uint32_t> directory_refs,
-                                                                     uint32_t pages) = 0;
-};
-
 // Everything one side holds for a connected channel. Move-only; destroying it unmaps and closes.
+// Made by the transport (idm/transport.h chooses which); users see only these interfaces.
 struct Endpoint {
   std::unique_ptr<SharedMemory> memory;
   std::unique_ptr<Doorbell> doorbell;
   Channel channel;
-  std::unique_ptr<PageLender> lender;      // zone side of a transport that lends host pages (Xen); else null
-  std::unique_ptr<PageBorrower> borrower;  // proxy side of the same
+  // Pinned host memory, the transport's way (host_pages.h): the zone side's on a zone endpoint, the proxy
+  // side's on a proxy endpoint; null where the transport has none (a bare test endpoint).
+  std::unique_ptr<ZoneHostPages> zone_pages;
+  std::unique_ptr<ProxyHostPages> proxy_pages;
 };
 
 // Assembles an Endpoint once the transport has produced the memory and the doorbell.

@@ -18,6 +18,7 @@ std::string_view error_name(Error e) noexcept {
     case Error::kPeerGone: return "peer-gone";
     case Error::kTimeout: return "timeout";
     case Error::kSystem: return "system";
+    case Error::kNoMemory: return "no-memory";
   }
   return "unknown-error";
 }

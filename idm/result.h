@@ -24,6 +24,7 @@ enum class Error : uint8_t {
   kPeerGone,         // the peer died or closed
   kTimeout,
   kSystem,           // a syscall failed; see errno in the log line
+  kNoMemory,         // the transport could not provide memory (mmap, the grant allocator's limit)
 };
 
 [[nodiscard]] std::string_view error_name(Error e) noexcept;

@@ -11,7 +11,9 @@
 #include <array>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include "idm/codec.h"
 #include "idm/futex_doorbell.h"
@@ -80,8 +82,55 @@ Result<std::unique_ptr<Endpoint>> welcome_zone(Registration& reg, uint32_t zone_
   if (!mem) return mem.error();
   Channel::format((*mem)->bytes(), g);
   if (Error e = send_welcome(reg.socket.get(), zone_id, g, (*mem)->fd()); e != Error::kOk) return e;
-  return make_endpoint(std::move(mem.value()), std::make_unique<FutexDoorbell>(std::move(reg.socket)), g,
-                       Role::kProxy);
+  const int socket = reg.socket.get();
+  auto ep = make_endpoint(std::move(mem.value()), std::make_unique<FutexDoorbell>(std::move(reg.socket)), g,
+                          Role::kProxy);
+  if (!ep) return ep.error();
+  // The registration socket, now the doorbell's liveness link, also carries pinned memory's memfds.
+  (*ep)->proxy_pages = memfd_proxy_pages(socket);
+  return ep;
+}
+
+namespace {
+
+class ShmAcceptor final : public ZoneAcceptor {
+ public:
+  explicit ShmAcceptor(UniqueFd socket) : socket_(std::move(socket)) {}
+
+  Result<std::optional<ZoneIntroduction>> introduction(std::chrono::milliseconds timeout) override {
+    // The zone's Hello: hostile bytes, parsed here in the worker and never in the daemon.
+    auto reg = read_hello(std::move(socket_), timeout);
+    if (!reg) return reg.error();
+    reg_ = std::move(reg.value());
+    return std::optional<ZoneIntroduction>(ZoneIntroduction{reg_->name, reg_->hello.pid, reg_->hello.requested_quota});
+  }
+
+  Result<std::unique_ptr<Endpoint>> accept(uint32_t zone_id, const std::atomic<bool>&) override {
+    if (!reg_) return Error::kInvalidField;  // introduction() first
+    // XG_SHM_DATA_PAGES (tests): a smaller data area, e.g. 256 pages = the Xen channel's 1 MiB, so that bulk
+    // copies reuse data-area regions inside one copy as they do over Xen.
+    ChannelGeometry geometry{};
+    if (const char* dp = std::getenv("XG_SHM_DATA_PAGES"); dp != nullptr && *dp != '\0') {
+      const unsigned long pages = std::strtoul(dp, nullptr, 10);
+      if (pages >= 16 && pages <= geometry.data_pages) geometry.data_pages = static_cast<uint32_t>(pages);
+    }
+    return welcome_zone(*reg_, zone_id, geometry);
+  }
+
+  bool zone_lives_on() override { return false; }  // the zone is this one program
+  void await_peer_closed() override {}
+  std::string log_label() const override { return ""; }
+  std::string serving_what() const override { return ""; }
+
+ private:
+  UniqueFd socket_;
+  std::optional<Registration> reg_;
+};
+
+}  // namespace
+
+std::unique_ptr<ZoneAcceptor> open_shm_acceptor(UniqueFd socket) {
+  return std::make_unique<ShmAcceptor>(std::move(socket));
 }
 
 Result<ZoneConnection> register_zone(UniqueFd socket, std::string_view name, uint64_t requested_quota,
@@ -108,9 +157,11 @@ Result<ZoneConnection> register_zone(UniqueFd socket, std::string_view name, uin
   if (!g.valid()) return Error::kInvalidField;
   auto mem = ShmMemory::map(std::move(memfd), g.total_bytes());
   if (!mem) return mem.error();
+  const int fd = socket.get();
   auto ep = make_endpoint(std::move(mem.value()), std::make_unique<FutexDoorbell>(std::move(socket)), g,
                           Role::kZone);
   if (!ep) return ep.error();
+  (*ep)->zone_pages = memfd_zone_pages(fd);  // the worker's memfds arrive on the registration socket
   return ZoneConnection{w.zone_id, std::move(ep.value())};
 }
 

@@ -5,8 +5,9 @@
 // Registration (SOCK_SEQPACKET, one IDM control message per packet):
 //   zone -> proxy   Hello{version, pid, requested quota} + zone name tail
 //   proxy -> zone   Welcome{zone id, geometry} + the memfd
-// The Xen transport (transport_xen.h) follows the same shape with grant references and an event channel
-// exchanged through xenstore instead.
+// The Xen transport (idm/xen/) follows the same shape with grant references and an event channel exchanged
+// through xenstore instead. Callers outside idm/ use idm/transport.h, which chooses; tests and benchmarks that
+// want shm itself call these directly.
 #pragma once
 
 #include <chrono>
@@ -17,6 +18,7 @@
 #include "idm/channel.h"
 #include "idm/messages.h"
 #include "idm/result.h"
+#include "idm/transport.h"
 #include "idm/unique_fd.h"
 #include "idm/unix_socket.h"
 
@@ -39,6 +41,11 @@ class ShmMemory final : public SharedMemory {
   size_t size_;
 };
 
+// Pinned host memory over shm (host_pages_shm.cc): the worker sends a memfd per allocation on `socket`, the
+// registration socket (borrowed: it must outlive the object). Endpoints made here carry them already.
+[[nodiscard]] std::unique_ptr<ZoneHostPages> memfd_zone_pages(int socket);
+[[nodiscard]] std::unique_ptr<ProxyHostPages> memfd_proxy_pages(int socket);
+
 // Proxy side ---------------------------------------------------------------------------------------------
 
 // A registration read off an accepted socket: validated Hello and the zone's name.
@@ -55,6 +62,10 @@ struct Registration {
                                                              const ChannelGeometry& geometry);
 // Sends Welcome + memfd for memory created elsewhere (the daemon creates it; a worker serves it).
 [[nodiscard]] Error send_welcome(int socket, uint32_t zone_id, const ChannelGeometry& geometry, int memfd);
+
+// A worker's acceptor for an shm zone (idm/transport.h): the zone's Hello arrives on `socket`, the registration
+// socket the daemon handed over; accept() answers it with Welcome + the channel memfd.
+[[nodiscard]] std::unique_ptr<ZoneAcceptor> open_shm_acceptor(UniqueFd socket);
 
 // Zone side ----------------------------------------------------------------------------------------------
 

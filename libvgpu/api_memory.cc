@@ -1,19 +1,15 @@
 // Device memory, pinned and registered host memory, pointer attributes, copies and memsets.
 //
-// Pinned host memory (cuMemAllocHost / cuMemHostAlloc) is shared with the worker: MemHostAlloc makes the worker
-// create and register the pages, it sends their memfd (8-byte handle + SCM_RIGHTS) on the zone's socket before it
-// answers, and we map it MAP_SHARED. Copies from/to it name the allocation (HostBuf::kPinned): no staging copy, and
-// the async forms are truly asynchronous.
+// Pinned host memory (cuMemAllocHost / cuMemHostAlloc) is shared with the worker, in the transport's own way
+// (idm/host_pages.h: a memfd the worker makes and sends over shm, pages we lend by grant over Xen): the transport
+// offers pages, MemHostAlloc makes the worker map and register them, the transport hands us our mapping.
+// Copies from/to it name the allocation (HostBuf::kPinned): no staging copy, and the async forms are truly
+// asynchronous. cuMemFreeHost has the worker unmap first, then drops our mapping.
 // cuMemHostRegister only records the range (flags 0 / PORTABLE; others are CUDA_ERROR_NOT_SUPPORTED): the worker
 // cannot reach the zone's own pages, so copies from/to a registered range are staged like pageable memory.
 // Pointer attributes of zone host memory are answered locally; device pointers are asked of the worker.
-// Over Xen (no fd passing) we lend the pages instead: granted to the driver domain, named by directory refs in
-// the MemHostAlloc request, mapped and registered by the worker; cuMemFreeHost takes them back.
-#include <sys/mman.h>
-
 #include <cstring>
 
-#include "idm/transport_shm.h"
 #include "libvgpu/copy.h"
 #include "libvgpu/state.h"
 
@@ -23,67 +19,37 @@ namespace idm = xg::idm;
 
 namespace {
 
-constexpr auto kFdTimeout = std::chrono::milliseconds(5000);
-constexpr uint64_t kPage = 4096;
-
-// The worker made the pages and sends their memfd on the zone's socket before it answers (shm).
-CUresult receive_pages(Connection& c, uint64_t ctx, size_t bytes, unsigned flags, HostRange* range, void** out) {
+// The transport offers pages, the worker maps them (MemHostAlloc), the transport gives us our mapping.
+CUresult pin_pages(Connection& c, uint64_t ctx, size_t bytes, unsigned flags, HostRange* range, void** out) {
+  idm::ZoneHostPages* pages = c.host_pages();
+  if (pages == nullptr) return CUDA_ERROR_NOT_SUPPORTED;  // a transport without shared host pages
+  auto offer = pages->offer(bytes);
+  if (!offer) return CUDA_ERROR_OUT_OF_MEMORY;
   Reply rep;
-  const idm::MemHostAllocReq req{ctx, bytes, flags, static_cast<uint32_t>(idm::HostPages::kProxy)};
-  if (CUresult r = c.call<Op::MemHostAlloc>(req, {}, &rep); r != CUDA_SUCCESS) return r;
+  const idm::MemHostAllocReq req{ctx, offer->bytes, flags, static_cast<uint32_t>(offer->from)};
+  if (CUresult r = c.call<Op::MemHostAlloc>(req, offer->tail, &rep); r != CUDA_SUCCESS) return r;  // pages taken back
   const auto a = rep.fixed<idm::MemHostAllocRsp>();
   auto give_back = [&](CUresult why) {
     (void)c.call<Op::MemFreeHost>(idm::HandleReq{a.handle});
     return why;
   };
-  if (a.bytes < bytes || a.bytes > (uint64_t{1} << 46)) return give_back(CUDA_ERROR_OUT_OF_MEMORY);
-  std::byte packet[sizeof(uint64_t)];
-  idm::UniqueFd fd;
-  auto n = idm::recv_packet(c.host_memory_fd(), packet, &fd, kFdTimeout);
-  if (!n) return n.error() == idm::Error::kPeerGone ? c.transport_error(n.error()) : give_back(CUDA_ERROR_OPERATING_SYSTEM);
-  uint64_t handle = 0;
-  if (*n != sizeof handle || !fd.valid()) return give_back(CUDA_ERROR_OPERATING_SYSTEM);
-  std::memcpy(&handle, packet, sizeof handle);
-  if (handle != a.handle) return c.transport_error(idm::Error::kPeerImpossible);
-  void* p = ::mmap(nullptr, a.bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
-  if (p == MAP_FAILED) return give_back(CUDA_ERROR_OUT_OF_MEMORY);
-  range->bytes = a.bytes;
-  range->handle = a.handle;
-  range->device_ptr = a.device_ptr;
-  *out = p;
-  return CUDA_SUCCESS;
-}
-
-// We lend our own pages (Xen: granted to the driver domain) and name them by their directory refs.
-CUresult lend_pages(Connection& c, uint64_t ctx, size_t bytes, unsigned flags, HostRange* range, void** out) {
-  const uint64_t pages = (uint64_t{bytes} + kPage - 1) / kPage;
-  if (pages > idm::kMaxLendPages) return CUDA_ERROR_OUT_OF_MEMORY;
-  auto lent = c.lender()->lend(static_cast<uint32_t>(pages));
-  if (!lent) {
-    static std::once_flag once;
-    std::call_once(once, [&] {
-      std::fprintf(stderr,
-                   "libvgpu: cannot grant %llu pages of pinned host memory to the GPU proxy's domain (is "
-                   "/sys/module/xen_gntalloc/parameters/limit, default 1024 pages in all, too low?)\n",
-                   static_cast<unsigned long long>(pages));
-    });
-    return CUDA_ERROR_OUT_OF_MEMORY;
-  }
-  std::shared_ptr<idm::LentPages> lp = std::move(lent.value());
-  Reply rep;
-  const idm::MemHostAllocReq req{ctx, pages * kPage, flags, static_cast<uint32_t>(idm::HostPages::kLent)};
-  if (CUresult r = c.call<Op::MemHostAlloc>(req, std::as_bytes(lp->directory_refs()), &rep); r != CUDA_SUCCESS)
-    return r;  // lp is taken back
-  const auto a = rep.fixed<idm::MemHostAllocRsp>();
-  if (a.bytes != pages * kPage) {
-    (void)c.call<Op::MemFreeHost>(idm::HandleReq{a.handle});
-    return c.transport_error(idm::Error::kPeerImpossible);
+  auto mapped = pages->accept(std::move(offer.value()), a.handle, a.bytes);
+  if (!mapped) {
+    switch (mapped.error()) {
+      case idm::Error::kPeerGone: return c.transport_error(idm::Error::kPeerGone);
+      case idm::Error::kPeerImpossible:
+        (void)give_back(CUDA_ERROR_UNKNOWN);
+        return c.transport_error(idm::Error::kPeerImpossible);
+      case idm::Error::kBadLength:
+      case idm::Error::kNoMemory: return give_back(CUDA_ERROR_OUT_OF_MEMORY);
+      default: return give_back(CUDA_ERROR_OPERATING_SYSTEM);
+    }
   }
   range->bytes = a.bytes;
   range->handle = a.handle;
   range->device_ptr = a.device_ptr;
-  range->lent = std::move(lp);
-  *out = range->lent->bytes().data();
+  range->pages = std::move(mapped.value());
+  *out = range->pages->bytes().data();
   return CUDA_SUCCESS;
 }
 
@@ -95,13 +61,7 @@ CUresult host_alloc(void** pp, size_t bytes, unsigned flags) {
   Connection& c = s.conn();
   HostRange range;
   void* p = nullptr;
-  CUresult r = CUDA_ERROR_NOT_SUPPORTED;  // a transport that can neither lend pages nor pass an fd
-  if (c.lender() != nullptr) {
-    r = lend_pages(c, s.ctx(), bytes, flags, &range, &p);
-  } else if (c.host_memory_fd() >= 0) {
-    r = receive_pages(c, s.ctx(), bytes, flags, &range, &p);
-  }
-  if (r != CUDA_SUCCESS) return r;
+  if (CUresult r = pin_pages(c, s.ctx(), bytes, flags, &range, &p); r != CUDA_SUCCESS) return r;
   if (!(flags & CU_MEMHOSTALLOC_DEVICEMAP)) range.device_ptr = 0;
   range.ctx = s.ctx();
   range.buffer_id = s.st().next_buffer_id++;
@@ -268,11 +228,9 @@ CUresult cuMemFreeHost(void* p) {
     if (p == nullptr || it == s.st().host.end() || !it->second.pinned) return CUDA_ERROR_INVALID_VALUE;
     const HostRange r = std::move(it->second);
     s.st().host.erase(it);
-    // The worker unmaps first; lent pages may be taken back at any time (the transport defers freeing them
-    // until the worker has unmapped), a memfd mapping is ours alone to drop.
-    const CUresult res = s.conn().call<Op::MemFreeHost>(idm::HandleReq{r.handle});
-    if (!r.lent) ::munmap(p, r.bytes);
-    return res;
+    // The worker unmaps first; then `r` drops our mapping (lent pages could go back at any time anyway: the
+    // transport defers freeing them until the worker has unmapped them).
+    return s.conn().call<Op::MemFreeHost>(idm::HandleReq{r.handle});
   });
 }
 

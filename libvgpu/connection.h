@@ -33,15 +33,12 @@
 #include "idm/result.h"
 #include "idm/protocol.h"
 #include "libvgpu/trace.h"
+#include "idm/transport.h"
 
 namespace xg::vgpu {
 
-// The transport step, the only part that knows shm from Xen (connect_shm / connect_xen in connection.cc).
-struct Transport {
-  std::unique_ptr<idm::Endpoint> endpoint;
-  uint32_t zone_id = 0;
-  int host_memory_fd = -1;  // where the worker sends pinned-memory fds (borrowed from the endpoint; -1: none)
-};
+// The transport step: idm::connect_to_proxy chooses shm or Xen; what comes back is the same for both.
+using Transport = idm::ProxyConnection;
 [[nodiscard]] idm::Result<Transport> connect_transport(const std::string& path, std::string_view zone_name,
                                                        uint64_t requested_quota, std::chrono::milliseconds timeout);
 
@@ -72,9 +69,8 @@ class Connection {
   [[nodiscard]] std::mutex& mu() noexcept { return mu_; }
   [[nodiscard]] bool dead() const noexcept { return dead_.load(std::memory_order_relaxed); }
   [[nodiscard]] uint32_t zone_id() const noexcept { return zone_id_; }
-  [[nodiscard]] int host_memory_fd() const noexcept { return host_memory_fd_; }
-  // Lends pinned host pages to the worker (Xen); null on a transport that passes the worker's memfd instead.
-  [[nodiscard]] idm::PageLender* lender() const noexcept { return endpoint_->lender.get(); }
+  // Pinned host memory, the transport's way (idm/host_pages.h); null on a transport that has none.
+  [[nodiscard]] idm::ZoneHostPages* host_pages() const noexcept { return endpoint_->zone_pages.get(); }
 
   // Sends one request (call or post). For calls, *seq receives its sequence number for wait().
   template <idm::Op op>
@@ -147,7 +143,6 @@ class Connection {
   std::mutex mu_;
   std::unique_ptr<idm::Endpoint> endpoint_;
   uint32_t zone_id_ = 0;
-  int host_memory_fd_ = -1;
   std::atomic<bool> dead_{false};
   uint32_t next_seq_ = 1;
   std::deque<Pending> outstanding_;

@@ -75,7 +75,7 @@ struct HostRange {
   uint64_t buffer_id = 0;
   unsigned flags = 0;
   bool pinned = false;
-  std::shared_ptr<idm::LentPages> lent;  // pinned pages we lent the worker (Xen); null: its memfd, mapped here
+  std::shared_ptr<idm::SharedMemory> pages;  // pinned: our mapping of the pages shared with the worker
 };
 
 struct FunctionInfo {

@@ -6,7 +6,6 @@
 
 #include "gpu-proxy/worker/worker.h"
 #include "idm/log.h"
-#include "idm/transport_shm.h"
 
 namespace xg::proxy {
 
@@ -95,37 +94,27 @@ CUresult Worker::on(OpTag<Op::MemGetAddressRange>, const PtrReq& r, std::span<co
   return CUDA_SUCCESS;
 }
 
-// The pages of a pinned allocation: lent by the zone (named by directory refs in the tail; the transport maps
-// them), or made here as a memfd the zone maps once we send it. The caller has checked that this transport has
-// a borrower (lent) or a zone socket (ours).
-Result<std::unique_ptr<SharedMemory>> Worker::host_pages(const MemHostAllocReq& r, std::span<const std::byte> tail) {
-  if (r.pages_from == static_cast<uint32_t>(HostPages::kLent)) {
-    std::vector<uint32_t> dir(tail.size() / sizeof(uint32_t));  // size checked by MemHostAllocReq::valid
-    std::memcpy(dir.data(), tail.data(), dir.size() * sizeof(uint32_t));
-    return borrower_->borrow(dir, static_cast<uint32_t>(r.bytes / kPage));
-  }
-  auto mem = ShmMemory::create((r.bytes + kPage - 1) / kPage * kPage, "xen-gpu-pinned");  // zero-filled
-  if (!mem) return mem.error();
-  return std::unique_ptr<SharedMemory>(std::move(mem.value()));
-}
-
 CUresult Worker::on(OpTag<Op::MemHostAlloc>, const MemHostAllocReq& r, std::span<const std::byte> tail,
                     Reply& reply) {
   if (CUresult e = use_ctx(r.ctx); e != CUDA_SUCCESS) return e;
   constexpr uint32_t kKnown = CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVICEMAP | CU_MEMHOSTALLOC_WRITECOMBINED;
   if (r.bytes == 0 || r.bytes > kMaxPinnedBytes || (r.flags & ~kKnown)) return CUDA_ERROR_INVALID_VALUE;
-  const bool lent = r.pages_from == static_cast<uint32_t>(HostPages::kLent);
-  if (lent ? borrower_ == nullptr : zone_socket_ < 0) return CUDA_ERROR_NOT_SUPPORTED;  // not on this transport
+  // The zone names the pages its transport shares (idm/host_pages.h); the other kind is not on this transport.
+  if (host_pages_ == nullptr || r.pages_from != static_cast<uint32_t>(host_pages_->kind()))
+    return CUDA_ERROR_NOT_SUPPORTED;
   if (CUresult e = admit(Limit::host_allocs); e != CUDA_SUCCESS) return e;
+  // Pages we allocate are driver-domain RAM; pages the zone lends are its own.
+  const bool made_here = host_pages_->kind() == HostPages::kProxy;
   const uint64_t rounded = (r.bytes + kPage - 1) / kPage * kPage;
-  if (!lent && rounded > limits_.pinned_bytes - std::min(pinned_used_, limits_.pinned_bytes))
+  if (made_here && rounded > limits_.pinned_bytes - std::min(pinned_used_, limits_.pinned_bytes))
     return CUDA_ERROR_OUT_OF_MEMORY;  // the zone's allowance of driver-domain RAM
-  auto pages = host_pages(r, tail);
-  if (!pages) return lent ? CUDA_ERROR_INVALID_VALUE : CUDA_ERROR_OUT_OF_MEMORY;  // bad refs were logged
+  auto pages = host_pages_->obtain(r.bytes, tail);
+  if (!pages)  // pages the zone cannot lend us (logged), or memory we cannot get
+    return pages.error() == Error::kInvalidField ? CUDA_ERROR_INVALID_VALUE : CUDA_ERROR_OUT_OF_MEMORY;
   auto ha = std::make_unique<HostAlloc>();
   ha->pages = std::move(pages.value());
   ha->ctx = r.ctx;
-  ha->lent = lent;
+  ha->made_here = made_here;
   // Registered with the driver, the shared pages are DMA-able: copies from/to them need no staging copy.
   unsigned reg_flags = CU_MEMHOSTREGISTER_PORTABLE;
   if (r.flags & CU_MEMHOSTALLOC_DEVICEMAP) reg_flags |= CU_MEMHOSTREGISTER_DEVICEMAP;
@@ -152,16 +141,15 @@ CUresult Worker::on(OpTag<Op::MemHostAlloc>, const MemHostAllocReq& r, std::span
     return CUDA_ERROR_OUT_OF_MEMORY;
   }
   if (ha->device_ptr) (void)allocs_.insert({ha->device_ptr, ha->bytes(), AllocKind::kHostMapped, h, 0});
-  // Pages made here: the zone maps the same memfd; it goes first on the socket, the answer on the ring right after.
-  if (!lent && send_packet(zone_socket_, std::as_bytes(std::span(&h, 1)),
-                           static_cast<ShmMemory&>(*ha->pages).fd()) != Error::kOk) {
+  // The zone's view of pages made here goes first (shm: the memfd on the socket), the answer on the ring after.
+  if (host_pages_->hand_over(h, *ha->pages) != Error::kOk) {
     unregister();
     (void)allocs_.take_owned_by(h);
     handles_.erase(h);
     return CUDA_ERROR_OPERATING_SYSTEM;
   }
   reply.set(MemHostAllocRsp{h, ha->bytes(), ha->device_ptr});
-  if (!lent) pinned_used_ += ha->bytes();
+  if (made_here) pinned_used_ += ha->bytes();
   host_allocs_[h] = std::move(ha);
   return CUDA_SUCCESS;
 }

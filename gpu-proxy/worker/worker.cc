@@ -18,12 +18,10 @@ namespace xg::proxy {
 using idm::Error;
 using idm::Op;
 
-Worker::Worker(DriverApi& driver, idm::Endpoint& endpoint, int zone_socket, WorkerLimits limits,
-               ControlPage* control)
+Worker::Worker(DriverApi& driver, idm::Endpoint& endpoint, WorkerLimits limits, ControlPage* control)
     : d_(driver),
       ch_(endpoint.channel),
-      borrower_(endpoint.borrower.get()),
-      zone_socket_(zone_socket),
+      host_pages_(endpoint.proxy_pages.get()),
       limits_(limits),
       control_(control) {
   rx_.resize(ch_.geometry().max_payload);

@@ -53,10 +53,9 @@ struct WorkerLimits {
 
 class Worker {
  public:
-  // Serves `endpoint`'s channel; pinned host memory comes from its borrower (pages the zone lends, Xen) or is
-  // allocated here and its fd sent on `zone_socket` (the registration socket; -1: none). `control` may be null
-  // (tests). The endpoint outlives the worker.
-  Worker(DriverApi& driver, idm::Endpoint& endpoint, int zone_socket, WorkerLimits limits, ControlPage* control);
+  // Serves `endpoint`'s channel; pinned host memory comes from the endpoint's transport (its proxy_pages; none:
+  // CUDA_ERROR_NOT_SUPPORTED). `control` may be null (tests). The endpoint outlives the worker.
+  Worker(DriverApi& driver, idm::Endpoint& endpoint, WorkerLimits limits, ControlPage* control);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -84,13 +83,13 @@ class Worker {
     bool layout_known = false;
   };
   struct HostAlloc {
-    std::unique_ptr<idm::SharedMemory> pages;  // a memfd mapping we made, or the zone's lent pages, mapped
+    std::unique_ptr<idm::SharedMemory> pages;  // pages we made, or the zone's lent pages, mapped
     [[nodiscard]] std::byte* va() const noexcept { return pages->bytes().data(); }
     [[nodiscard]] uint64_t bytes() const noexcept { return pages->bytes().size(); }
     bool registered = false;
     uint64_t device_ptr = 0;
     uint64_t ctx = 0;
-    bool lent = false;  // the zone's pages (not counted in pinned_used_)
+    bool made_here = false;  // driver-domain RAM we allocated (counted in pinned_used_), not the zone's own pages
   };
   struct Primary {
     uint64_t handle = 0;
@@ -116,8 +115,6 @@ class Worker {
   // an async copy from it is then truly asynchronous, so its handler waits for it before the zone may reuse the
   // bytes (see handlers_copy.cc).
   bool data_area_pinned();
-  [[nodiscard]] idm::Result<std::unique_ptr<idm::SharedMemory>> host_pages(const idm::MemHostAllocReq& r,
-                                                                          std::span<const std::byte> tail);
   CUresult memset(const idm::MemsetReq& r, bool async);
   // CUDA_SUCCESS if the zone may create one more object counted by `l`; else CUDA_ERROR_OUT_OF_MEMORY and a
   // (rate-limited) log line naming the limit.
@@ -131,14 +128,13 @@ class Worker {
 
   DriverApi& d_;
   idm::Channel& ch_;
-  idm::PageBorrower* borrower_;
-  int zone_socket_;
+  idm::ProxyHostPages* host_pages_;  // the endpoint's; null: no pinned host memory on this transport
   WorkerLimits limits_;
   ControlPage* control_;
   HandleTable handles_;
   AllocMap allocs_;
   uint64_t used_ = 0, peak_ = 0;
-  uint64_t pinned_used_ = 0;  // pinned pages allocated here (not lent), against limits_.pinned_bytes
+  uint64_t pinned_used_ = 0;  // pinned pages allocated here (not the zone's), against limits_.pinned_bytes
   uint64_t current_ctx_ = 0;
   uint64_t data_area_ctx_ = 0;      // the context that registered the data area; 0: not registered
   bool data_area_refused_ = false;  // the driver refused to register it: copies through it stay staged

@@ -42,6 +42,7 @@ struct Harness {
     ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv);
     sock_a.reset(sv[0]);
     sock_b.reset(sv[1]);
+    proxy_side->proxy_pages = xg::idm::memfd_proxy_pages(sock_a.get());  // pinned memory's memfds go to sock_b
     sink.resize(g.max_payload);
     new_worker();
   }
@@ -56,7 +57,7 @@ struct Harness {
                         {Limit::modules, 8u}, {Limit::functions, 64u}, {Limit::host_allocs, 8u},
                         {Limit::async_ops, 256u}})
       limits.objects[l] = n;
-    worker = std::make_unique<xg::proxy::Worker>(*driver, *proxy_side, sock_a.get(), limits, nullptr);
+    worker = std::make_unique<xg::proxy::Worker>(*driver, *proxy_side, limits, nullptr);
     if (worker->start() != CUDA_SUCCESS) __builtin_trap();
     inputs = 0;
   }

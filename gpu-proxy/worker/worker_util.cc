@@ -103,7 +103,7 @@ void Worker::drop_host_alloc(uint64_t handle, bool ctx_alive) {
   // Registered pages are portable: any current context may unregister them. A destroyed context is never made
   // current again; then the call fails harmlessly if no context is current.
   if (ha.registered && (!ctx_alive || use_ctx(ha.ctx) == CUDA_SUCCESS)) d_.MemHostUnregister(ha.va());
-  if (!ha.lent) pinned_used_ -= std::min(pinned_used_, ha.bytes());
+  if (ha.made_here) pinned_used_ -= std::min(pinned_used_, ha.bytes());
   host_allocs_.erase(it);  // unmaps (lent pages go back to the zone)
 }
 

@@ -1,6 +1,6 @@
 // The Xen transport's handshake, as plain functions with no Xen dependency: the connection state machine,
 // and the parser/validator of everything a frontend (zone) writes to xenstore. Everything the guest writes is
-// hostile input; these functions are what the unit tests and the fuzzer exercise (transport_xen.cc only calls
+// hostile input; these functions are what the unit tests and the fuzzer exercise (backend.cc only calls
 // them and acts on the result).
 //
 // xenstore layout (F = frontend domid, B = backend domid, N = device id):

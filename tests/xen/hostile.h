@@ -3,7 +3,9 @@
 
 #include <cstdint>
 
-#include "idm/xen/transport_xen.h"
+#include "idm/xen/backend.h"
+#include "idm/xen/channel_pages.h"
+#include "idm/xen/frontend.h"
 #include "tests/xen/conformance.h"
 
 namespace xg::xentest {

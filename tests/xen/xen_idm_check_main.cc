@@ -1,5 +1,5 @@
 // xen-idm-check: the programs the real-Xen VM job runs (thin: the logic is in conformance.cc / hostile.cc and
-// idm/xen/transport_xen.cc).
+// idm/xen/: frontend.cc, backend.cc).
 //   backend  --serve DOMID:SESSIONS ... [--devid N]   serve zones' channels, one target after the other
 //   frontend [--backend-domid D] [--devid N] --mode conformance|bench|soak
 //   hostile  [--backend-domid D] [--devid N]          hostile-frontend cases, then a clean conformance run
@@ -11,7 +11,8 @@
 #include <vector>
 
 #include "idm/log.h"
-#include "idm/xen/transport_xen.h"
+#include "idm/xen/backend.h"
+#include "idm/xen/frontend.h"
 #include "tests/xen/conformance.h"
 #include "tests/xen/fpu_check.h"
 #include "tests/xen/hostile.h"
