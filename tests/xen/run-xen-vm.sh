@@ -151,7 +151,7 @@ SMP=${XG_XEN_SMP:-2}
 # back changed in dom0, and memcpy-based bulk copies between the domains came out with 32-64-byte holes.
 # Eager switching is what Xen does by default on CPUs exposed to LazyFP; nothing of ours depends on the choice.
 XEN_CMD="console=com1 com1=115200 dom0_mem=512M,max:512M dom0_max_vcpus=$SMP loglvl=all guest_loglvl=all noreboot spec-ctrl=eager-fpu ${XG_XEN_CMDLINE_EXTRA:-}"
-QEMU=(qemu-system-x86_64 -machine q35 "${ACCEL_ARGS[@]}" -cpu "${XG_XEN_CPU:-max,-smap}" -m 1024 -smp $SMP -nographic -no-reboot
+QEMU=(qemu-system-x86_64 -machine q35 "${ACCEL_ARGS[@]}" -cpu "${XG_XEN_CPU:-max,-smap}" -m 1536 -smp $SMP -nographic -no-reboot
       -net none -kernel "$WORK/xen" -append "$XEN_CMD"
       -initrd "$VMLINUZ console=hvc0 earlyprintk=xen rdinit=/init,$WORK/dom0.cpio.gz")
 ts "booting Xen under QEMU ($ACCEL), log $WORK/console.log"

@@ -36,7 +36,7 @@ type = "pv"
 kernel = "/boot/vmlinuz"
 ramdisk = "/boot/guest.cpio.gz"
 extra = "console=hvc0 rdinit=/init quiet"
-memory = 256
+memory = 512
 vcpus = 1
 on_poweroff = "destroy"
 on_crash = "destroy"
