@@ -15,8 +15,7 @@ CUresult not_capturing(CUstream hStream, CUstreamCaptureStatus* status) {
   Session s;
   if (s.status() != CUDA_SUCCESS) return s.status();
   if (status == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  if (wire_stream(hStream) == 0 ? s.ctx() == 0 : !s.st().streams.contains(wire_stream(hStream)))
-    return wire_stream(hStream) == 0 ? CUDA_ERROR_INVALID_CONTEXT : CUDA_ERROR_INVALID_HANDLE;
+  if (CUresult r = check_stream(s, hStream); r != CUDA_SUCCESS) return r;
   *status = CU_STREAM_CAPTURE_STATUS_NONE;
   return CUDA_SUCCESS;
 }

@@ -153,6 +153,13 @@ CUresult resolve_function(Session& s, CUfunction f, uint64_t* out) {
   return kernel_function(s, wire(f), out);
 }
 
+// The handle to send the worker for a CUfunction argument: a CUkernel's function here; anything else as it is
+// (the worker answers for handles it does not know).
+CUresult function_for_worker(Session& s, CUfunction f, uint64_t* out) {
+  *out = wire(f);
+  return s.st().kernels.contains(*out) ? kernel_function(s, *out, out) : CUDA_SUCCESS;
+}
+
 CUresult check_launch_dims(const Session& s, const DeviceInfo& dev, const unsigned grid[3], const unsigned block[3]) {
   for (int i = 0; i < 3; ++i)
     if (grid[i] == 0 || block[i] == 0) return CUDA_ERROR_INVALID_VALUE;
@@ -363,9 +370,8 @@ CUresult cuFuncGetAttribute(int* pi, CUfunction_attribute attrib, CUfunction hfu
     Session s;
     if (s.status() != CUDA_SUCCESS) return s.status();
     if (pi == nullptr) return CUDA_ERROR_INVALID_VALUE;
-    uint64_t fn = wire(hfunc);
-    if (s.st().kernels.contains(fn))
-      if (CUresult r = kernel_function(s, wire(hfunc), &fn); r != CUDA_SUCCESS) return r;
+    uint64_t fn = 0;
+    if (CUresult r = function_for_worker(s, hfunc, &fn); r != CUDA_SUCCESS) return r;
     Reply rep;
     if (CUresult r = s.conn().call<Op::FuncGetAttribute>(idm::FuncAttrReq{fn, raw(attrib), 0}, {}, &rep);
         r != CUDA_SUCCESS)
@@ -379,9 +385,8 @@ CUresult cuFuncSetAttribute(CUfunction hfunc, CUfunction_attribute attrib, int v
   return guard([&]() -> CUresult {
     Session s;
     if (s.status() != CUDA_SUCCESS) return s.status();
-    uint64_t fn = wire(hfunc);
-    if (s.st().kernels.contains(fn))
-      if (CUresult r = kernel_function(s, wire(hfunc), &fn); r != CUDA_SUCCESS) return r;
+    uint64_t fn = 0;
+    if (CUresult r = function_for_worker(s, hfunc, &fn); r != CUDA_SUCCESS) return r;
     return s.conn().call<Op::FuncSetAttribute>(idm::FuncAttrReq{fn, raw(attrib), value});
   });
 }
@@ -457,9 +462,8 @@ CUresult cuOccupancyMaxActiveBlocksPerMultiprocessor(int* numBlocks, CUfunction 
     Session s;
     if (s.status() != CUDA_SUCCESS) return s.status();
     if (numBlocks == nullptr) return CUDA_ERROR_INVALID_VALUE;
-    uint64_t fn = wire(func);
-    if (s.st().kernels.contains(fn))
-      if (CUresult r = kernel_function(s, fn, &fn); r != CUDA_SUCCESS) return r;
+    uint64_t fn = 0;
+    if (CUresult r = function_for_worker(s, func, &fn); r != CUDA_SUCCESS) return r;
     Reply rep;
     const idm::OccupancyReq req{fn, blockSize, 0, dynamicSMemSize, 0, 0};
     if (CUresult r = s.conn().call<Op::OccupancyMaxActiveBlocks>(req, {}, &rep); r != CUDA_SUCCESS) return r;
@@ -477,9 +481,8 @@ CUresult cuOccupancyMaxPotentialBlockSize(int* minGridSize, int* blockSize, CUfu
     if (s.status() != CUDA_SUCCESS) return s.status();
     if (minGridSize == nullptr || blockSize == nullptr) return CUDA_ERROR_INVALID_VALUE;
     if (blockSizeToDynamicSMemSize != nullptr) return CUDA_ERROR_NOT_SUPPORTED;
-    uint64_t fn = wire(func);
-    if (s.st().kernels.contains(fn))
-      if (CUresult r = kernel_function(s, fn, &fn); r != CUDA_SUCCESS) return r;
+    uint64_t fn = 0;
+    if (CUresult r = function_for_worker(s, func, &fn); r != CUDA_SUCCESS) return r;
     Reply rep;
     const idm::OccupancyReq req{fn, 0, 0, dynamicSMemSize, blockSizeLimit, 0};
     if (CUresult r = s.conn().call<Op::OccupancyMaxPotentialBlockSize>(req, {}, &rep); r != CUDA_SUCCESS) return r;

@@ -12,12 +12,6 @@ namespace idm = xg::idm;
 
 namespace {
 
-// A stream this process can name: a default stream (with a current context) or one it created.
-CUresult check_stream(Session& s, CUstream h) {
-  if (wire_stream(h) == 0) return s.ctx() != 0 ? CUDA_SUCCESS : CUDA_ERROR_INVALID_CONTEXT;
-  return s.st().streams.contains(wire_stream(h)) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
-}
-
 CUresult stream_create(CUstream* ph, unsigned flags, int priority) {
   VGPU_SESSION_WITH_CONTEXT(s);
   if (ph == nullptr) return CUDA_ERROR_INVALID_VALUE;

@@ -45,6 +45,11 @@ void State::forget_context(uint64_t ctx) {
   std::erase_if(events, [ctx](const auto& kv) { return kv.second == ctx; });
 }
 
+CUresult check_stream(Session& s, CUstream h) {
+  if (wire_stream(h) == 0) return s.ctx() != 0 ? CUDA_SUCCESS : CUDA_ERROR_INVALID_CONTEXT;
+  return s.st().streams.contains(wire_stream(h)) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+}
+
 Session::Session() {
   if (init_result().load(std::memory_order_acquire) != CUDA_SUCCESS) return;  // NOT_INITIALIZED
   lock_ = std::unique_lock(state().conn->mu());

@@ -143,6 +143,10 @@ class Session {
   std::unique_lock<std::mutex> lock_;
 };
 
+// A stream this process can name: a default stream (with a current context: INVALID_CONTEXT without one) or one
+// it created (INVALID_HANDLE otherwise).
+[[nodiscard]] CUresult check_stream(Session& s, CUstream h);
+
 // The device's stream priority range (least, greatest), asked of the worker once; needs a current context.
 [[nodiscard]] CUresult priority_range(Session& s);
 
