@@ -31,7 +31,7 @@ std::optional<AdminClient> AdminClient::connect(const std::string& path, std::st
 std::optional<std::string> AdminClient::request(const std::string& command) {
   if (idm::send_packet(fd_.get(), std::as_bytes(std::span(command.data(), command.size()))) != idm::Error::kOk)
     return std::nullopt;
-  std::vector<std::byte> buf(64 * 1024);
+  std::vector<std::byte> buf(256 * 1024);  // the daemon answers up to 200 KiB (zones-json)
   auto n = idm::recv_packet(fd_.get(), buf, nullptr, std::chrono::seconds(10));
   if (!n) return std::nullopt;
   return std::string(reinterpret_cast<const char*>(buf.data()), *n);

@@ -20,7 +20,11 @@ namespace xg::proxy {
   X(kCreateBound, "create-bound", (Name, Quota, Weight))      \
   X(kDestroy, "destroy", (Name))                              \
   X(kWeight, "weight", (Name, Weight))                        \
+  X(kQuota, "quota", (Name, Quota))                           \
+  X(kDrain, "drain", (Name))                                  \
+  X(kJoin, "join", (Name))                                    \
   X(kZones, "zones", ())                                      \
+  X(kZonesJson, "zones-json", ())                             \
   X(kProfile, "profile", (OptName))
 
 enum class AdminVerb : uint8_t {

@@ -49,6 +49,35 @@ const char* worker_state_name(uint32_t s) noexcept {
   return "?";
 }
 
+void count_result(ControlPage& page, int32_t code) noexcept {
+  for (size_t i = 0; i + 1 < kResultSlots; ++i) {
+    ResultCount& r = page.results[i];
+    const int32_t c = r.code.load(std::memory_order_relaxed);
+    if (c == code) {
+      r.calls.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    if (c == 0) {  // first seen: this worker is the page's only writer, so claiming the slot needs no atomics
+      r.code.store(code, std::memory_order_relaxed);
+      r.calls.store(1, std::memory_order_relaxed);
+      return;
+    }
+  }
+  ResultCount& rest = page.results[kResultSlots - 1];
+  rest.code.store(-1, std::memory_order_relaxed);
+  rest.calls.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::vector<std::pair<int32_t, uint64_t>> read_results(const ControlPage& page) {
+  std::vector<std::pair<int32_t, uint64_t>> out;
+  for (const ResultCount& r : page.results) {
+    const int32_t code = r.code.load(std::memory_order_relaxed);
+    if (code == 0 || code < -1 || code > 999) continue;  // the driver's codes are 1..999; -1: the rest
+    out.emplace_back(code, r.calls.load(std::memory_order_relaxed));
+  }
+  return out;
+}
+
 void store_limits(ControlPage& page, const ObjectLimits& limits) noexcept {
   for (size_t i = 0; i < kLimitCount; ++i) page.object_limits[i].store(limits.max[i], std::memory_order_relaxed);
 }

@@ -22,6 +22,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "gpu-proxy/object_limits.h"
 
@@ -46,7 +48,8 @@ enum class WorkerState : uint32_t { kStarting = 0, kRegistered, kServing, kEnded
 // The control socket's messages (SOCK_SEQPACKET, one packet each), one row per message: name, the byte that is the
 // whole packet, who sends it.
 //   Registered: the zone's Hello is in the page (name, pid, requested quota); decide.
-//   Accept:     the zone may be served; the page holds its zone id, quota, weight and object limits.
+//   Accept:     the zone may be served; the packet carries the zone page (zone_page.h: quota, weight, ledger,
+//               grant) as SCM_RIGHTS, and the control page holds the program's slot in it and the object limits.
 //   Refuse:     no policy for that name, an invalid name or one in use; the worker drops the zone.
 #define XG_CONTROL_MESSAGES(X)      \
   X(Registered, 'R', Sender::kWorker) \
@@ -64,14 +67,23 @@ inline constexpr size_t kControlPacketBytes = 1;
 // A received packet, if it is exactly one message that `from` sends (a worker cannot send Accept).
 [[nodiscard]] std::optional<ControlMessage> decode_control(std::span<const std::byte> packet, Sender from) noexcept;
 
+// Results other than CUDA_SUCCESS a worker has answered, by code (first seen, first slot); the rest are counted
+// in the last slot with code -1.
+inline constexpr size_t kResultSlots = 32;
+struct ResultCount {
+  std::atomic<int32_t> code;  // 0: slot unused
+  std::atomic<uint32_t> reserved;
+  std::atomic<uint64_t> calls;
+};
+
+// One per worker (one per program). The zone's shared state (quota, weight, grant, the memory ledger) is in its
+// zone page (zone_page.h), which the worker receives with Accept.
 struct ControlPage {
   uint32_t magic;
   uint32_t version;
   // --- written by the daemon
-  std::atomic<uint64_t> quota_bytes;
-  std::atomic<uint32_t> weight;
-  std::atomic<uint32_t> zone_id;
   std::atomic<uint32_t> object_limits[kLimitCount];  // ObjectLimits, in XG_OBJECT_LIMITS order
+  std::atomic<int32_t> zone_slot;                    // this program's slot in the zone page
   // --- written by the worker
   std::atomic<uint32_t> state;  // WorkerState
   std::atomic<uint32_t> zone_pid;
@@ -85,12 +97,7 @@ struct ControlPage {
   std::atomic<uint64_t> oom_refusals;  // allocations refused by the quota
   std::atomic<uint64_t> handles;
   std::atomic<uint64_t> busy_ns;       // time spent executing this zone's requests
-  // --- time slicing (time_slicer.h): the daemon grants, the worker asks before each submission of GPU work.
-  // A worker obeys the grant; a zone never sees it (a compromised worker could ignore it, nothing more).
-  std::atomic<uint32_t> sched_grant;    // daemon: 1 = may submit (a futex word: the daemon wakes it on 0 -> 1)
-  std::atomic<uint32_t> sched_waiting;  // worker: 1 while blocked for want of a grant
-  std::atomic<uint64_t> sched_submits;  // worker: gated submissions so far
-  std::atomic<uint64_t> gpu_ns;         // daemon: GPU time accounted to the zone
+  ResultCount results[kResultSlots];
   // --- written by the worker: indexed like idm::all_ops()
   OpProfile profile[kProfileOps];
 };
@@ -111,6 +118,11 @@ struct WorkerRegistration {
   uint64_t requested_quota = 0;
 };
 [[nodiscard]] std::optional<WorkerRegistration> read_registration(const ControlPage& page);
+
+// The worker's count of calls answered `code`, in its page (worker side; single writer).
+void count_result(ControlPage& page, int32_t code) noexcept;
+// The counts a worker published, by code, as the daemon reads them: codes outside the driver's range dropped.
+[[nodiscard]] std::vector<std::pair<int32_t, uint64_t>> read_results(const ControlPage& page);
 
 // The worker-written state, for tables; "?" for a value the enum does not have.
 [[nodiscard]] const char* worker_state_name(uint32_t state) noexcept;

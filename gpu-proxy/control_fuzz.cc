@@ -14,6 +14,7 @@
 #include <string>
 
 #include "gpu-proxy/control.h"
+#include "gpu-proxy/zone_page.h"
 #include "gpu-proxy/op_profile.h"
 #include "gpu-proxy/time_slicer.h"
 
@@ -51,9 +52,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)format_profile(*page, zone, 12);
   (void)format_profile(*page, zone, 0);
 
+  for (const auto& [code, n] : read_results(*page))
+    if (code == 0 || code < -1 || code > 999) __builtin_trap();
+
+  // The zone page as the daemon maps it, its slots (the workers' half) overwritten by the same input.
+  alignas(ZonePage) static std::byte zone_storage[sizeof(ZonePage)];
+  std::memset(zone_storage, 0, sizeof zone_storage);
+  auto* zp = ::new (zone_storage) ZonePage();
+  constexpr size_t kSlots = offsetof(ZonePage, slots);
+  std::memcpy(zone_storage + kSlots, page_bytes.data(), std::min(page_bytes.size(), sizeof zone_storage - kSlots));
+  const ZoneUsage usage = zone_usage(*zp);
+  if (usage.programs > kMaxProgramsPerZone) __builtin_trap();
+
   TimeSlicer slicer;
   const TimeSlicer::Observation obs[2] = {
-      {1, 1, page->sched_submits.load(), page->sched_waiting.load() != 0},
+      {1, 1, zp->slots[0].sched_submits.load(), zp->slots[0].sched_waiting.load() != 0},
       {2, 3, page->calls.load(), (page->posts.load() & 1) != 0}};
   TimeSlicer::Decision dec[2];
   auto t = TimeSlicer::Clock::time_point{} + std::chrono::seconds(1);

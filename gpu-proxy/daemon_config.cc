@@ -34,7 +34,7 @@ bool load_config(const std::string& path, DaemonOptions& opts, std::string& erro
     std::istringstream ls(line);
     std::string kind;
     if (!(ls >> kind)) continue;
-    ZonePolicy z{"", opts.default_quota, opts.default_weight, opts.default_limits, -1, ""};
+    ZonePolicy z{"", opts.default_quota, opts.default_weight, opts.default_limits, -1, "", ""};
     if (kind == "zone" && !(ls >> z.name && valid_zone_name(z.name))) {
       error = path + ":" + std::to_string(lineno) + ": zone needs a valid name";
       return false;

@@ -5,6 +5,7 @@
 #include <climits>
 
 #include "gpu-proxy/daemon.h"
+#include "gpu-proxy/driver_probe.h"
 #include "gpu-proxy/units.h"
 #include "gpu-proxy/worker/worker_main.h"
 
@@ -12,7 +13,7 @@ int main(int argc, char** argv) {
   using namespace xg::proxy;
   CLI::App app{"gpu-proxy: serves CUDA to zones (one worker process per zone)"};
   DaemonOptions opts;
-  bool worker = false, check_config = false;
+  bool worker = false, check_config = false, probe = false;
   std::string config, default_quota = "1GiB";
   std::vector<std::string> zone_specs;
   app.add_option("--driver", opts.driver, "CUDA driver to load: real (the host's libcuda.so.1), sim (the simulated driver), or a path")
@@ -24,13 +25,23 @@ int main(int argc, char** argv) {
   app.add_option("--default-quota", default_quota, "quota of zones not declared elsewhere")->capture_default_str();
   app.add_flag("--refuse-unknown", [&](int64_t) { opts.allow_unknown_zones = false; }, "refuse zones not declared");
   app.add_flag("--check-config", check_config, "parse --config (and --zone flags) and exit: 0 if valid");
+  app.add_flag("--overcommit", opts.overcommit, "allow zones' quotas to total more than the GPU's memory");
+  app.add_option("--max-programs-per-zone", opts.max_programs_per_zone, "programs (workers) one zone may run at once")
+      ->check(CLI::Range(1u, 64u))->capture_default_str();
+  app.add_option("--max-workers", opts.max_workers, "workers in all")->check(CLI::Range(1u, 4096u))->capture_default_str();
+  app.add_option("--max-unregistered", opts.max_unregistered,
+                 "connections per socket that have not registered yet (each holds a worker)")
+      ->check(CLI::Range(1u, 1024u))->capture_default_str();
+  app.add_option("--metrics", opts.metrics_address, "serve Prometheus metrics on HOST:PORT/metrics (off by default)");
   app.add_flag("--worker", worker, "internal: run as a zone worker (started by the daemon)")->group("");
+  app.add_flag("--probe", probe, "internal: measure the GPU for the daemon")->group("");
   CLI11_PARSE(app, argc, argv);
 
   char exe[PATH_MAX] = {};
   const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
   opts.self_exe = n > 0 ? std::string(exe, static_cast<size_t>(n)) : argv[0];
   if (worker) return worker_main(opts.driver);
+  if (probe) return probe_main(opts.driver);
 
   auto dq = parse_size(default_quota);
   if (!dq) {

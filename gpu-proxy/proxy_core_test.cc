@@ -180,6 +180,6 @@ TEST_CASE("admin protocol: every verb parses, formats back, and refuses what doe
   CHECK(refused("weight a 0").rfind("error usage", 0) == 0);
   CHECK(refused("create-xen a 32752 1G 1").rfind("error usage", 0) == 0);  // a reserved domain id
   CHECK(refused("destroy") == "error usage: destroy NAME");
-  CHECK(refused("reboot").rfind("error unknown command (create, create-xen, create-bound, destroy, weight, zones, profile)", 0) == 0);
+  CHECK(refused("reboot").rfind("error unknown command (create, create-xen, create-bound, destroy, weight, quota, drain, join, zones, zones-json, profile)", 0) == 0);
   CHECK(refused("").rfind("error unknown command", 0) == 0);
 }

@@ -16,7 +16,8 @@
   X(Ping, 0x0010, kCall, kPlain, PingReq, PingRsp, 0, 0)                         \
   X(Echo, 0x0011, kCall, kPlain, EchoReq, EchoRsp, kMaxEchoTail, kMaxEchoTail)   \
   X(Nop, 0x0012, kPost, kPlain, NopPost, Empty, 0, 0)                            \
-  X(BulkPut, 0x0013, kCall, kPlain, BulkPutReq, BulkPutRsp, 0, 0)
+  X(BulkPut, 0x0013, kCall, kPlain, BulkPutReq, BulkPutRsp, 0, 0)                \
+  X(ZoneInfo, 0x0020, kCall, kPlain, ZoneInfoReq, ZoneInfoRsp, 0, kMaxZonePrograms * sizeof(ZoneProgramInfo))
 
 // Small copies travel in tails up to this size; larger ones go through the data area.
 #define IDM_INLINE_COPY 4096u

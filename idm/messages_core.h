@@ -67,6 +67,31 @@ struct BulkPutRsp {
   uint32_t reserved;
 };
 
+// The zone's own view of its share of the GPU, across all of its programs: what its NVML (libvgpu/nvml,
+// nvidia-smi in the zone) reports. The tail lists the zone's programs, one ZoneProgramInfo each.
+inline constexpr uint32_t kMaxZonePrograms = 64;
+inline constexpr uint32_t kDriverVersionChars = 32;
+struct ZoneInfoReq {
+  uint64_t reserved;
+  [[nodiscard]] bool valid(std::span<const std::byte>) const noexcept { return reserved == 0; }
+};
+struct ZoneInfoRsp {
+  uint64_t quota_bytes;
+  uint64_t used_bytes;      // device allocations + contexts' overhead, over all of the zone's programs
+  uint64_t overhead_bytes;  // the contexts' part of used_bytes
+  uint64_t gpu_ns;          // GPU time accounted to the zone so far
+  uint32_t programs;
+  uint32_t gpu_util_permille;  // the zone's share of GPU time over the last interval
+  uint32_t weight;
+  uint32_t reserved;
+  char driver_version[kDriverVersionChars];  // the driver domain's driver ("580.159.04"), NUL-terminated; may be ""
+};
+struct ZoneProgramInfo {
+  uint32_t zone_pid;  // as the program said in its Hello (0: not known, e.g. Xen)
+  uint32_t reserved;
+  uint64_t used_bytes;  // its device allocations + its contexts' overhead
+};
+
 [[nodiscard]] uint32_t fnv1a(std::span<const std::byte> bytes) noexcept;
 
 }  // namespace xg::idm

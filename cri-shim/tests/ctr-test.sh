@@ -48,13 +48,13 @@ rc=$?
 echo "$out" | sed 's/^/     | /'
 check "saxpy in a xen-gpu container exits 0" test $rc -eq 0
 check "saxpy's output arrives through containerd" grep -q "saxpy: OK" <<<"$out"
-check "the zone served it (proxy log names zone default.t-saxpy)" grep -q "'default.t-saxpy' registered" "$W/proxy.log"
+check "the zone served it (proxy log names zone default.t-saxpy)" grep -q "'default.t-saxpy': program 1 registered" "$W/proxy.log"
 
 # ---- 2. quota from the annotation, shown by xen-gpu zones; allocating past it is OUT_OF_MEMORY -----------------
 $CTR run -d --runtime $RT --annotation xen-gpu.io/memory=300MiB --annotation xen-gpu.io/weight=3 "${CUDA_ENV[@]}" \
   xen-gpu.test/cuda:1 t-zone /bin/pause >/dev/null
 check "xen-gpu zones shows default.t-zone with quota 300MiB, weight 3" \
-  wait_until 50 has_zone ' default.t-zone +waiting +300.0MiB .* 3 ' 
+  wait_until 50 has_zone ' default.t-zone +declared +300.0MiB .* 3 ' 
 zones | sed 's/^/     | /'
 # What the container was given: our library and its own zone's socket; nothing else of the proxy's.
 CFG="$W/state/io.containerd.runtime.v2.task/default/t-zone/config.json"
@@ -85,16 +85,16 @@ $CTR run -d --runtime $RT "${POD[@]}" --annotation io.kubernetes.cri.container-t
 out=$($CTR run --rm --runtime $RT "${POD[@]}" --annotation io.kubernetes.cri.container-type=container \
   "${CUDA_ENV[@]}" xen-gpu.test/cuda:1 pod1-gpu /bin/quota_threads 128 2>&1); rc=$?
 echo "$out" | sed 's/^/     | /'
-check "pod container: CUDA program ran in the pod's 128MiB zone" ran_ok $rc 'quota 128 MiB: .* then CUDA_ERROR_OUT_OF_MEMORY' "$out"
-check "pod container: zone team.web served it" grep -q "'team.web' registered" "$W/proxy.log"
+check "pod container: CUDA program ran in the pod's 128MiB zone" ran_ok $rc 'quota 128 MiB .* then CUDA_ERROR_OUT_OF_MEMORY' "$out"
+check "pod container: zone team.web served it" grep -q "'team.web': program 1 registered" "$W/proxy.log"
 check "one shim for the pod's two containers" test "$(shims)" -eq 1
 # A program that reaches this pod's socket cannot claim another zone, and the shared socket cannot claim this one.
 host_run() { env LD_LIBRARY_PATH="$B/libvgpu" XG_KERNELS="$B/sim/demo_kernels.so" ASAN_OPTIONS=detect_leaks=0 "$@" \
   "$B/cuda-programs/saxpy" >/dev/null 2>&1; }
 host_run XEN_GPU_SOCKET="$W/zones/team.web.sock" XEN_GPU_ZONE=team.other; rc=$?
-check "pod socket refuses another zone's name" sh -c "test $rc -ne 0 && grep -q \"refused for name 'team.other'\" '$W/proxy.log'"
+check "pod socket refuses another zone's name" sh -c "test $rc -ne 0 && grep -q \"refused for zone 'team.other'\" '$W/proxy.log'"
 host_run XEN_GPU_SOCKET="$W/zone.sock" XEN_GPU_ZONE=team.web; rc=$?
-check "shared zone socket refuses the pod's zone name" sh -c "test $rc -ne 0 && test \$(grep -c \"refused for name 'team.web'\" '$W/proxy.log') -eq 1"
+check "shared zone socket refuses the pod's zone name" sh -c "test $rc -ne 0 && test \$(grep -c \"refused for zone 'team.web'\" '$W/proxy.log') -eq 1"
 $CTR tasks kill -s TERM pod1 >/dev/null; sleep 0.5; $CTR tasks rm pod1 >/dev/null 2>&1; $CTR containers rm pod1 >/dev/null
 check "pod end: zone team.web gone" wait_until 30 no_zone team.web
 check "pod end: shim gone" wait_until 30 no_shim
@@ -169,13 +169,13 @@ if [ -x "$B/cri-shim/xg-cri-client" ]; then
   check "CRI RunPodSandbox with runtime handler xen-gpu" test $rc -eq 0
   [ $rc -eq 0 ] || echo "     | $POD_ID"
   if [ $rc -eq 0 ]; then
-  check "CRI pod's zone ml.gpu: 192MiB, weight 2" wait_until 50 has_zone ' ml.gpu +waiting +192.0MiB .* 2 '
+  check "CRI pod's zone ml.gpu: 192MiB, weight 2" wait_until 50 has_zone ' ml.gpu +declared +192.0MiB .* 2 '
   CID=$("${CRI[@]}" create "$POD_ID" app xen-gpu.test/cuda:1 --env XG_KERNELS=/kernels/demo_kernels.so \
         --env ASAN_OPTIONS=detect_leaks=0 -- /bin/pause 2>&1) && "${CRI[@]}" start "$CID"; rc=$?
   check "CRI CreateContainer + StartContainer" test $rc -eq 0
   out=$("${CRI[@]}" exec "$CID" /bin/quota_threads 192 2>&1); rc=$?
   echo "$out" | sed 's/^/     | /'
-  check "CRI ExecSync: the pod's quota holds, past it CUDA_ERROR_OUT_OF_MEMORY" ran_ok $rc 'quota 192 MiB: .* then CUDA_ERROR_OUT_OF_MEMORY' "$out"
+  check "CRI ExecSync: the pod's quota holds, past it CUDA_ERROR_OUT_OF_MEMORY" ran_ok $rc 'quota 192 MiB .* then CUDA_ERROR_OUT_OF_MEMORY' "$out"
   CID2=$("${CRI[@]}" create "$POD_ID" app2 xen-gpu.test/cuda:1 --env XG_KERNELS=/kernels/demo_kernels.so \
          --env ASAN_OPTIONS=detect_leaks=0 -- /bin/saxpy 2>&1) && "${CRI[@]}" start "$CID2"
   exited() { "${CRI[@]}" status "$CID2" 2>/dev/null | grep -q "CONTAINER_EXITED exit_code=0"; }

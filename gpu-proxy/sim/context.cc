@@ -1,5 +1,6 @@
 // Contexts: the primary context, created contexts and each thread's stack of current contexts.
 #include <algorithm>
+#include <cstdlib>
 
 #include "sim_internal.h"
 
@@ -41,10 +42,27 @@ CUresult current_context_locked(Driver& d, std::shared_ptr<Context>* out) {
   return CUDA_SUCCESS;
 }
 
-void activate_context_locked(Driver& d, Context& c) {
+size_t context_overhead_bytes() {
+  size_t mib = 2;
+  if (const char* s = std::getenv("XG_SIM_CONTEXT_OVERHEAD_MIB")) {
+    char* end = nullptr;
+    const unsigned long long v = std::strtoull(s, &end, 10);
+    if (end != s && *end == '\0' && v <= 1024) mib = static_cast<size_t>(v);
+  }
+  return mib << 20;
+}
+
+CUresult activate_context_locked(Driver& d, Context& c) {
+  if (const size_t bytes = context_overhead_bytes(); bytes != 0) {
+    const auto base = d.arena.allocate(bytes);
+    if (!base) return CUDA_ERROR_OUT_OF_MEMORY;
+    c.overhead_base = *base;
+    c.overhead_bytes = bytes;
+  }
   c.active = true;
   c.limits = kDefaultLimits;
   c.null_stream = std::make_shared<Stream>(0, c.handle, CU_STREAM_DEFAULT, 0, /*legacy=*/true);
+  return CUDA_SUCCESS;
 }
 
 void synchronize_context(std::unique_lock<std::mutex>& lk, const Context& c) {
@@ -72,6 +90,8 @@ void deactivate_context(Driver& d, std::unique_lock<std::mutex>& lk, const std::
   c->events.clear();
   c->modules.clear();
   free_context_memory_locked(d, c->handle);
+  if (c->overhead_base != 0) d.arena.release(c->overhead_base, c->overhead_bytes);
+  c->overhead_base = 0;
   lk.unlock();
   for (auto& s : dead) s->shutdown();  // already drained: joins the workers
   dead.clear();
@@ -90,7 +110,8 @@ XG_SIM_EXPORT_C CUresult cuDevicePrimaryCtxRetain(CUcontext* pctx, CUdevice dev)
   XG_SIM_REQUIRE_INIT(d);
   if (pctx == nullptr) return CUDA_ERROR_INVALID_VALUE;
   if (dev != 0) return CUDA_ERROR_INVALID_DEVICE;
-  if (!d.primary->active) activate_context_locked(d, *d.primary);
+  if (!d.primary->active)
+    if (CUresult e = activate_context_locked(d, *d.primary); e != CUDA_SUCCESS) return e;
   ++d.primary->primary_refs;
   *pctx = handle_of<CUcontext>(d.primary->handle);
   return CUDA_SUCCESS;
@@ -151,7 +172,7 @@ XG_SIM_EXPORT_C CUresult cuCtxCreate_v2(CUcontext* pctx, unsigned int flags, CUd
   auto c = std::make_shared<Context>();
   c->handle = d.new_handle(Tag::context);
   c->flags = flags;
-  activate_context_locked(d, *c);
+  if (CUresult e = activate_context_locked(d, *c); e != CUDA_SUCCESS) return e;
   d.contexts.put(c->handle, c);
   t_stack.push_back(c->handle);  // the new context becomes current
   *pctx = handle_of<CUcontext>(c->handle);

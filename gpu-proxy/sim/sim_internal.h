@@ -59,6 +59,8 @@ struct Context {
   std::array<size_t, kNumLimits> limits{};
   std::shared_ptr<Stream> null_stream;
   std::vector<uint64_t> streams, events, modules;  // handles owned by this context
+  uintptr_t overhead_base = 0;  // the context's own memory in the arena (0: none)
+  size_t overhead_bytes = 0;
 };
 
 struct EventRecord {
@@ -167,7 +169,11 @@ uintptr_t addr_of(T p) {
 // --- context.cc ---
 // The calling thread's current context, active. NOT_INITIALIZED / INVALID_CONTEXT / CONTEXT_IS_DESTROYED.
 CUresult current_context_locked(Driver& d, std::shared_ptr<Context>* out);
-void activate_context_locked(Driver& d, Context& c);
+// Makes `c` usable; it takes the context's own device memory (context_overhead_bytes) from the arena, as a real
+// driver's context does: CUDA_ERROR_OUT_OF_MEMORY when the device has no room for it.
+[[nodiscard]] CUresult activate_context_locked(Driver& d, Context& c);
+// What one context costs in device memory: XG_SIM_CONTEXT_OVERHEAD_MIB (0..1024), default 2 MiB.
+[[nodiscard]] size_t context_overhead_bytes();
 // Frees everything the context owns; its streams are drained first. Called with the lock held by `lk`,
 // which it releases while waiting for work.
 void deactivate_context(Driver& d, std::unique_lock<std::mutex>& lk, const std::shared_ptr<Context>& c);

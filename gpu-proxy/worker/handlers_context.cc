@@ -13,12 +13,20 @@ CUresult Worker::on(OpTag<Op::PrimaryCtxRetain>, const DeviceOnlyReq& r, std::sp
   const bool new_context = p.handle == 0 || !handles_.find(p.handle, ObjType::kContext);
   if (new_context)
     if (CUresult e = admit(Limit::contexts); e != CUDA_SUCCESS) return e;
+  // The first retain makes the driver create the context: its memory counts against the zone's quota.
+  const bool creates = p.retains == 0;
+  if (creates)
+    if (CUresult e = charge_context(); e != CUDA_SUCCESS) return e;
   CUcontext ctx = nullptr;
-  if (CUresult e = d_.PrimaryCtxRetain(&ctx, r.dev); e != CUDA_SUCCESS) return e;
+  if (CUresult e = d_.PrimaryCtxRetain(&ctx, r.dev); e != CUDA_SUCCESS) {
+    if (creates) uncharge_context();
+    return e;
+  }
   if (new_context) {
     p.handle = handles_.insert(ObjType::kContext, ctx);
     if (p.handle == 0) {
       d_.PrimaryCtxRelease(r.dev);
+      if (creates) uncharge_context();
       return CUDA_ERROR_OUT_OF_MEMORY;
     }
   }
@@ -50,6 +58,7 @@ CUresult Worker::on(OpTag<Op::PrimaryCtxRelease>, const DeviceOnlyReq& r, std::s
   if (CUresult e = d_.PrimaryCtxRelease(r.dev); e != CUDA_SUCCESS) return e;
   if (--p.retains == 0) {
     // The driver destroyed the primary context and everything in it.
+    uncharge_context();
     forget_children(p.handle);
     if (current_ctx_ == p.handle) current_ctx_ = 0;
   }
@@ -61,6 +70,7 @@ CUresult Worker::on(OpTag<Op::PrimaryCtxReset>, const DeviceOnlyReq& r, std::spa
   if (CUresult e = d_.PrimaryCtxReset(r.dev); e != CUDA_SUCCESS) return e;
   Primary& p = primaries_[r.dev];
   if (p.handle) forget_children(p.handle);
+  if (p.retains > 0) uncharge_context();
   p.retains = 0;
   current_ctx_ = 0;
   return CUDA_SUCCESS;
@@ -84,11 +94,16 @@ CUresult Worker::on(OpTag<Op::PrimaryCtxSetFlags>, const DeviceOnlyReq& r, std::
 CUresult Worker::on(OpTag<Op::CtxCreate>, const CtxCreateReq& r, std::span<const std::byte>, Reply& reply) {
   if (r.dev < 0 || r.dev >= device_count_) return CUDA_ERROR_INVALID_DEVICE;
   if (CUresult e = admit(Limit::contexts); e != CUDA_SUCCESS) return e;
+  if (CUresult e = charge_context(); e != CUDA_SUCCESS) return e;
   CUcontext ctx = nullptr;
-  if (CUresult e = d_.CtxCreate(&ctx, r.flags, r.dev); e != CUDA_SUCCESS) return e;
+  if (CUresult e = d_.CtxCreate(&ctx, r.flags, r.dev); e != CUDA_SUCCESS) {
+    uncharge_context();
+    return e;
+  }
   const uint64_t h = handles_.insert(ObjType::kContext, ctx);
   if (h == 0) {
     d_.CtxDestroy(ctx);
+    uncharge_context();
     return CUDA_ERROR_OUT_OF_MEMORY;
   }
   current_ctx_ = h;  // cuCtxCreate makes the new context current (on our thread as on the zone's)
@@ -102,6 +117,7 @@ CUresult Worker::on(OpTag<Op::CtxDestroy>, const CtxReq& r, std::span<const std:
   for (const Primary& p : primaries_)
     if (p.handle == r.ctx) return CUDA_ERROR_INVALID_CONTEXT;  // primary contexts are released, not destroyed
   if (CUresult err = d_.CtxDestroy(static_cast<CUcontext>(e->object)); err != CUDA_SUCCESS) return err;
+  uncharge_context();
   forget_children(r.ctx);
   handles_.erase(r.ctx);
   if (current_ctx_ == r.ctx) current_ctx_ = 0;
@@ -124,7 +140,7 @@ CUresult Worker::on(OpTag<Op::CtxGetLimit>, const CtxLimitReq& r, std::span<cons
 CUresult Worker::on(OpTag<Op::CtxSetLimit>, const CtxLimitReq& r, std::span<const std::byte>, Reply&) {
   if (CUresult e = use_ctx(r.ctx); e != CUDA_SUCCESS) return e;
   // Limits that reserve device memory (malloc heap, stack, printf FIFO) are bounded by the zone's quota.
-  if (r.value > limits_.quota_bytes) return CUDA_ERROR_INVALID_VALUE;
+  if (r.value > quota()) return CUDA_ERROR_INVALID_VALUE;
   return d_.CtxSetLimit(static_cast<CUlimit>(r.limit), r.value);
 }
 

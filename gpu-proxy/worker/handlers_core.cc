@@ -86,7 +86,7 @@ CUresult Worker::on(OpTag<Op::DeviceInfo>, const DeviceInfoReq& r, std::span<con
   size_t total = 0;
   if (d_.DeviceTotalMem) d_.DeviceTotalMem(&total, dev);
   // The zone's view of the device: its quota is its memory.
-  info.total_mem = std::min<uint64_t>(total, limits_.quota_bytes);
+  info.total_mem = std::min<uint64_t>(total, quota());
   auto* attrs = reinterpret_cast<int32_t*>(scratch_.data());
   for (uint32_t a = 0; a < kMaxDeviceAttribute; ++a) {
     int v = 0;
@@ -97,6 +97,37 @@ CUresult Worker::on(OpTag<Op::DeviceInfo>, const DeviceInfoReq& r, std::span<con
   info.cc_minor = attrs[CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR];
   reply.set(info);
   reply.tail = std::span(scratch_).first(4 * kMaxDeviceAttribute);
+  return CUDA_SUCCESS;
+}
+
+// The zone's share across all of its programs (the zone-side NVML reads it): the ledger summed over live slots,
+// the time slicer's figures, and each program's use. The total is the quota, or the device's memory if smaller.
+CUresult Worker::on(OpTag<Op::ZoneInfo>, const ZoneInfoReq&, std::span<const std::byte>, Reply& reply) {
+  ZoneInfoRsp info{};
+  size_t total = 0;
+  CUdevice dev = 0;
+  if (device_count_ > 0 && d_.DeviceGet(&dev, 0) == CUDA_SUCCESS && d_.DeviceTotalMem) d_.DeviceTotalMem(&total, dev);
+  info.quota_bytes = total != 0 ? std::min<uint64_t>(total, quota()) : quota();
+  const ZoneUsage u = zone_usage(*zone_);
+  info.used_bytes = u.total();
+  info.overhead_bytes = u.overhead_bytes;
+  info.programs = u.programs;
+  info.gpu_ns = zone_->gpu_ns.load(std::memory_order_relaxed);
+  info.gpu_util_permille = std::min<uint32_t>(zone_->gpu_util_permille.load(std::memory_order_relaxed), 1000);
+  info.weight = zone_->weight.load(std::memory_order_relaxed);
+  std::memcpy(info.driver_version, zone_->driver_version, sizeof info.driver_version);
+  info.driver_version[sizeof info.driver_version - 1] = 0;
+  auto* programs = reinterpret_cast<ZoneProgramInfo*>(scratch_.data());
+  size_t n = 0;
+  for (const ProgramSlot& s : zone_->slots) {
+    if (s.live.load(std::memory_order_acquire) == 0 || n == kMaxZonePrograms) continue;
+    const uint64_t dev_b = s.device_bytes.load(std::memory_order_relaxed);
+    const uint64_t ovh_b = s.overhead_bytes.load(std::memory_order_relaxed);
+    programs[n++] = ZoneProgramInfo{s.zone_pid.load(std::memory_order_relaxed), 0,
+                                    dev_b > UINT64_MAX - ovh_b ? UINT64_MAX : dev_b + ovh_b};
+  }
+  reply.set(info);
+  reply.tail = std::span(scratch_).first(n * sizeof(ZoneProgramInfo));
   return CUDA_SUCCESS;
 }
 

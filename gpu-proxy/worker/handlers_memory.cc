@@ -80,9 +80,11 @@ CUresult Worker::on(OpTag<Op::MemGetInfo>, const CtxReq& r, std::span<const std:
   if (CUresult e = use_ctx(r.ctx); e != CUDA_SUCCESS) return e;
   size_t free = 0, total = 0;
   if (CUresult e = d_.MemGetInfo(&free, &total); e != CUDA_SUCCESS) return e;
-  // The zone's view: its quota is the total; free is what is left of it (or less, if the GPU is fuller).
-  const uint64_t quota_total = std::min<uint64_t>(total, limits_.quota_bytes);
-  const uint64_t quota_free = quota_total > used_ ? quota_total - used_ : 0;
+  // The zone's view: its quota is the total; free is what all of its programs left of it (or less, if the GPU is
+  // fuller).
+  const uint64_t quota_total = std::min<uint64_t>(total, quota());
+  const uint64_t used = zone_usage(*zone_).total();
+  const uint64_t quota_free = quota_total > used ? quota_total - used : 0;
   reply.set(MemInfoRsp{std::min<uint64_t>(free, quota_free), quota_total});
   return CUDA_SUCCESS;
 }

@@ -18,12 +18,22 @@ namespace xg::proxy {
 using idm::Error;
 using idm::Op;
 
-Worker::Worker(DriverApi& driver, idm::Endpoint& endpoint, WorkerLimits limits, ControlPage* control)
+Worker::Worker(DriverApi& driver, idm::Endpoint& endpoint, WorkerLimits limits, ControlPage* control,
+               ZonePage* zone, int slot)
     : d_(driver),
       ch_(endpoint.channel),
       host_pages_(endpoint.proxy_pages.get()),
       limits_(limits),
-      control_(control) {
+      control_(control),
+      zone_(zone),
+      slot_(slot) {
+  if (zone_ == nullptr) {
+    own_zone_ = std::make_unique<ZonePage>();
+    init_zone_page(*own_zone_);
+    own_zone_->quota_bytes.store(limits_.quota_bytes);
+    zone_ = own_zone_.get();
+    slot_ = claim_slot(*zone_);
+  }
   rx_.resize(ch_.geometry().max_payload);
   scratch_.resize(64 * 1024);
 }
@@ -95,19 +105,21 @@ CUresult Worker::start() {
   return CUDA_SUCCESS;
 }
 
+// The grant is the zone's (zone_page.h): every program of the zone submits under it, and the time slicer
+// shares GPU time between zones, not programs.
 void Worker::await_grant() {
   ++submits_;
-  if (!control_) return;
-  control_->sched_submits.store(submits_, std::memory_order_relaxed);
-  if (control_->sched_grant.load(std::memory_order_acquire) != 0) return;  // the common case: one load
-  control_->sched_waiting.store(1, std::memory_order_relaxed);
-  while (control_->sched_grant.load(std::memory_order_acquire) == 0 &&
+  ProgramSlot& slot = zone_->slots[slot_];
+  slot.sched_submits.store(submits_, std::memory_order_relaxed);
+  if (zone_->sched_grant.load(std::memory_order_acquire) != 0) return;  // the common case: one load
+  slot.sched_waiting.store(1, std::memory_order_relaxed);
+  while (zone_->sched_grant.load(std::memory_order_acquire) == 0 &&
          !(stop_ && stop_->load(std::memory_order_relaxed))) {
     // The daemon wakes the word when it grants; the timeout only bounds how late a SIGTERM is noticed.
     const timespec ts{0, 50'000'000};
-    ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(&control_->sched_grant), FUTEX_WAIT, 0, &ts, nullptr, 0);
+    ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(&zone_->sched_grant), FUTEX_WAIT, 0, &ts, nullptr, 0);
   }
-  control_->sched_waiting.store(0, std::memory_order_relaxed);
+  slot.sched_waiting.store(0, std::memory_order_relaxed);
 }
 
 Error Worker::handle_message(std::span<const std::byte> bytes) {
@@ -149,6 +161,7 @@ Error Worker::handle_message(std::span<const std::byte> bytes) {
     pending_ = CUDA_SUCCESS;
   }
   if (r == CUDA_ERROR_OUT_OF_MEMORY) ++oom_;
+  if (r != CUDA_SUCCESS && r != CUDA_ERROR_NOT_READY && control_) count_result(*control_, r);
   return idm::send_response_bytes(ch_.tx(), m->header, r, std::span(reply.fixed).first(reply.fixed_len),
                                   reply.tail);
 }

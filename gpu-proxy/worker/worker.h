@@ -23,6 +23,7 @@
 #include "gpu-proxy/driver_api.h"
 #include "gpu-proxy/handle_table.h"
 #include "gpu-proxy/object_limits.h"
+#include "gpu-proxy/zone_page.h"
 #include "idm/channel.h"
 #include "idm/codec.h"
 #include "idm/unique_fd.h"
@@ -43,7 +44,7 @@ struct Reply {
 };
 
 struct WorkerLimits {
-  uint64_t quota_bytes = 1ull << 30;
+  uint64_t quota_bytes = 1ull << 30;  // a worker without a zone page (tests): its own quota
   uint32_t zone_id = 0;
   // Pinned host memory the worker allocates for the zone (driver-domain RAM; shm zones). Pages a Xen zone lends
   // are its own RAM and not counted.
@@ -54,8 +55,11 @@ struct WorkerLimits {
 class Worker {
  public:
   // Serves `endpoint`'s channel; pinned host memory comes from the endpoint's transport (its proxy_pages; none:
-  // CUDA_ERROR_NOT_SUPPORTED). `control` may be null (tests). The endpoint outlives the worker.
-  Worker(DriverApi& driver, idm::Endpoint& endpoint, WorkerLimits limits, ControlPage* control);
+  // CUDA_ERROR_NOT_SUPPORTED). `control` may be null (tests). `zone` is the zone's page shared with its other
+  // programs' workers and `slot` this program's slot in it; null (tests): a private ledger with limits.quota_bytes.
+  // The endpoint and the pages outlive the worker.
+  Worker(DriverApi& driver, idm::Endpoint& endpoint, WorkerLimits limits, ControlPage* control,
+         ZonePage* zone = nullptr, int slot = 0);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -104,8 +108,13 @@ class Worker {
   // Host side of a copy: resolves (kind, handle, offset, bytes) to worker memory, or null if out of bounds.
   std::byte* host_range(uint32_t kind, uint64_t handle, uint64_t offset, uint64_t bytes,
                         std::span<const std::byte> tail);
+  // Device memory against the zone's ledger (zone_page.h); a refusal is CUDA_ERROR_OUT_OF_MEMORY.
   CUresult charge(uint64_t bytes);
   void uncharge(uint64_t bytes);
+  // One driver context's own memory (the zone page's measured overhead), when the driver creates or destroys one.
+  CUresult charge_context();
+  void uncharge_context();
+  [[nodiscard]] uint64_t quota() const noexcept { return zone_->quota_bytes.load(std::memory_order_relaxed); }
   void forget_children(uint64_t handle);              // cascade: handles and allocations owned by `handle`
   void drop_host_alloc(uint64_t handle, bool ctx_alive);  // unregisters and unmaps a pinned allocation, if one
   CUresult learn_function(CUfunction f, uint64_t parent, Reply& reply);
@@ -131,9 +140,13 @@ class Worker {
   idm::ProxyHostPages* host_pages_;  // the endpoint's; null: no pinned host memory on this transport
   WorkerLimits limits_;
   ControlPage* control_;
+  std::unique_ptr<ZonePage> own_zone_;  // the private ledger of a worker given no zone page
+  ZonePage* zone_;
+  int slot_;
   HandleTable handles_;
   AllocMap allocs_;
-  uint64_t used_ = 0, peak_ = 0;
+  uint64_t used_ = 0, peak_ = 0;  // this program's device bytes (its slot's device_bytes)
+  uint32_t contexts_charged_ = 0;  // driver contexts alive, each charged the zone's context overhead
   uint64_t pinned_used_ = 0;  // pinned pages allocated here (not the zone's), against limits_.pinned_bytes
   uint64_t current_ctx_ = 0;
   uint64_t data_area_ctx_ = 0;      // the context that registered the data area; 0: not registered

@@ -16,6 +16,7 @@
 #include "gpu-proxy/op_profile.h"
 #include "gpu-proxy/worker/worker.h"
 #include "gpu-proxy/worker/worker_sandbox.h"
+#include "gpu-proxy/zone_page.h"
 #include "idm/log.h"
 #include "idm/transport.h"
 #include "idm/unix_socket.h"
@@ -36,12 +37,19 @@ void restrict_syscalls() {
     idm::log_line("warning: no system-call filter (seccomp unavailable here); serving without it");
 }
 
-// The daemon's answer to Registered, bounded: Accept, Refuse, or nullopt (no answer, or not one the daemon sends).
-std::optional<ControlMessage> wait_decision(int fd, std::chrono::milliseconds timeout) {
+// The daemon's answer to Registered, bounded: the zone page it carries when it is Accept (mapped), or null (Refuse,
+// no answer, an Accept without a page).
+ZonePage* wait_accept(int fd, std::chrono::milliseconds timeout) {
   std::array<std::byte, 8> b{};
-  auto n = idm::recv_packet(fd, b, nullptr, timeout);
-  if (!n) return std::nullopt;
-  return decode_control(std::span(b).first(*n), Sender::kDaemon);
+  idm::UniqueFd page_fd;
+  auto n = idm::recv_packet(fd, b, &page_fd, timeout);
+  if (!n || decode_control(std::span(b).first(*n), Sender::kDaemon) != ControlMessage::kAccept || !page_fd.valid())
+    return nullptr;
+  void* p = ::mmap(nullptr, kZonePageBytes, PROT_READ | PROT_WRITE, MAP_SHARED, page_fd.get(), 0);
+  if (p == MAP_FAILED) return nullptr;
+  auto* zone = static_cast<ZonePage*>(p);
+  if (zone->magic != kZonePageMagic) return nullptr;
+  return zone;
 }
 
 // XG_LOG_PROFILE=1 (the daemon's environment; `make bench-gpu` sets it): the worker's per-opcode profile, most
@@ -77,7 +85,9 @@ int worker_main(const std::string& driver_path) {
   idm::ZoneAcceptor& zone = **acceptor;
 
   // 1. Who the zone is: its own introduction (shm: the Hello, hostile bytes parsed here and not in the daemon),
-  // for the daemon to decide on; or nothing, when the daemon filled the page before starting us (Xen).
+  // for the daemon to decide on; or nothing, when the daemon filled the page before starting us (Xen). Either
+  // way the daemon's Accept brings the zone page: the zone's quota, weight and ledger, shared with its other
+  // programs' workers.
   auto intro = zone.introduction(std::chrono::seconds(5));
   if (!intro) return 3;
   if (intro->has_value()) {
@@ -88,17 +98,20 @@ int worker_main(const std::string& driver_path) {
     page->requested_quota.store(zi.requested_quota);
     page->state.store(static_cast<uint32_t>(WorkerState::kRegistered));
     if (idm::send_packet(kWorkerControlFd, encode_control(ControlMessage::kRegistered)) != idm::Error::kOk) return 4;
-    if (wait_decision(kWorkerControlFd, std::chrono::seconds(5)) != ControlMessage::kAccept) {
-      idm::log_line("zone '" + zi.name + "' refused by policy");
-      return 5;
-    }
   } else {
     page->state.store(static_cast<uint32_t>(WorkerState::kRegistered));
   }
+  ZonePage* zone_page = wait_accept(kWorkerControlFd, std::chrono::seconds(5));
+  const int slot = page->zone_slot.load();
+  if (zone_page == nullptr || slot < 0 || static_cast<size_t>(slot) >= kMaxProgramsPerZone) {
+    idm::log_line("zone refused by policy");
+    return 5;
+  }
+  if (intro->has_value()) zone_page->slots[slot].zone_pid.store((*intro)->pid);
   char name_buf[sizeof page->name + 1] = {};
   std::memcpy(name_buf, page->name, sizeof page->name);
   const std::string name = intro->has_value() ? (*intro)->name : std::string(name_buf);
-  WorkerLimits limits{page->quota_bytes.load(), page->zone_id.load()};
+  WorkerLimits limits{zone_page->quota_bytes.load(), zone_page->zone_id.load()};
   limits.objects = load_limits(*page);
   idm::set_log_prefix("gpu-proxy[zone " + std::to_string(limits.zone_id) + " " + name + zone.log_label() + "]");
 
@@ -119,15 +132,15 @@ int worker_main(const std::string& driver_path) {
     idm::log_line("cannot create the channel");
     return 7;
   }
-  auto worker = std::make_unique<Worker>(*driver, **ep, limits, page);
+  auto worker = std::make_unique<Worker>(*driver, **ep, limits, page, zone_page, slot);
   if (CUresult e = worker->start(); e != CUDA_SUCCESS) {
     idm::log_line("cuInit failed: " + std::to_string(e));
     return 8;
   }
   restrict_syscalls();
   page->state.store(static_cast<uint32_t>(WorkerState::kServing));
-  idm::log_line("serving " + zone.serving_what() + "(quota " + std::to_string(limits.quota_bytes) +
-                " bytes, driver " + driver_path + ")");
+  idm::log_line("serving " + zone.serving_what() + "(program slot " + std::to_string(slot) + ", zone quota " +
+                std::to_string(zone_page->quota_bytes.load()) + " bytes, driver " + driver_path + ")");
 
   // 3. Until the program's channel ends; then the zone may live on for its next program (Xen).
   const idm::Error why_stopped = worker->serve(g_stop);

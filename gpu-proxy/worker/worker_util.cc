@@ -87,14 +87,47 @@ bool Worker::data_area_pinned() {
   return false;
 }
 
+namespace {
+
+CUresult charge_result(ChargeResult r) {
+  if (r == ChargeResult::kOk) return CUDA_SUCCESS;
+  if (r == ChargeResult::kLockTimeout)
+    idm::log_line("the zone's ledger stayed locked for a second (another program of the zone is stuck holding it): "
+                  "allocation refused");
+  return CUDA_ERROR_OUT_OF_MEMORY;
+}
+
+}  // namespace
+
 CUresult Worker::charge(uint64_t bytes) {
-  if (bytes > limits_.quota_bytes || used_ > limits_.quota_bytes - bytes) return CUDA_ERROR_OUT_OF_MEMORY;
+  if (CUresult e = charge_result(charge_zone(*zone_, slot_, ChargeKind::kDevice, bytes)); e != CUDA_SUCCESS)
+    return e;
   used_ += bytes;
   peak_ = std::max(peak_, used_);
   return CUDA_SUCCESS;
 }
 
-void Worker::uncharge(uint64_t bytes) { used_ = bytes > used_ ? 0 : used_ - bytes; }
+void Worker::uncharge(uint64_t bytes) {
+  bytes = std::min(bytes, used_);
+  used_ -= bytes;
+  uncharge_zone(*zone_, slot_, ChargeKind::kDevice, bytes);
+}
+
+CUresult Worker::charge_context() {
+  const uint64_t bytes = zone_->context_overhead_bytes.load(std::memory_order_relaxed);
+  if (CUresult e = charge_result(charge_zone(*zone_, slot_, ChargeKind::kOverhead, bytes)); e != CUDA_SUCCESS) {
+    idm::log_line("a new context needs " + std::to_string(bytes) + " bytes of the zone's quota, which it has not");
+    return e;
+  }
+  ++contexts_charged_;
+  return CUDA_SUCCESS;
+}
+
+void Worker::uncharge_context() {
+  if (contexts_charged_ == 0) return;
+  --contexts_charged_;
+  uncharge_zone(*zone_, slot_, ChargeKind::kOverhead, zone_->context_overhead_bytes.load(std::memory_order_relaxed));
+}
 
 void Worker::drop_host_alloc(uint64_t handle, bool ctx_alive) {
   auto it = host_allocs_.find(handle);

@@ -130,17 +130,19 @@ TEST_CASE("out-of-range and overlapping copies are refused before the driver see
 }
 
 TEST_CASE("quota: an allocation past it gets CUDA_ERROR_OUT_OF_MEMORY and the zone's view is its quota") {
-  ProxyProcess proxy({"--zone", "small:1MiB:1"});
+  // 3 MiB: the context takes the simulated driver's 2 MiB of overhead (charged to the zone), 1 MiB is left.
+  ProxyProcess proxy({"--zone", "small:3MiB:1"});
   RawZone z(proxy.zone_socket(), "small"), other(proxy.zone_socket(), "other");
   REQUIRE((z.ok() && z.init() && other.ok() && other.init()));
   auto info = z.call<Op::MemGetInfo>({z.ctx});
-  CHECK(info.as<idm::MemInfoRsp>().total == (1u << 20));
+  CHECK(info.as<idm::MemInfoRsp>().total == (3u << 20));
+  CHECK(info.as<idm::MemInfoRsp>().free == (1u << 20));
   CHECK(z.alloc(600 << 10).first == CUDA_SUCCESS);
   CHECK(z.alloc(600 << 10).first == CUDA_ERROR_OUT_OF_MEMORY);
   CHECK(z.call<Op::MemGetInfo>({z.ctx}).as<idm::MemInfoRsp>().free <= (424u << 10));
   CHECK(other.alloc(64 << 20).first == CUDA_SUCCESS);  // others go on
   auto dev = z.call<Op::DeviceInfo>({0, 0});
-  CHECK(dev.as<idm::DeviceInfoRsp>().total_mem == (1u << 20));
+  CHECK(dev.as<idm::DeviceInfoRsp>().total_mem == (3u << 20));
 }
 
 TEST_CASE("pinned host memory: lent pages need a lending transport; the worker's own pages are bounded") {

@@ -27,7 +27,7 @@ uint64_t memset_loop(RawZone& z, uint64_t dst, const std::atomic<bool>& go, std:
 }
 
 // Column `col` of `zones` for the zone named `name` (empty if absent). Columns: ID NAME STATE QUOTA USED PEAK
-// WEIGHT CALLS POSTS REJECTED OOM HANDLES BUSY_MS GPU_MS WORKER.
+// WEIGHT PROGRAMS OVERHEAD GPU% CALLS/S CALLS REJECTED GPU_MS OOM WORKERS.
 std::string column(const std::string& table, const std::string& name, size_t col) {
   std::istringstream in(table);
   std::string line;
@@ -35,7 +35,7 @@ std::string column(const std::string& table, const std::string& name, size_t col
     std::istringstream f(line);
     std::vector<std::string> cols;
     for (std::string c; f >> c;) cols.push_back(c);
-    if (cols.size() == 15 && cols[1] == name) return cols[col];
+    if (cols.size() == 16 && cols[1] == name) return cols[col];
   }
   return "";
 }

@@ -1,6 +1,7 @@
 // A zone program: 8 threads allocate 1 MiB at a time concurrently until the driver says
 // CUDA_ERROR_OUT_OF_MEMORY. Inside a zone with quota Q: the total granted must not exceed Q, must come within
-// 8 MiB of it, every refusal must be OUT_OF_MEMORY, and after freeing everything cuMemGetInfo shows Q free.
+// 8 MiB of what was free once the context existed (its own memory counts against Q), every refusal must be
+// OUT_OF_MEMORY, and after freeing everything cuMemGetInfo shows Q in all and what was free before free again.
 // Usage: quota_threads QUOTA_MIB
 #include <cstdio>
 #include <cstdlib>
@@ -16,6 +17,8 @@ int main(int argc, char** argv) {
   CUcontext ctx = nullptr;
   if (cuInit(0) != CUDA_SUCCESS || cuDevicePrimaryCtxRetain(&ctx, 0) != CUDA_SUCCESS) return 3;
   if (cuCtxSetCurrent(ctx) != CUDA_SUCCESS) return 3;
+  size_t free0 = 0, all0 = 0;
+  if (cuMemGetInfo_v2(&free0, &all0) != CUDA_SUCCESS) return 3;
   std::mutex mu;
   std::vector<CUdeviceptr> got;
   int wrong_errors = 0;
@@ -38,17 +41,18 @@ int main(int argc, char** argv) {
   }
   for (auto& t : threads) t.join();
   const size_t total = got.size() << 20;
-  std::printf("quota %zu MiB: 8 threads got %zu MiB, then CUDA_ERROR_OUT_OF_MEMORY\n", quota >> 20, total >> 20);
+  std::printf("quota %zu MiB (%zu MiB free beside the context): 8 threads got %zu MiB, then CUDA_ERROR_OUT_OF_MEMORY\n",
+              quota >> 20, free0 >> 20, total >> 20);
   int rc = 0;
-  if (total > quota || total + (8u << 20) < quota || wrong_errors) {
+  if (all0 != quota || free0 > quota || total > free0 || total + (8u << 20) < free0 || wrong_errors) {
     std::printf("FAIL: quota not held (or wrong error codes: %d)\n", wrong_errors);
     rc = 1;
   }
   for (CUdeviceptr p : got) cuMemFree_v2(p);
   size_t free = 0, all = 0;
   cuMemGetInfo_v2(&free, &all);
-  if (all != quota || free != quota) {
-    std::printf("FAIL: after freeing, cuMemGetInfo says %zu free of %zu (want %zu of %zu)\n", free, all, quota, quota);
+  if (all != quota || free != free0) {
+    std::printf("FAIL: after freeing, cuMemGetInfo says %zu free of %zu (want %zu of %zu)\n", free, all, free0, quota);
     rc = 1;
   }
   return rc;
