@@ -29,10 +29,12 @@ std::optional<AdminClient> AdminClient::connect(const std::string& path, std::st
 }
 
 std::optional<std::string> AdminClient::request(const std::string& command) {
-  if (idm::send_packet(fd_.get(), std::as_bytes(std::span(command.data(), command.size()))) != idm::Error::kOk)
-    return std::nullopt;
+  // A daemon that refuses this connection (admin_closed: not an operator) answers at once and closes: its answer
+  // may be waiting even though our request could not be sent.
+  const bool sent =
+      idm::send_packet(fd_.get(), std::as_bytes(std::span(command.data(), command.size()))) == idm::Error::kOk;
   std::vector<std::byte> buf(256 * 1024);  // the daemon answers up to 200 KiB (zones-json)
-  auto n = idm::recv_packet(fd_.get(), buf, nullptr, std::chrono::seconds(10));
+  auto n = idm::recv_packet(fd_.get(), buf, nullptr, sent ? std::chrono::seconds(10) : std::chrono::milliseconds(100));
   if (!n) return std::nullopt;
   return std::string(reinterpret_cast<const char*>(buf.data()), *n);
 }

@@ -270,8 +270,13 @@ void Daemon::accept_admin() {
   if (!operator_uid || worker) {
     idm::log_line("admin connection refused: pid " + std::to_string(cred.pid) + " uid " + std::to_string(cred.uid) +
                   (worker ? " is one of the daemon's workers" : " is neither root nor the daemon's user"));
-    const std::string no = "error the admin socket is root's";
-    (void)idm::send_packet(c.get(), std::as_bytes(std::span(no.data(), no.size())));
+    // Its first request is answered with the refusal, then it is closed (closing now could discard the answer
+    // with the request unread). A few such connections at a time; more are closed at once.
+    if (refused_admins_.size() < 16) {
+      const int fd = c.get();
+      refused_admins_.insert(fd);
+      admins_[fd] = std::move(c);
+    }
     return;
   }
   const int sndbuf = static_cast<int>(kMaxAdminReply + 4096);
@@ -284,6 +289,12 @@ void Daemon::on_admin(int fd) {
   std::array<std::byte, 512> buf{};
   auto n = idm::recv_packet(fd, buf, nullptr, std::chrono::milliseconds(0));
   if (!n) {
+    admin_closed(fd);
+    return;
+  }
+  if (refused_admins_.count(fd) != 0) {
+    const std::string no = "error the admin socket is root's";
+    (void)idm::send_packet(fd, std::as_bytes(std::span(no.data(), no.size())));
     admin_closed(fd);
     return;
   }
@@ -314,6 +325,7 @@ void Daemon::admin_closed(int fd) {
       ++it;
     }
   }
+  refused_admins_.erase(fd);
   admins_.erase(fd);
 }
 

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -120,6 +121,7 @@ class Daemon {
   std::map<std::string, std::unique_ptr<Zone>> zones_;  // by name
   std::map<pid_t, std::unique_ptr<Program>> programs_;  // by worker pid
   std::map<int, idm::UniqueFd> admins_;
+  std::set<int> refused_admins_;  // admin connections of peers that are not operators: answered once, then closed
   std::map<std::string, idm::UniqueFd> bound_listen_;  // create-bound zones' own sockets, by zone name
   uint32_t next_id_ = 1;
   bool stopping_ = false;

@@ -1,5 +1,7 @@
 // xen-gpu: the operator's command line.
-//   xen-gpu run [--name N] [--quota 512MiB] [--weight W] -- CMD ARGS...   run CMD as a new stub-mode zone
+//   xen-gpu run [--name N] [--quota 512MiB] [--weight W] -- CMD ARGS...   run CMD in zone N (joined if it exists)
+//   xen-gpu set NAME [--quota SIZE] [--weight W]                           change a running zone
+//   xen-gpu drain NAME                                                     no new programs in zone NAME
 //   xen-gpu attach --domid N [--name N] [--quota 512MiB] [--weight W]     serve Xen domain N as a zone
 //   xen-gpu zones                                                          list the proxy's zones
 //   xen-gpu profile [NAME]                                                 per-opcode calls and handler times
@@ -58,12 +60,43 @@ std::optional<xg::proxy::AdminClient> connect_admin(const std::string& path) {
   return admin;
 }
 
+// An existing zone's quota, weight and socket (the `join` answer "ok QUOTA WEIGHT SOCKET"), or nullopt with the
+// daemon's reason in `why`.
+struct ExistingZone {
+  uint64_t quota = 0;
+  unsigned weight = 0;
+  std::string socket;
+};
+std::optional<ExistingZone> join_zone(xg::proxy::AdminClient& admin, const std::string& name, std::string& why) {
+  using namespace xg::proxy;
+  auto reply = admin.request(AdminRequest{AdminVerb::kJoin, name, 0, 0, 0});
+  if (!reply) {
+    why = "no answer from the proxy";
+    return std::nullopt;
+  }
+  ExistingZone z;
+  char socket[4096] = {};
+  unsigned long long q = 0;
+  if (std::sscanf(reply->c_str(), "ok %llu %u %4095s", &q, &z.weight, socket) != 3) {
+    why = *reply;
+    return std::nullopt;
+  }
+  z.quota = q;
+  z.socket = socket;
+  return z;
+}
+
+// xen-gpu run: CMD as a program of zone NAME. When NAME exists (another program of the pod, an operator joining
+// it), CMD joins it and the zone's quota and weight stay: a flag that contradicts them is an error. Otherwise the
+// zone is created for CMD and ends with it.
 int run_zone(const std::string& admin_path, const std::string& zone_socket, std::string name,
-             const std::string& quota, unsigned weight, std::string libdir, const std::vector<std::string>& cmd) {
+             const std::optional<std::string>& quota_flag, const std::optional<unsigned>& weight_flag,
+             std::string libdir, const std::vector<std::string>& cmd) {
   using namespace xg::proxy;
   if (name.empty()) name = "run-" + std::to_string(::getpid());
-  const auto q = checked_quota(name, quota);
+  const auto q = checked_quota(name, quota_flag.value_or("1GiB"));
   if (!q) return 2;
+  const unsigned weight = weight_flag.value_or(1);
   if (libdir.empty()) libdir = find_libvgpu();
   if (libdir.empty()) {
     std::fprintf(stderr, "xen-gpu: cannot find libvgpu's libcuda.so.1 (use --libvgpu DIR)\n");
@@ -71,17 +104,38 @@ int run_zone(const std::string& admin_path, const std::string& zone_socket, std:
   }
   auto admin = connect_admin(admin_path);
   if (!admin) return 3;
-  auto reply = admin->request(AdminRequest{AdminVerb::kCreate, name, *q, weight, 0});
-  if (!reply || reply->rfind("ok", 0) != 0) {
-    std::fprintf(stderr, "xen-gpu: the proxy refused the zone: %s\n", reply ? reply->c_str() : "no answer");
-    return 3;
+  std::string socket = zone_socket, why;
+  bool owner = false;
+  for (int attempt = 0; attempt < 2 && !owner; ++attempt) {
+    if (auto existing = join_zone(*admin, name, why)) {
+      if ((quota_flag && *q != existing->quota) || (weight_flag && *weight_flag != existing->weight)) {
+        std::fprintf(stderr, "xen-gpu: zone '%s' exists with quota %s and weight %u; --quota/--weight must match "
+                             "or be left out to join it\n", name.c_str(), format_size(existing->quota).c_str(),
+                     existing->weight);
+        return 2;
+      }
+      socket = existing->socket;
+      break;
+    }
+    if (why.rfind("error no zone named", 0) != 0) {
+      std::fprintf(stderr, "xen-gpu: cannot join zone '%s': %s\n", name.c_str(), why.c_str());
+      return 3;
+    }
+    auto reply = admin->request(AdminRequest{AdminVerb::kCreate, name, *q, weight, 0});
+    if (reply && reply->rfind("ok", 0) == 0) {
+      owner = true;
+    } else if (!reply || reply->find("is in use") == std::string::npos || attempt == 1) {
+      // "in use": another program created it a moment ago; join it on the second attempt.
+      std::fprintf(stderr, "xen-gpu: the proxy refused the zone: %s\n", reply ? reply->c_str() : "no answer");
+      return 3;
+    }
   }
   const pid_t pid = ::fork();
   if (pid == 0) {
     const char* old = std::getenv("LD_LIBRARY_PATH");
     const std::string path = libdir + (old && *old ? ":" + std::string(old) : "");
     ::setenv("LD_LIBRARY_PATH", path.c_str(), 1);
-    ::setenv("XEN_GPU_SOCKET", zone_socket.c_str(), 1);
+    ::setenv("XEN_GPU_SOCKET", socket.c_str(), 1);
     ::setenv("XEN_GPU_ZONE", name.c_str(), 1);
     std::vector<char*> argv;
     for (const auto& a : cmd) argv.push_back(const_cast<char*>(a.c_str()));
@@ -90,13 +144,14 @@ int run_zone(const std::string& admin_path, const std::string& zone_socket, std:
     std::fprintf(stderr, "xen-gpu: cannot run %s: %s\n", argv[0], std::strerror(errno));
     ::_exit(127);
   }
-  // The zone lives as long as CMD: forward the usual termination signals to it, then tear the zone down.
+  // A zone created here lives as long as CMD (the daemon also ends it when this connection closes); a zone joined
+  // here is left to its owner. The terminal's signals reach CMD, not us.
   ::signal(SIGINT, SIG_IGN);
   ::signal(SIGTERM, SIG_IGN);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  (void)admin->request(AdminRequest{AdminVerb::kDestroy, name, 0, 0, 0});
+  if (owner) (void)admin->request(AdminRequest{AdminVerb::kDestroy, name, 0, 0, 0});
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -129,14 +184,16 @@ int main(int argc, char** argv) {
   app.add_option("--admin-socket", admin, "the proxy's admin socket")->capture_default_str();
   app.add_option("--socket", zone_socket, "the proxy's zone socket")->capture_default_str();
 
-  auto* run = app.add_subcommand("run", "run CMD as a new stub-mode zone; exits with CMD's status");
-  std::string name, quota = "1GiB", libdir;
-  unsigned weight = 1;
+  auto* run = app.add_subcommand("run", "run CMD as a program of stub-mode zone NAME (joining it if it exists, "
+                                          "else creating it for CMD's lifetime); exits with CMD's status");
+  std::string name, libdir;
+  std::optional<std::string> quota;
+  std::optional<unsigned> weight;
   std::vector<std::string> cmd;
   run->add_option("--name", name, "zone name (default run-<pid>)");
-  run->add_option("--quota", quota, "device-memory quota, e.g. 512MiB")->capture_default_str();
-  run->add_option("--weight", weight, "share of GPU time relative to other zones")->check(CLI::Range(1u, unsigned{xg::proxy::kMaxWeight}))
-      ->capture_default_str();
+  run->add_option("--quota", quota, "device-memory quota of a new zone, e.g. 512MiB (default 1GiB)");
+  run->add_option("--weight", weight, "share of GPU time of a new zone, relative to other zones (default 1)")
+      ->check(CLI::Range(1u, unsigned{xg::proxy::kMaxWeight}));
   run->add_option("--libvgpu", libdir, "directory holding libvgpu's libcuda.so.1 (found automatically)");
   run->add_option("cmd", cmd, "the program and its arguments (after --)")->required();
 
@@ -161,7 +218,22 @@ int main(int argc, char** argv) {
   reweigh->add_option("name", wname, "zone name")->required();
   reweigh->add_option("weight", new_weight, "its new weight")->required()->check(CLI::Range(1u, unsigned{xg::proxy::kMaxWeight}));
 
+  auto* set = app.add_subcommand("set", "change a running zone's quota and/or weight (a quota below its use "
+                                        "refuses new allocations; running work goes on)");
+  std::string sname;
+  std::optional<std::string> squota;
+  std::optional<unsigned> sweight;
+  set->add_option("name", sname, "zone name")->required();
+  set->add_option("--quota", squota, "its new device-memory quota, e.g. 2GiB");
+  set->add_option("--weight", sweight, "its new weight")->check(CLI::Range(1u, unsigned{xg::proxy::kMaxWeight}));
+
+  auto* drain = app.add_subcommand("drain", "refuse new programs in a zone; running ones finish");
+  std::string drname;
+  drain->add_option("name", drname, "zone name")->required();
+
   auto* zones = app.add_subcommand("zones", "list the proxy's zones");
+  bool table = false;
+  zones->add_flag("--table", table, "the daemon's plain table, fixed columns (for scripts)");
   auto* profile = app.add_subcommand("profile", "per-opcode calls and handler times of the serving zones");
   std::string pname;
   profile->add_option("name", pname, "only this zone");
@@ -186,6 +258,32 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*run) return run_zone(admin, zone_socket, name, quota, weight, libdir, cmd);
+  if (*set || *drain) {
+    using xg::proxy::AdminRequest;
+    using xg::proxy::AdminVerb;
+    std::vector<AdminRequest> requests;
+    if (*drain) requests.push_back({AdminVerb::kDrain, drname, 0, 0, 0});
+    if (*set && !squota && !sweight) {
+      std::fprintf(stderr, "xen-gpu: set needs --quota and/or --weight\n");
+      return 2;
+    }
+    if (*set && squota) {
+      const auto q = checked_quota(sname, *squota);
+      if (!q) return 2;
+      requests.push_back({AdminVerb::kQuota, sname, *q, 0, 0});
+    }
+    if (*set && sweight) requests.push_back({AdminVerb::kWeight, sname, 0, *sweight, 0});
+    auto a = connect_admin(admin);
+    if (!a) return 3;
+    for (const AdminRequest& r : requests) {
+      auto reply = a->request(r);
+      if (!reply || reply->rfind("ok", 0) != 0) {
+        std::fprintf(stderr, "xen-gpu: %s\n", reply ? reply->c_str() : "no answer from the proxy");
+        return 3;
+      }
+    }
+    return 0;
+  }
   if (*zones || *profile) {
     auto a = connect_admin(admin);
     if (!a) return 3;
