@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench: the transport benchmark (idm-bench), then bench/zone_bench run twice in this same run -- natively on
 # the simulated driver and in a zone of a stub-mode gpu-proxy -- with a table of native, ours, ratio, difference
-# and the targets; then the GPU-time share of zones of different weights working at once. Exits non-zero only if a run failed (a missed target is reported, not fatal).
+# and the targets; then the GPU-time share of zones of different weights working at once, and fairness between
+# zones of several programs each (weights 1:2:3, a zone going idle, a light zone's latency beside heavy ones). Exits non-zero only if a run failed (a missed target is reported, not fatal).
 #   scripts/bench.sh BUILD_DIR
 # Environment: ZB_SYNC_CALLS (default 200000), ZB_LAUNCHES (default 1000000), ZB_COPY_MIB (default 64),
 #              ZB_SHARE_SECONDS (default 3, the weighted-sharing part), SKIP_IDM_BENCH=1 to skip the transport part.
@@ -126,4 +127,8 @@ awk '$1 == "metric" && $2 == "share_memsets" { split(FILENAME, p, "share-"); sub
            g["light"], g["heavy"], gr, (gr >= 2.55 && gr <= 3.45) ? "MEETS" : "MISSES"
     printf "  memsets done: light %d, heavy %d: heavy/light %.2fx (no target)\n", l, h, (l > 0) ? h / l : 0
   }' "$T/share-light.txt" "$T/share-heavy.txt" "$T/share-zones.txt"
+
+echo
+echo "== 4. Fairness between zones of several programs (scripts/bench-fairness.sh)"
+"$(dirname "$0")/bench-fairness.sh" "$B" || table_rc=1
 exit $table_rc
