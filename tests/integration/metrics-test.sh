@@ -133,6 +133,14 @@ for _ in $(seq 50); do
 done
 check "the zone is gone from /metrics after it ended" bash -c "! grep -qF 'zone=\"$Z\"' '$dir/after.txt'"
 check "the proxy is alive" kill -0 $proxy
+# The exposer's threads stop with the daemon: a clean exit, nothing for the sanitizers to report.
+kill -TERM $proxy
+wait $proxy
+rc=$?
+proxy=""
+check "proxy exits 0 on SIGTERM (exit $rc)" test $rc -eq 0
+check "no sanitizer report in the proxy" bash -c "! grep -q -E 'AddressSanitizer|runtime error|LeakSanitizer' '$dir/proxy.log'"
 
+[ $fail -eq 0 ] || { echo "--- proxy log"; tail -n 40 "$dir/proxy.log"; }
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
