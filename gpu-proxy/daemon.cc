@@ -17,6 +17,8 @@
 #include <cstring>
 
 #include "gpu-proxy/daemon_internal.h"
+#include "gpu-proxy/host_nvml.h"
+#include "gpu-proxy/metrics.h"
 #include "gpu-proxy/units.h"
 #include "gpu-proxy/worker/worker_main.h"
 #include "idm/log.h"
@@ -301,6 +303,7 @@ void Daemon::schedule() {
       ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(&zp.sched_grant), FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
   }
   update_windows();
+  publish_metrics();
 }
 
 void Daemon::shutdown() {
@@ -340,6 +343,7 @@ int Daemon::run() {
     idm::log_line("warning: cannot measure the GPU (" + why + "): zones' quotas are not checked against its memory "
                   "and contexts are not charged");
   }
+  if (!start_monitoring()) return 2;  // after the signal mask: the metrics server's threads inherit it
   if (auto refusal = overcommit_refusal("", 0)) {
     idm::log_line("the declared zones' quotas exceed the GPU's memory: " + *refusal);
     return 2;

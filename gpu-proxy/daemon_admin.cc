@@ -41,6 +41,7 @@ Zone* Daemon::new_zone(const std::string& name, uint64_t quota, uint32_t weight)
   z->id = next_id_++;
   page.zone_id.store(z->id);
   page.context_overhead_bytes.store(facts_ ? facts_->context_overhead : 0);
+  stamp_driver_version(page);  // the host driver's version, for the zone's own NVML
   z->name = name;
   if (const ZonePolicy* pol = policy_for(name)) z->pod = pol->pod;
   z->created = std::chrono::steady_clock::now();

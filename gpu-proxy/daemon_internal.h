@@ -27,6 +27,9 @@
 
 namespace xg::proxy {
 
+class HostNvml;
+class MetricsServer;
+
 // A MAP_SHARED mapping of a memfd, unmapped on destruction.
 template <typename Page, size_t kBytes>
 struct SharedPage {
@@ -113,6 +116,10 @@ class Daemon {
   [[nodiscard]] ProxySnapshot snapshot() const;
   [[nodiscard]] std::string zones_table() const;
   void update_windows();
+  // --- the GPU's NVML and the metrics endpoint (daemon_metrics.cc)
+  [[nodiscard]] bool start_monitoring();
+  void publish_metrics();
+  void stamp_driver_version(ZonePage& page) const;
 
   DaemonOptions opts_;
   std::string driver_;
@@ -127,6 +134,9 @@ class Daemon {
   bool stopping_ = false;
   uint64_t refused_connections_ = 0;
   TimeSlicer slicer_;
+  std::unique_ptr<HostNvml> nvml_;          // the driver domain's NVML (--driver real only)
+  std::unique_ptr<MetricsServer> metrics_;  // --metrics
+  std::chrono::steady_clock::time_point metrics_at_;
 };
 
 }  // namespace xg::proxy

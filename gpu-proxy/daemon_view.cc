@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "gpu-proxy/daemon_internal.h"
+#include "gpu-proxy/host_nvml.h"
 #include "gpu-proxy/units.h"
 
 namespace xg::proxy {
@@ -44,6 +45,7 @@ ProxySnapshot Daemon::snapshot() const {
     s.gpu.memory_total_bytes = facts_->total_mem;
     s.gpu.context_overhead_bytes = facts_->context_overhead;
   }
+  if (nvml_) nvml_->sample(0, s.gpu);  // utilisation, memory in use, temperature: where NVML answers
   for (const auto& [name, z] : zones_) {
     ZoneSnapshot zs;
     const ZonePage& zp = z->page();

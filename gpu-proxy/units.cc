@@ -1,5 +1,6 @@
 #include "gpu-proxy/units.h"
 
+#include <cmath>
 #include <cstdio>
 
 namespace xg::proxy {
@@ -48,6 +49,26 @@ std::string format_size(uint64_t b) {
   else if (b >= (1ull << 20)) std::snprintf(buf, sizeof buf, "%.1fMiB", double(b) / (1 << 20));
   else if (b >= 1024) std::snprintf(buf, sizeof buf, "%.1fKiB", double(b) / 1024);
   else std::snprintf(buf, sizeof buf, "%lluB", (unsigned long long)b);
+  return buf;
+}
+
+std::string format_duration(double s) {
+  char buf[32];
+  if (!(s > 0)) return "0s";  // also NaN: a duration nobody measured reads as none
+  // Each bound sits where the finer form would round up to the next unit ("1000ms").
+  if (s < 0.9995e-3) std::snprintf(buf, sizeof buf, "%.0fus", s * 1e6);
+  else if (s < 0.1) std::snprintf(buf, sizeof buf, "%.3gms", s * 1e3);
+  else if (s < 0.9995) std::snprintf(buf, sizeof buf, "%.0fms", s * 1e3);
+  else if (s < 9.995) std::snprintf(buf, sizeof buf, "%.2fs", s);
+  else if (s < 59.95) std::snprintf(buf, sizeof buf, "%.1fs", s);
+  else {
+    // Whole seconds, rounded before the units are chosen, so 3599.7 s reads "1h00m", never "59m60s".
+    const auto t = static_cast<uint64_t>(std::llround(s < 1e15 ? s : 1e15));
+    if (t < 3600) std::snprintf(buf, sizeof buf, "%llum%02llus", (unsigned long long)(t / 60), (unsigned long long)(t % 60));
+    else if (t < 86400)
+      std::snprintf(buf, sizeof buf, "%lluh%02llum", (unsigned long long)(t / 3600), (unsigned long long)(t % 3600 / 60));
+    else std::snprintf(buf, sizeof buf, "%llud%02lluh", (unsigned long long)(t / 86400), (unsigned long long)(t % 86400 / 3600));
+  }
   return buf;
 }
 

@@ -3,8 +3,9 @@
 //   xen-gpu set NAME [--quota SIZE] [--weight W]                           change a running zone
 //   xen-gpu drain NAME                                                     no new programs in zone NAME
 //   xen-gpu attach --domid N [--name N] [--quota 512MiB] [--weight W]     serve Xen domain N as a zone
-//   xen-gpu zones                                                          list the proxy's zones
-//   xen-gpu profile [NAME]                                                 per-opcode calls and handler times
+//   xen-gpu zones [--json | --table]                                       list the proxy's zones
+//   xen-gpu top [--interval S] [--iterations N]                            the zones, refreshed, by GPU share
+//   xen-gpu profile [NAME] [--json]                                        per-opcode calls and handler times
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #include "gpu-proxy/admin_client.h"
 #include "gpu-proxy/control.h"
 #include "gpu-proxy/units.h"
+#include "gpu-proxy/xen_gpu_view.h"
 
 namespace {
 
@@ -231,12 +233,21 @@ int main(int argc, char** argv) {
   std::string drname;
   drain->add_option("name", drname, "zone name")->required();
 
-  auto* zones = app.add_subcommand("zones", "list the proxy's zones");
-  bool table = false;
-  zones->add_flag("--table", table, "the daemon's plain table, fixed columns (for scripts)");
+  auto* zones = app.add_subcommand("zones", "list the proxy's zones (sizes and durations for people)");
+  bool zones_json = false, zones_table = false;
+  zones->add_flag("--json", zones_json, "the proxy's snapshot as JSON, for scripts");
+  zones->add_flag("--table", zones_table, "the proxy's fixed-column table (stable columns, for awk)")->excludes("--json");
+  auto* top = app.add_subcommand("top", "the zones, refreshed, busiest first (q quits; over a pipe: one frame per "
+                                        "interval, separated by a blank line)");
+  xg::proxy::TopOptions top_opts;
+  top->add_option("--interval", top_opts.interval_s, "seconds between frames")->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
+  top->add_option("--iterations", top_opts.iterations, "stop after N frames (0: until q)")->capture_default_str();
   auto* profile = app.add_subcommand("profile", "per-opcode calls and handler times of the serving zones");
   std::string pname;
+  bool profile_json = false;
   profile->add_option("name", pname, "only this zone");
+  profile->add_flag("--json", profile_json, "as JSON, for scripts");
   CLI11_PARSE(app, argc, argv);
 
   if (*attach) return attach_zone(admin, domid, xname, xquota, xweight);
@@ -284,16 +295,12 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  if (*zones || *profile) {
-    auto a = connect_admin(admin);
-    if (!a) return 3;
-    using xg::proxy::AdminVerb;
-    auto reply = a->request(xg::proxy::AdminRequest{*zones ? AdminVerb::kZones : AdminVerb::kProfile, pname, 0, 0, 0});
-    if (!reply || reply->rfind("ok\n", 0) != 0) {
-      std::fprintf(stderr, "xen-gpu: %s\n", reply ? reply->c_str() : "no answer from the proxy");
-      return 3;
-    }
-    std::fputs(reply->c_str() + 3, stdout);
-  }
+  using xg::proxy::ZonesFormat;
+  if (*zones)
+    return xg::proxy::zones_command(admin, zones_json    ? ZonesFormat::kJson
+                                           : zones_table ? ZonesFormat::kTable
+                                                         : ZonesFormat::kHuman);
+  if (*top) return xg::proxy::top_command(admin, top_opts);
+  if (*profile) return xg::proxy::profile_command(admin, pname, profile_json);
   return 0;
 }

@@ -112,6 +112,7 @@ std::string to_json(const ProxySnapshot& s) {
   put_opt(gpu, "memory_used_bytes", s.gpu.memory_used_bytes);
   put_opt(gpu, "utilization", s.gpu.utilization);
   put_opt(gpu, "temperature_celsius", s.gpu.temperature_celsius);
+  if (!s.gpu.driver_version.empty()) gpu["driver_version"] = s.gpu.driver_version;
   json zones = json::array();
   for (const ZoneSnapshot& z : s.zones) zones.push_back(zone_json(z));
   return json{{"interval_s", s.interval_s}, {"gpu", gpu}, {"zones", zones}}.dump();
@@ -129,6 +130,7 @@ std::optional<ProxySnapshot> snapshot_from_json(std::string_view text, std::stri
     get_opt(gpu, "memory_used_bytes", s.gpu.memory_used_bytes);
     get_opt(gpu, "utilization", s.gpu.utilization);
     get_opt(gpu, "temperature_celsius", s.gpu.temperature_celsius);
+    if (auto it = gpu.find("driver_version"); it != gpu.end()) s.gpu.driver_version = it->get<std::string>();
     for (const json& z : j.at("zones")) s.zones.push_back(zone_from(z));
     return s;
   } catch (const json::exception& e) {

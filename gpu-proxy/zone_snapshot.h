@@ -52,6 +52,7 @@ struct GpuSnapshot {
   std::optional<uint64_t> memory_total_bytes, memory_used_bytes;
   std::optional<double> utilization;      // 0..1
   std::optional<double> temperature_celsius;
+  std::string driver_version;             // the host driver's, from NVML ("580.159.04"); empty where unknown
   uint64_t context_overhead_bytes = 0;    // measured at start-up (driver free memory before/after a context)
 };
 

@@ -73,9 +73,10 @@ gpus() {   # NVIDIA display/3D controllers as full BDFs
   lspci -D -n -d 10de: 2>/dev/null | awk '$2 ~ /^03(00|02):$/ {print $1}'
 }
 if [ $PACKAGES = 1 ]; then
-  say "apt: Xen hypervisor + tools, containerd, runc, pciutils"
+  say "apt: Xen hypervisor + tools, containerd, runc, pciutils, prometheus-cpp (gpu-proxy --metrics)"
   apt-get update -q >/dev/null
-  apt-get install "${APT_OPTS[@]}" xen-system-amd64 xen-utils-common containerd runc pciutils >/dev/null
+  apt-get install "${APT_OPTS[@]}" xen-system-amd64 xen-utils-common containerd runc pciutils \
+    libprometheus-cpp-pull1.0 >/dev/null
   if [ "$NVIDIA" != no ] && { [ "$NVIDIA" = yes ] || [ -n "$(gpus)" ]; }; then
     # Debian ships the NVIDIA driver in non-free: enable the components, then install if it is there.
     src=/etc/apt/sources.list.d/debian.sources

@@ -115,7 +115,7 @@ share_run light 1 & lp=$!
 share_run heavy 3 & hp=$!
 # The proxy's accounting (GPU_MS: time each zone held the GPU while it had work), shortly before both end.
 sleep "$(awk -v s="$S" 'BEGIN { print s - 0.4 }')"
-"$B/gpu-proxy/xen-gpu" --admin-socket "$T/admin.sock" zones >"$T/share-zones.txt" 2>&1
+"$B/gpu-proxy/xen-gpu" --admin-socket "$T/admin.sock" zones --table >"$T/share-zones.txt" 2>&1
 wait $lp && wait $hp || { echo "bench: a share run failed:"; cat "$T/share-light.err" "$T/share-heavy.err"; exit 1; }
 stop_proxy
 awk '$1 == "metric" && $2 == "share_memsets" { split(FILENAME, p, "share-"); sub(/\.txt$/, "", p[2]); v[p[2]] = $3 }

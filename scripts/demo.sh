@@ -73,7 +73,7 @@ sleep 1.2
 echo
 echo "[$(elapsed) s] 3. the proxy's view while they run (xen-gpu zones; GPU_MS: time each zone held the GPU while"
 echo "    it had work: the three contend, so the proxy time-slices it by weight, 1:2:4, among those that want it):"
-xg zones >"$T/zones1.txt" 2>&1; indent <"$T/zones1.txt"
+xg zones --table >"$T/zones1.txt" 2>&1; indent <"$T/zones1.txt"
 serving=$(grep -cE '^[0-9]+ +(train|analytics|science) +serving' "$T/zones1.txt")
 
 # 4. A fourth zone allocating past its quota.
@@ -88,7 +88,7 @@ sleep 1
 echo
 echo "[$(elapsed) s] 5. the proxy's view a second later: the three zones are still being served (CALLS grow;"
 echo "    greedy is gone: a zone ends with its program and the proxy reclaims what it held)"
-xg zones >"$T/zones2.txt" 2>&1; indent <"$T/zones2.txt"
+xg zones --table >"$T/zones2.txt" 2>&1; indent <"$T/zones2.txt"
 still=$(grep -cE '^[0-9]+ +(train|analytics|science) +serving' "$T/zones2.txt")
 # GPU_MS (column 14) of science (weight 4) and train (weight 1): the time each held the GPU while contending.
 gpu_ms() { awk -v z="$1" '$2 == z { print $14 }' "$T/zones2.txt"; }

@@ -5,16 +5,18 @@
 #   build: clang + libclang-rt-14-dev (ASan/UBSan/TSan runtimes and libFuzzer), libxen-dev (Xen transport),
 #          libcli11-dev (command lines), doctest-dev (unit tests), pkg-config,
 #          libprotobuf-dev protobuf-compiler nlohmann-json3-dev (the CRI shim: containerd's ttrpc/protobuf API,
-#          OCI specs as JSON)
+#          OCI specs as JSON), prometheus-cpp-dev (gpu-proxy's --metrics endpoint: Prometheus text over HTTP;
+#          without it gpu-proxy builds without metrics)
 #   test:  containerd runc (the CRI shim's integration test runs its own containerd), libgrpc++-dev
-#          protobuf-compiler-grpc (its CRI client, talking to containerd as kubelet does)
+#          protobuf-compiler-grpc (its CRI client, talking to containerd as kubelet does), curl jq (the metrics
+#          test scrapes /metrics and checks xen-gpu's JSON)
 #   xen:   qemu-system-x86 busybox-static cpio xz-utils (boot real Xen under QEMU in tests/xen)
 #   image: debootstrap packer linux-source flex bison bc libelf-dev libssl-dev systemd (zone kernel, node image),
 #          fdisk qemu-utils e2fsprogs (the base disk), openssh-client (Packer's provisioner), python3 (merge_config)
 set -euo pipefail
 declare -A group
-group[build]="build-essential cmake git pkg-config clang libclang-rt-14-dev libxen-dev libcli11-dev doctest-dev libprotobuf-dev protobuf-compiler nlohmann-json3-dev"
-group[test]="containerd runc libgrpc++-dev protobuf-compiler-grpc"
+group[build]="build-essential cmake git pkg-config clang libclang-rt-14-dev libxen-dev libcli11-dev doctest-dev libprotobuf-dev protobuf-compiler nlohmann-json3-dev prometheus-cpp-dev"
+group[test]="containerd runc libgrpc++-dev protobuf-compiler-grpc curl jq"
 group[xen]="qemu-system-x86 busybox-static cpio gzip xz-utils"
 group[image]="debootstrap packer linux-source flex bison bc libelf-dev libssl-dev systemd fdisk qemu-utils e2fsprogs openssh-client python3 qemu-system-x86"
 groups=("$@")

@@ -23,11 +23,12 @@ ROOT=$PWD
 B=build/release
 if [ "${1:-}" = --prepare ]; then
   # Here (Debian 12 with the build dependencies): the Release build, nvcc's modules included, plus the few Debian
-  # libraries it links that the device image lacks (Xen's), so that `carry: ["build/release"]` is all it needs.
+  # libraries it links that the device image lacks (Xen's; prometheus-cpp's and civetweb's, for gpu-proxy
+  # --metrics), so that `carry: ["build/release"]` is all it needs.
   make release || exit 1
   mkdir -p $B/deplibs
   for f in $B/gpu-proxy/gpu-proxy $B/libvgpu/libcuda.so.1; do ldd "$f" | awk '/=> \// { print $3 }'; done |
-    grep -E '/libxen' | sort -u | xargs -r cp -L -t $B/deplibs
+    grep -E '/lib(xen|prometheus-cpp|civetweb)' | sort -u | xargs -r cp -L -t $B/deplibs
   ls $B/deplibs
   echo "prepared $B ($(du -sh $B | cut -f1)); the source root baked into its CTest files is $ROOT"
   exit 0

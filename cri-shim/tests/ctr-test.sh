@@ -20,7 +20,7 @@ check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; f
 source "$HERE/node-env.sh"
 
 CUDA_ENV=(--env XG_KERNELS=/kernels/demo_kernels.so --env ASAN_OPTIONS=detect_leaks=0)
-zones() { $XG zones; }
+zones() { $XG zones --table; }
 # The bracket keeps pgrep from matching a shell whose command line holds the pattern.
 shims() { pgrep -f "$B/cri-shim/[c]ontainerd-shim-xen-gpu-v1" | wc -l; }
 no_shim() { [ "$(shims)" -eq 0 ]; }
@@ -194,7 +194,7 @@ if [ -x "$B/cri-shim/xg-cri-client" ]; then
   echo "$out" | sed 's/^/     | /'
   check "CRI: a bad annotation fails RunPodSandbox, naming xen-gpu.io/weight" ran_ok $((rc == 0)) 'xen-gpu.io/weight' "$out"
   # containerd reaps the refused pod's shim after answering: wait for it, as for the other pods.
-  refused_pod_gone() { ! $XG zones | grep -q ml.bad && no_shim; }
+  refused_pod_gone() { ! $XG zones --table | grep -q ml.bad && no_shim; }
   check "CRI: the refused pod leaves no zone and no shim" wait_until 100 refused_pod_gone
 else
   echo "NOTE: xg-cri-client not built (libgrpc++-dev, protobuf-compiler-grpc missing): CRI checks not run"

@@ -58,7 +58,7 @@ good_loop "$dir/during.out"
 during=$(loop_p50 "$dir/during.out")
 for _ in $(seq 400); do grep -q "^holding" "$dir/hostile.out" && break; sleep 0.05; done
 cat "$dir/hostile.out"
-worker=$("${xg[@]}" zones | awk '$2 == "hostile" { print $NF }')
+worker=$("${xg[@]}" zones --table | awk '$2 == "hostile" { print $NF }')
 echo "good zone during the flood: p50 ${during} us; hostile worker $worker: $(threads $worker) threads," \
      "$(fds $worker) descriptors, $(rss_mib $worker) MiB resident"
 

@@ -51,10 +51,10 @@ check() {  # check NAME COMMAND...
 check "proxy alive after all zones" kill -0 $proxy_pid
 # Zones are torn down when their program exits; the daemon reaps their workers within a moment.
 for _ in $(seq 100); do
-  [ "$("$xg" --admin-socket "$dir/admin.sock" zones | wc -l)" -le 1 ] && break
+  [ "$("$xg" --admin-socket "$dir/admin.sock" zones --table | wc -l)" -le 1 ] && break
   sleep 0.05
 done
-check "every zone and worker reclaimed" test "$("$xg" --admin-socket "$dir/admin.sock" zones | wc -l)" -le 1
+check "every zone and worker reclaimed" test "$("$xg" --admin-socket "$dir/admin.sock" zones --table | wc -l)" -le 1
 check "every zone's end logged" test "$(grep -c "' ended after" "$dir/proxy.log")" -ge "${#names[@]}"
 check "no sanitizer report in the proxy" bash -c "! grep -q -E 'AddressSanitizer|runtime error|LeakSanitizer' '$dir/proxy.log'"
 kill -TERM $proxy_pid

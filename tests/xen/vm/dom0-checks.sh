@@ -139,7 +139,7 @@ if [ -f /boot/guest.cpio.gz ] && [ -f /gpu.env ]; then
   xl create /tmp/gpu.cfg >/dev/null 2>&1; check $? gpu/xl-create
   G=$(xl domid gpu1)
   $XG attach --domid $G --quota 256MiB > /tmp/attach.out 2>&1; check $? gpu/xen-gpu-attach "$(cat /tmp/attach.out)"
-  $XG zones > /tmp/zones.out; grep -q " xen-$G " /tmp/zones.out; check $? gpu/zone-listed "$(grep " xen-$G " /tmp/zones.out | awk '{print $1, $2, $3, $4}')"
+  $XG zones --table > /tmp/zones.out; grep -q " xen-$G " /tmp/zones.out; check $? gpu/zone-listed "$(grep " xen-$G " /tmp/zones.out | awk '{print $1, $2, $3, $4}')"
   ! $XG attach --domid $G --name again > /tmp/attach2.out 2>&1; check $? gpu/second-attach-of-a-domain-refused "$(cat /tmp/attach2.out)"
   ! $XG attach --domid 32752 > /tmp/attach3.out 2>&1; check $? gpu/reserved-domid-refused
   GLOG=/var/log/xen/console/guest-gpu1.log
@@ -168,7 +168,7 @@ if [ -f /boot/guest.cpio.gz ] && [ -f /gpu.env ]; then
   # (the dying domain is still listed until its grants are unmapped; the next worker then finds it gone).
   ML=$(grep -a -E "domid $G\]: (program|zone) ended: peer-gone; [1-9][0-9]* handles" /tmp/proxy.log | tail -n 1)
   [ -n "$ML" ]; check $? gpu-destroy/ended-mid-program "${ML#*]: }"
-  ! $XG zones | grep -q "xen-$G "; check $? gpu-destroy/zone-gone-from-table
+  ! $XG zones --table | grep -q "xen-$G "; check $? gpu-destroy/zone-gone-from-table
   n=0; while xl list | grep -q -E "gpu1|\(null\)" && [ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); done
   ! xl list | grep -q -E "gpu1|\(null\)"; check $? gpu-destroy/domain-fully-released "after $((n*100)) ms"
   # The proxy keeps serving: a second Xen zone (dom0 loopback, domid 0) and an shm zone.
