@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# make demo: a stub-mode gpu-proxy (simulated driver, kernels run on the CPU) serving three zones at once, each a
-# real CUDA driver-API program going through our libcuda.so.1 (libvgpu) and checking its own results; the proxy's
-# view while they run; a fourth zone refused with CUDA_ERROR_OUT_OF_MEMORY over its quota while the others go on;
+# make demo: a stub-mode gpu-proxy (simulated driver, kernels run on the CPU) serving three zones at once, each
+# real CUDA driver-API programs going through our libcuda.so.1 (libvgpu) and checking their own results (zone
+# train runs two programs sharing its one quota, as a pod's processes do); the proxy's view while they run
+# (xen-gpu top); a fourth zone refused with CUDA_ERROR_OUT_OF_MEMORY over its quota while the others go on;
 # then a PASS/FAIL summary. Exits non-zero if anything failed.
 #   scripts/demo.sh BUILD_DIR [SECONDS]      (SECONDS: how long each workload loops, default 4)
 set -uo pipefail
@@ -67,14 +68,22 @@ for z in "${zones[@]}"; do
   xg run --name "$name" --quota "$quota" --weight "$weight" -- "$B/bench/$prog" "$secs" >"$T/$name.out" 2>&1 &
   zpid[$name]=$!
 done
+# A second program in zone train, as a pod's second process: it joins the zone (its quota and weight stay).
+for _ in $(seq 100); do xg zones --table 2>/dev/null | grep -q ' train ' && break; sleep 0.05; done
+echo "    zone train    + a second program, demo_reduce, joining it: xen-gpu run --name train -- demo_reduce"
+xg run --name train -- "$B/bench/demo_reduce" "$secs" >"$T/train2.out" 2>&1 &
+train2=$!
 
 # 3. The proxy's view while they run.
 sleep 1.2
 echo
-echo "[$(elapsed) s] 3. the proxy's view while they run (xen-gpu zones; GPU_MS: time each zone held the GPU while"
-echo "    it had work: the three contend, so the proxy time-slices it by weight, 1:2:4, among those that want it):"
-xg zones --table >"$T/zones1.txt" 2>&1; indent <"$T/zones1.txt"
+echo "[$(elapsed) s] 3. the proxy's view while they run (xen-gpu top: GPU% is each zone's share of GPU time over"
+echo "    the last second: the three contend, so the proxy time-slices it by weight, 1:2:4; train's two programs"
+echo "    share its one quota: MEMORY counts both, each context's own memory included (OVERHEAD)):"
+xg top --iterations 1 >"$T/top.txt" 2>&1; indent <"$T/top.txt"
+xg zones --table >"$T/zones1.txt" 2>&1
 serving=$(grep -cE '^[0-9]+ +(train|analytics|science) +serving' "$T/zones1.txt")
+train_programs=$(awk '$2 == "train" { print $8 }' "$T/zones1.txt")
 
 # 4. A fourth zone allocating past its quota.
 echo
@@ -105,6 +114,8 @@ for z in "${zones[@]}"; do
   printf '    %-10s ' "$name"; sed -n '1p' "$T/$name.out"
   sed -n '2,$p' "$T/$name.out" | indent
 done
+wait "$train2"; train2_rc=$?
+printf '    %-10s ' "train (2nd)"; sed -n '1p' "$T/train2.out"
 
 # 7. Shut the proxy down.
 echo
@@ -122,7 +133,9 @@ for z in "${zones[@]}"; do
   IFS=: read -r name quota weight prog <<<"$z"
   verdict "$([ "${zrc[$name]}" = 0 ] && echo 1)" "zone $name ($quota, weight $weight): ${prog#demo_} results correct (exit ${zrc[$name]})"
 done
+verdict "$([ "$train2_rc" = 0 ] && echo 1)" "zone train's second program (demo_reduce) results correct (exit $train2_rc)"
 verdict "$([ "$serving" = 3 ] && echo 1)" "proxy listed the 3 zones serving concurrently ($serving of 3)"
+verdict "$([ "$train_programs" = 2 ] && echo 1)" "zone train served 2 programs at once under its one quota (PROGRAMS ${train_programs:-?})"
 verdict "$([ "$oom_rc" = 0 ] && echo 1)" "zone greedy (48MiB): refused with CUDA_ERROR_OUT_OF_MEMORY at its quota (exit $oom_rc)"
 verdict "$([ "$still" = 3 ] && echo 1)" "the other zones kept running after the refusal ($still of 3 still serving)"
 verdict "$share_ok" "GPU time by weight: science (4) held the GPU ${g_science:-?} ms, train (1) ${g_train:-?} ms (>= 2x)"
