@@ -102,6 +102,7 @@ pid_t Daemon::spawn_worker(Program& p, int zone_fd, const Zone* xen_zone) {
     if (!send_accept(p, const_cast<Zone&>(*xen_zone))) return -1;
   }
   const std::string domid_s = xen_zone && xen_zone->xen_domid ? std::to_string(*xen_zone->xen_domid) : "";
+  const std::string devid_s = std::to_string(std::max(p.xen_devid, 0));
   const pid_t pid = ::fork();
   if (pid < 0) {
     idm::log_errno("fork worker");
@@ -114,14 +115,45 @@ pid_t Daemon::spawn_worker(Program& p, int zone_fd, const Zone* xen_zone) {
     ::dup2(p.control_page.fd.get(), kWorkerPageFd);
     for (int fd = 6; fd < 1024; ++fd) ::close(fd);
     // Whatever the operator's environment says: only a Xen zone's worker sees a domain id.
-    if (!domid_s.empty()) ::setenv("XG_WORKER_XEN_DOMID", domid_s.c_str(), 1);
-    else ::unsetenv("XG_WORKER_XEN_DOMID");
+    if (!domid_s.empty()) {
+      ::setenv("XG_WORKER_XEN_DOMID", domid_s.c_str(), 1);
+      ::setenv("XG_WORKER_XEN_DEVID", devid_s.c_str(), 1);
+    } else {
+      ::unsetenv("XG_WORKER_XEN_DOMID");
+      ::unsetenv("XG_WORKER_XEN_DEVID");
+    }
     const char* argv[] = {opts_.self_exe.c_str(), "--worker", "--driver", driver_.c_str(), nullptr};
     ::execv(opts_.self_exe.c_str(), const_cast<char* const*>(argv));
     ::_exit(127);
   }
   p.pid = pid;
   return pid;
+}
+
+void Daemon::ensure_xen_listener(Zone& z) {
+  if (!z.xen_domid || z.draining || stopping_) return;
+  std::vector<int> devids;
+  for (const auto& [pid, p] : programs_) {
+    if (p->zone != &z) continue;
+    const auto state = p->control_page.page->state.load(std::memory_order_relaxed);
+    if (state != static_cast<uint32_t>(WorkerState::kServing) && !p->kill_at) return;  // one is waiting already
+    devids.push_back(p->xen_devid);
+  }
+  if (devids.size() >= opts_.max_programs_per_zone) return;
+  int devid = 0;
+  while (std::find(devids.begin(), devids.end(), devid) != devids.end()) ++devid;
+  auto next = std::make_unique<Program>();
+  if (!next->control_page.create("xen-gpu-control")) return;
+  next->control_page.page->magic = kControlMagic;
+  next->control_page.page->version = 3;
+  next->started = std::chrono::steady_clock::now();
+  next->xen_devid = devid;
+  const pid_t pid = spawn_worker(*next, -1, &z);
+  if (pid < 0) {
+    idm::log_line("zone '" + z.name + "': cannot start a worker for the domain's next program");
+    return;
+  }
+  programs_[pid] = std::move(next);
 }
 
 // Admits `p` into `z`: a slot in the zone page, the object limits, then Accept carrying the zone page.
@@ -232,28 +264,15 @@ void Daemon::reap() {
     program_ended(*p, status);
     Zone* z = p->zone;
     if (z == nullptr) continue;
-    // A Xen zone's worker serves one program of the domain; when that ends and the domain lives on, the next
-    // worker (fresh driver state) takes the domain's device node.
-    if (z->xen_domid && WIFEXITED(status) && WEXITSTATUS(status) == kWorkerNextProgram && !p->kill_at && !stopping_) {
-      auto next = std::make_unique<Program>();
-      if (next->control_page.create("xen-gpu-control")) {
-        next->control_page.page->magic = kControlMagic;
-        next->control_page.page->version = 3;
-        next->started = std::chrono::steady_clock::now();
-        const pid_t np = spawn_worker(*next, -1, z);
-        if (np > 0) {
-          programs_[np] = std::move(next);
-          continue;
-        }
-      }
-      idm::log_line("zone '" + z->name + "': cannot start a worker for the domain's next program");
-    }
-    if (z->xen_domid) {
-      // The domain is gone (or its worker failed): the zone ends with it.
+    // A Xen zone's worker serves one program of the domain (one device); when that ends and the domain lives on
+    // (kWorkerNextProgram), the zone goes on: a worker stays waiting for its next program (ensure_xen_listener).
+    // Any other end of a Xen worker means the domain is gone: the zone ends with it.
+    if (z->xen_domid && !(WIFEXITED(status) && WEXITSTATUS(status) == kWorkerNextProgram && !p->kill_at && !stopping_)) {
       stop_programs_of(*z);
       z->xen_domid.reset();
       z->draining = true;
     }
+    if (z->xen_domid) ensure_xen_listener(*z);
     forget_zone_if_unused(z);
   }
 }

@@ -59,8 +59,9 @@ void Daemon::forget_zone_if_unused(Zone* z) {
   if (const ZonePolicy* pol = policy_for(z->name); pol && pol->owner != -1) return;
   if (z->xen_domid) return;
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - z->created).count();
-  idm::log_line("zone " + std::to_string(z->id) + " '" + z->name + "' ended after " + std::to_string(secs).substr(0, 5) +
-                " s (" + std::to_string(z->programs_started) + " program(s))");
+  const std::string domain = z->served_domid ? " (Xen domain " + std::to_string(*z->served_domid) + ")" : "";
+  idm::log_line("zone " + std::to_string(z->id) + " '" + z->name + "'" + domain + " ended after " +
+                std::to_string(secs).substr(0, 5) + " s (" + std::to_string(z->programs_started) + " program(s))");
   zones_.erase(z->name);
 }
 
@@ -102,18 +103,16 @@ std::string Daemon::create_xen_zone(const AdminRequest& r) {
   Zone* z = new_zone(r.name, r.quota, r.weight);
   if (z == nullptr) return "error zone page";
   z->xen_domid = r.domid;
-  auto p = std::make_unique<Program>();
-  if (!p->control_page.create("xen-gpu-control")) return "error control page";
-  p->control_page.page->magic = kControlMagic;
-  p->control_page.page->version = 3;
-  p->started = std::chrono::steady_clock::now();
-  const pid_t pid = spawn_worker(*p, -1, z);
+  z->served_domid = r.domid;
+  ensure_xen_listener(*z);
+  pid_t pid = -1;
+  for (const auto& [wp, p] : programs_)
+    if (p->zone == z) pid = wp;
   if (pid < 0) {
     z->xen_domid.reset();
     forget_zone_if_unused(z);
     return "error cannot start its worker";
   }
-  programs_[pid] = std::move(p);
   idm::log_line("zone " + std::to_string(z->id) + " '" + r.name + "' registered (Xen domain " + std::to_string(r.domid) +
                 ", worker pid " + std::to_string(pid) + ", quota " + format_size(r.quota) + ", weight " +
                 std::to_string(r.weight) + ")");

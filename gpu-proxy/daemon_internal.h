@@ -48,6 +48,7 @@ struct Zone {
   std::string pod;
   SharedPage<ZonePage, kZonePageBytes> shared;
   std::optional<uint32_t> xen_domid;  // a Xen zone (create-xen): its workers are the domain's Xen backends
+  std::optional<uint32_t> served_domid;  // the domain it served (for the log, after xen_domid is cleared)
   bool draining = false;              // xen-gpu drain: no new programs; running ones finish
   uint32_t programs_started = 0;
   uint64_t peak_bytes = 0;
@@ -72,6 +73,7 @@ struct Program {
   Zone* zone = nullptr;  // once accepted
   int slot = -1;         // its slot in the zone page
   int listen_fd = -1;    // the socket its connection came through (its unregistered count)
+  int xen_devid = -1;    // a Xen zone's program: the device (device/xen-gpu/N) its worker serves
   std::string bound_name;  // accepted on a create-bound zone's own socket: may register only as it
   std::chrono::steady_clock::time_point started;
   std::optional<std::chrono::steady_clock::time_point> kill_at;  // SIGTERM sent (or registration overdue)
@@ -89,6 +91,8 @@ class Daemon {
   // --- programs (daemon.cc)
   void accept_program(int listen_fd, const std::string& bound_name);
   [[nodiscard]] pid_t spawn_worker(Program& p, int zone_fd, const Zone* xen_zone);
+  // A Xen zone keeps one worker waiting on a free device for the guest's next program (up to the per-zone bound).
+  void ensure_xen_listener(Zone& z);
   void on_worker_message(Program& p);
   [[nodiscard]] std::string admit_program(Program& p, const std::string& name, uint32_t zone_pid);
   [[nodiscard]] bool send_accept(Program& p, Zone& z);

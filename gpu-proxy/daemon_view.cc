@@ -70,6 +70,8 @@ ProxySnapshot Daemon::snapshot() const {
     for (const auto& [pid, p] : programs_) {
       if (p->zone != z.get()) continue;
       const ControlPage& cp = *p->control_page.page;
+      // A Xen zone's worker waiting for the guest's next program is not a program yet.
+      if (z->xen_domid && cp.state.load() != static_cast<uint32_t>(WorkerState::kServing)) continue;
       const ProgramSlot& slot = zp.slots[p->slot];
       ProgramSnapshot ps;
       ps.worker_pid = pid;

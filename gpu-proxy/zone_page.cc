@@ -40,6 +40,7 @@ int claim_slot(ZonePage& page) noexcept {
     s.overhead_bytes.store(0, std::memory_order_relaxed);
     s.sched_waiting.store(0, std::memory_order_relaxed);
     s.sched_submits.store(0, std::memory_order_relaxed);
+    s.serving.store(0, std::memory_order_relaxed);
     s.live.store(1, std::memory_order_release);
     return static_cast<int>(i);
   }
@@ -55,7 +56,7 @@ ZoneUsage zone_usage(const ZonePage& page) noexcept {
   ZoneUsage u;
   for (const ProgramSlot& s : page.slots) {
     if (s.live.load(std::memory_order_acquire) == 0) continue;
-    ++u.programs;
+    if (s.serving.load(std::memory_order_relaxed) != 0) ++u.programs;
     u.device_bytes = sat_add(u.device_bytes, s.device_bytes.load(std::memory_order_relaxed));
     u.overhead_bytes = sat_add(u.overhead_bytes, s.overhead_bytes.load(std::memory_order_relaxed));
   }

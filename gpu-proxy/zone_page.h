@@ -35,7 +35,7 @@ struct ProgramSlot {
   std::atomic<uint64_t> device_bytes;    // worker: allocations, pitch padding, module images
   std::atomic<uint64_t> overhead_bytes;  // worker: its contexts' own memory (contexts x the measured overhead)
   std::atomic<uint32_t> sched_waiting;   // worker: 1 while blocked for want of the zone's grant
-  std::atomic<uint32_t> reserved;
+  std::atomic<uint32_t> serving;         // worker: 1 once it serves a program (a Xen zone's waiting worker: 0)
   std::atomic<uint64_t> sched_submits;   // worker: gated submissions so far (free-running)
 };
 
@@ -68,7 +68,7 @@ void release_slot(ZonePage& page, int slot) noexcept;
 struct ZoneUsage {
   uint64_t device_bytes = 0;
   uint64_t overhead_bytes = 0;
-  uint32_t programs = 0;
+  uint32_t programs = 0;  // live slots whose worker serves a program
   [[nodiscard]] uint64_t total() const noexcept {
     return device_bytes > UINT64_MAX - overhead_bytes ? UINT64_MAX : device_bytes + overhead_bytes;
   }

@@ -51,7 +51,10 @@ TEST_CASE("8 programs charging one zone at once never exceed its quota, and use 
   SharedZonePage z;
   z.page->quota_bytes.store(100 * kMiB);
   int slots[8];
-  for (int& s : slots) s = claim_slot(*z.page);
+  for (int& s : slots) {
+    s = claim_slot(*z.page);
+    z.page->slots[s].serving.store(1);
+  }
   const int ok = in_processes(8, [&](int i) {
     for (;;) {
       const ChargeResult r = charge_zone(*z.page, slots[i], ChargeKind::kDevice, kMiB);

@@ -23,17 +23,30 @@ Result<ProxyConnection> connect_to_proxy(const std::string& socket_path, std::st
   return ProxyConnection{zc->zone_id, std::move(zc->endpoint)};
 }
 
-Result<std::unique_ptr<ZoneAcceptor>> open_zone_acceptor(int registration_fd, std::string_view xen_domid) {
+namespace {
+
+// A decimal number from the daemon's environment, at most `max`.
+std::optional<uint32_t> parse_id(std::string_view text, unsigned long max) {
+  const std::string s(text);
+  if (s.empty() || s.size() > 5 || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  const unsigned long v = std::strtoul(s.c_str(), nullptr, 10);
+  if (v > max) return std::nullopt;
+  return static_cast<uint32_t>(v);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ZoneAcceptor>> open_zone_acceptor(int registration_fd, std::string_view xen_domid,
+                                                         std::string_view xen_devid) {
   if (xen_domid.empty()) return open_shm_acceptor(UniqueFd(registration_fd));
-  // Domain ids are below DOMID_FIRST_RESERVED (0x7FF0).
-  const std::string s(xen_domid);
-  char* end = nullptr;
-  const unsigned long domid = std::strtoul(s.c_str(), &end, 10);
-  if (*end != '\0' || s.find_first_not_of("0123456789") != std::string::npos || domid > 0x7FEFu) {
-    log_line("bad Xen domain id '" + s + "'");
+  // Domain ids are below DOMID_FIRST_RESERVED (0x7FF0); device ids are ours (one per program of the zone).
+  const auto domid = parse_id(xen_domid, 0x7FEFu);
+  const auto devid = parse_id(xen_devid, 0xFFFFu);
+  if (!domid || !devid) {
+    log_line("bad Xen domain or device id '" + std::string(xen_domid) + "'/'" + std::string(xen_devid) + "'");
     return Error::kInvalidField;
   }
-  return xen::open_acceptor(static_cast<uint32_t>(domid));
+  return xen::open_acceptor(*domid, *devid);
 }
 
 }  // namespace xg::idm

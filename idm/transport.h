@@ -67,10 +67,11 @@ class ZoneAcceptor {
   [[nodiscard]] virtual std::string serving_what() const = 0;
 };
 
-// The acceptor of a worker process: the Xen backend of domain `xen_domid` when the daemon named one (decimal,
-// from its environment; `registration_fd` is then left alone: the daemon passes none), else the shm registration
-// arriving on `registration_fd`, which the acceptor adopts.
+// The acceptor of a worker process: the Xen backend of domain `xen_domid`'s device `xen_devid` when the daemon
+// named one (decimal, from its environment; `registration_fd` is then left alone: the daemon passes none), else the
+// shm registration arriving on `registration_fd`, which the acceptor adopts.
 [[nodiscard]] Result<std::unique_ptr<ZoneAcceptor>> open_zone_acceptor(int registration_fd,
-                                                                       std::string_view xen_domid);
+                                                                       std::string_view xen_domid,
+                                                                       std::string_view xen_devid = "0");
 
 }  // namespace xg::idm

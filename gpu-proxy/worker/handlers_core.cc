@@ -120,7 +120,9 @@ CUresult Worker::on(OpTag<Op::ZoneInfo>, const ZoneInfoReq&, std::span<const std
   auto* programs = reinterpret_cast<ZoneProgramInfo*>(scratch_.data());
   size_t n = 0;
   for (const ProgramSlot& s : zone_->slots) {
-    if (s.live.load(std::memory_order_acquire) == 0 || n == kMaxZonePrograms) continue;
+    if (s.live.load(std::memory_order_acquire) == 0 || s.serving.load(std::memory_order_relaxed) == 0 ||
+        n == kMaxZonePrograms)
+      continue;
     const uint64_t dev_b = s.device_bytes.load(std::memory_order_relaxed);
     const uint64_t ovh_b = s.overhead_bytes.load(std::memory_order_relaxed);
     programs[n++] = ZoneProgramInfo{s.zone_pid.load(std::memory_order_relaxed), 0,

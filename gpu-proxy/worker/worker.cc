@@ -33,6 +33,7 @@ Worker::Worker(DriverApi& driver, idm::Endpoint& endpoint, WorkerLimits limits, 
     own_zone_->quota_bytes.store(limits_.quota_bytes);
     zone_ = own_zone_.get();
     slot_ = claim_slot(*zone_);
+    zone_->slots[slot_].serving.store(1);
   }
   rx_.resize(ch_.geometry().max_payload);
   scratch_.resize(64 * 1024);

@@ -80,7 +80,9 @@ int worker_main(const std::string& driver_path) {
   // What the daemon started us for: a Xen zone (it set XG_WORKER_XEN_DOMID; no zone socket) or an shm zone
   // whose registration socket is fd 3. The transport (idm/transport.h) decides how the zone connects.
   const char* xen_domid = std::getenv("XG_WORKER_XEN_DOMID");
-  auto acceptor = idm::open_zone_acceptor(kWorkerZoneFd, xen_domid != nullptr ? xen_domid : "");
+  const char* xen_devid = std::getenv("XG_WORKER_XEN_DEVID");
+  auto acceptor = idm::open_zone_acceptor(kWorkerZoneFd, xen_domid != nullptr ? xen_domid : "",
+                                          xen_devid != nullptr ? xen_devid : "0");
   if (!acceptor) return 2;
   idm::ZoneAcceptor& zone = **acceptor;
 
@@ -139,6 +141,7 @@ int worker_main(const std::string& driver_path) {
   }
   restrict_syscalls();
   page->state.store(static_cast<uint32_t>(WorkerState::kServing));
+  zone_page->slots[slot].serving.store(1);  // a program of the zone from now on (zone_usage counts it)
   idm::log_line("serving " + zone.serving_what() + "(program slot " + std::to_string(slot) + ", zone quota " +
                 std::to_string(zone_page->quota_bytes.load()) + " bytes, driver " + driver_path + ")");
 

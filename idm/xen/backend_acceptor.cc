@@ -1,8 +1,9 @@
-// A worker's acceptor for a Xen zone (idm/transport.h): no Hello (the daemon filled name, quota, weight and zone id
-// in the control page before starting the worker); the worker is the Xen backend of device 0 of that domain, and
-// one program of the zone connects at a time (libvgpu's connect_guest). The domain outlives each program: when a
-// program's channel ends while the domain lives on, the worker exits and the daemon starts a fresh one for the
-// next program (fresh driver state, exactly as for a new shm zone process).
+// A worker's acceptor for a Xen zone (idm/transport.h): no Hello (the daemon admitted the program before starting
+// the worker); the worker is the Xen backend of one device of that domain (the daemon gives each worker its own
+// device id), and one program of the zone connects to it (libvgpu's connect_guest claims a free device). The
+// domain outlives each program: when a program's channel ends while the domain lives on, the worker exits and
+// the daemon keeps a fresh worker waiting for the zone's next program (fresh driver state, as for a new shm
+// program).
 #include <unistd.h>
 
 #include <string>
@@ -16,7 +17,7 @@ namespace {
 
 class BackendAcceptor final : public ZoneAcceptor {
  public:
-  explicit BackendAcceptor(uint32_t domid) : domid_(domid) {}
+  BackendAcceptor(uint32_t domid, uint32_t devid) : domid_(domid), devid_(devid) {}
 
   Result<std::optional<ZoneIntroduction>> introduction(std::chrono::milliseconds) override {
     return std::optional<ZoneIntroduction>();
@@ -58,7 +59,7 @@ class BackendAcceptor final : public ZoneAcceptor {
     if (backend_) return Error::kOk;
     BackendOptions bo;
     bo.frontend_domid = domid_;
-    bo.devid = 0;
+    bo.devid = devid_;
     // Creating the nodes right after the previous program's teardown has been seen to fail once in a while on
     // xenstored (a late write of the old frontend racing our rewrite): retry briefly.
     auto domain_exists = [&] {
@@ -84,13 +85,14 @@ class BackendAcceptor final : public ZoneAcceptor {
   }
 
   uint32_t domid_;
+  uint32_t devid_;
   std::unique_ptr<Backend> backend_;  // ~Backend removes both nodes; the next worker rewrites them
 };
 
 }  // namespace
 
-Result<std::unique_ptr<ZoneAcceptor>> open_acceptor(uint32_t domid) {
-  return std::unique_ptr<ZoneAcceptor>(std::make_unique<BackendAcceptor>(domid));
+Result<std::unique_ptr<ZoneAcceptor>> open_acceptor(uint32_t domid, uint32_t devid) {
+  return std::unique_ptr<ZoneAcceptor>(std::make_unique<BackendAcceptor>(domid, devid));
 }
 
 }  // namespace xg::idm::xen

@@ -7,6 +7,7 @@
 
 #include "idm/log.h"
 #include "idm/xen/channel_pages.h"
+#include "idm/xen/device_claim.h"
 #include "idm/xen/event_channel.h"
 #include "idm/xen/lent_pages.h"
 #include "idm/xen/xen_c.h"
@@ -145,12 +146,9 @@ bool in_xen_guest() {
   return ::access("/dev/xen/xenbus", F_OK) == 0 || ::access("/proc/xen/capabilities", F_OK) == 0;
 }
 
-// The backend's domain id from our device 0 (created by the zone's gpu-proxy worker in the driver domain).
-std::optional<uint32_t> device_backend() {
-  if (!in_xen_guest()) return std::nullopt;
-  auto xs = xs_connect();
-  if (!xs) return std::nullopt;
-  auto v = xs_get(xs.get(), std::string("device/") + kDeviceType + "/0/backend-id");
+// The backend's domain id of our device `devid` (created by a gpu-proxy worker in the driver domain).
+std::optional<uint32_t> device_backend(xs_handle* xs, uint32_t devid) {
+  auto v = xs_get(xs, std::string("device/") + kDeviceType + "/" + std::to_string(devid) + "/backend-id");
   if (!v || v->empty() || v->size() > 5 || v->find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
   return static_cast<uint32_t>(std::strtoul(v->c_str(), nullptr, 10));
 }
@@ -165,22 +163,25 @@ bool guest_attached() noexcept {
 }
 
 Result<std::unique_ptr<Endpoint>> connect_guest(std::chrono::milliseconds timeout) {
-  // Forced (XEN_GPU_TRANSPORT=xen), or between two programs of the zone (the worker rewrites the node): the
-  // node may be a moment away.
-  const auto until = Clock::now() + std::min(timeout, std::chrono::milliseconds(5000));
-  auto backend = device_backend();
-  while (!backend && Clock::now() < until) {
+  // Forced (XEN_GPU_TRANSPORT=xen), or while the proxy readies the next device (a moment after another program
+  // took the waiting one): a free device may be a moment away.
+  const auto until = Clock::now() + std::min(timeout, std::chrono::milliseconds(10000));
+  auto xs = in_xen_guest() ? xs_connect() : nullptr;
+  std::optional<uint32_t> devid, backend;
+  while (xs && Clock::now() < until) {
+    devid = claim_free_device(xs.get());
+    if (devid) backend = device_backend(xs.get(), *devid);
+    if (backend) break;
     ::usleep(50'000);
-    backend = device_backend();
   }
   if (!backend) {
-    log_line("no xen-gpu device in this domain's xenstore (has the operator run `xen-gpu attach --domid N` in the "
-             "driver domain?)");
+    log_line("no free xen-gpu device in this domain's xenstore (has the operator run `xen-gpu attach --domid N` in "
+             "the driver domain? does the zone have programs to spare?)");
     return Error::kPeerGone;
   }
   FrontendOptions o;
   o.backend_domid = *backend;
-  o.devid = 0;
+  o.devid = *devid;
   o.timeout = timeout;
   return connect_frontend(o);
 }

@@ -12,7 +12,7 @@ Result<std::unique_ptr<Endpoint>> connect_guest(std::chrono::milliseconds) {
   return Error::kSystem;
 }
 
-Result<std::unique_ptr<ZoneAcceptor>> open_acceptor(uint32_t) {
+Result<std::unique_ptr<ZoneAcceptor>> open_acceptor(uint32_t, uint32_t) {
   log_line("the Xen transport was asked for, but this build has none (libxen-dev was absent)");
   return Error::kSystem;
 }

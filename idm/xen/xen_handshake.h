@@ -31,6 +31,7 @@
 // which it can anyway.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -172,5 +173,12 @@ struct ParsedFrontend {
 // The values a well-behaved frontend writes (the frontend uses this; tests compare against it).
 [[nodiscard]] FrontendValues make_frontend_values(const ChannelGeometry& g, std::span<const uint32_t> dir_refs,
                                                   uint32_t event_channel, uint32_t alive_ref);
+
+// Device claims (device_claim.h): may a guest's program take the device whose frontend directory holds these
+// values? Yes if the backend created it (frontend state "1", Initialising; a numeric backend-id) and no program
+// claimed it, or the claim (seconds since the epoch) is older than kStaleClaim or not a number.
+inline constexpr std::chrono::seconds kStaleClaim{30};
+[[nodiscard]] bool device_claimable(std::optional<std::string_view> state, std::optional<std::string_view> backend_id,
+                                    std::optional<std::string_view> claim, int64_t now_s) noexcept;
 
 }  // namespace xg::idm::xen

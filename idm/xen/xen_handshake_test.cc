@@ -17,6 +17,19 @@ FrontendValues good() {
   return make_frontend_values(g, refs, 7, 43);
 }
 
+TEST_CASE("a guest's program claims only a fresh device nobody holds (or a claim gone stale)") {
+  const int64_t now = 1'000'000;
+  CHECK(device_claimable("1", "0", std::nullopt, now));
+  CHECK_FALSE(device_claimable("3", "0", std::nullopt, now));   // another program is connecting
+  CHECK_FALSE(device_claimable("4", "0", std::nullopt, now));   // connected
+  CHECK_FALSE(device_claimable(std::nullopt, "0", std::nullopt, now));
+  CHECK_FALSE(device_claimable("1", std::nullopt, std::nullopt, now));  // the backend has not finished the node
+  CHECK_FALSE(device_claimable("1", "x1", std::nullopt, now));
+  CHECK_FALSE(device_claimable("1", "0", "999990", now));       // claimed 10 s ago
+  CHECK(device_claimable("1", "0", "999960", now));             // claimed 40 s ago: stale
+  CHECK(device_claimable("1", "0", "garbage", now));            // not ours to trust
+}
+
 }  // namespace
 
 TEST_CASE("default geometry is valid, fits one directory page and a Xen page budget") {
