@@ -1,7 +1,8 @@
 // Initialisation, versions, errors, devices, primary and created contexts, the per-thread context stack.
 //
 // cuInit connects to the zone's proxy (connect_transport), then asks Init and DeviceInfo once and caches the
-// answers: device attributes, names, UUIDs and total memory (the zone's quota) are answered locally afterwards.
+// answers: device attributes, names and UUIDs are answered locally afterwards; total memory (the zone's quota,
+// which the operator may change) is asked of the worker each time (ZoneInfo).
 // The context stack is local too; handles are the worker's 64-bit values.
 #include <unistd.h>
 
@@ -181,12 +182,22 @@ CUresult cuDeviceGetUuid_v2(CUuuid* uuid, CUdevice dev) {
 
 CUresult cuDeviceGetUuid(CUuuid* uuid, CUdevice dev) { return cuDeviceGetUuid_v2(uuid, dev); }
 
+// The zone's quota (or the device's memory, if smaller) as the proxy holds it now, not as it was at cuInit: the
+// operator may change a running zone's quota (xen-gpu quota), and cudaGetDeviceProperties' totalGlobalMem, NVML
+// and cuMemGetInfo's total then agree. A proxy without ZoneInfo (NOT_SUPPORTED) leaves cuInit's figure.
 CUresult cuDeviceTotalMem_v2(size_t* bytes, CUdevice dev) {
   return guard([&]() -> CUresult {
     Session s;
     if (s.status() != CUDA_SUCCESS) return s.status();
     if (bytes == nullptr) return CUDA_ERROR_INVALID_VALUE;
     if (CUresult r = check_device(s.st(), dev); r != CUDA_SUCCESS) return r;
+    idm::ZoneInfoRsp zone{};
+    const CUresult r = query_zone_info(s, &zone);
+    if (r == CUDA_SUCCESS && zone.quota_bytes != 0) {
+      s.st().devices[dev].total_mem = zone.quota_bytes;
+    } else if (r != CUDA_ERROR_NOT_SUPPORTED && r != CUDA_SUCCESS) {
+      return r;
+    }
     *bytes = s.st().devices[dev].total_mem;
     return CUDA_SUCCESS;
   });

@@ -150,6 +150,11 @@ class Session {
 // The device's stream priority range (least, greatest), asked of the worker once; needs a current context.
 [[nodiscard]] CUresult priority_range(Session& s);
 
+// The zone's share as its proxy worker sees it now (IDM op ZoneInfo): quota, use over all of the zone's programs,
+// GPU-time share; `programs` (optional) receives the per-program tail. libvgpu/api_zone.cc.
+[[nodiscard]] CUresult query_zone_info(Session& s, idm::ZoneInfoRsp* info,
+                                       std::vector<idm::ZoneProgramInfo>* programs = nullptr);
+
 // Common prologue of entry points that need a current context (the driver answers INVALID_CONTEXT without one).
 #define VGPU_SESSION_WITH_CONTEXT(s)                 \
   ::xg::vgpu::Session s;                             \

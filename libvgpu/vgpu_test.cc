@@ -20,6 +20,7 @@
 #include "libvgpu/proc_address.h"
 #include "libvgpu/ptds.h"
 #include "libvgpu/state.h"
+#include "libvgpu/zone_info.h"
 
 using namespace xg::vgpu;
 
@@ -414,6 +415,17 @@ TEST_CASE("the built libcuda.so.1 exports exactly exports.map, every table entry
   CHECK(fn == dlsym(lib, "cuEventRecord_ptsz"));
   REQUIRE(get("cuMemcpy2D", &fn, 12040, 0) == CUDA_SUCCESS);
   CHECK(fn == dlsym(lib, "cuMemcpy2D_v2"));
+  // Our one export that is not an entry point (libvgpu/zone_info.h): there for the zone's NVML, answered only after
+  // cuInit, and never handed out by cuGetProcAddress.
+  void* zone_info_sym = dlsym(lib, XEN_GPU_ZONE_INFO_SYMBOL);
+  REQUIRE(zone_info_sym != nullptr);
+  auto zone_info = reinterpret_cast<xen_gpu_zone_info_fn>(zone_info_sym);
+  xen_gpu_zone_info info{};
+  info.struct_size = sizeof info;
+  CHECK(zone_info(&info) == CUDA_ERROR_NOT_INITIALIZED);
+  fn = reinterpret_cast<void*>(1);
+  CHECK(get(XEN_GPU_ZONE_INFO_SYMBOL, &fn, 12040, 0) == CUDA_ERROR_NOT_FOUND);
+  CHECK(fn == nullptr);
   dlclose(lib);
 }
 

@@ -23,7 +23,7 @@ else echo "image: no $BUILD/kernel/vmlinuz: run make kernel first" >&2; exit 1; 
 # Only the installable outputs of the release build, not the whole tree.
 if [ -d "$BUILD/release" ]; then
   (cd "$BUILD/release" && find . -name CMakeFiles -prune -o -type f \( -name gpu-proxy -o -name 'containerd-shim-xen-gpu-v1' \
-     -o -name libcuda.so.1 \) -print | cpio -pdm --quiet "$IMG/stage/xen-gpu/bin")
+     -o -name libcuda.so.1 -o -name libnvidia-ml.so.1 \) -print | cpio -pdm --quiet "$IMG/stage/xen-gpu/bin")
 fi
 echo "image: staged $(find "$IMG/stage" -type f | wc -l) files; running packer (accelerator ${ACCEL:-tcg})"
 cd "$HERE"

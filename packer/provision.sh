@@ -98,8 +98,9 @@ else
 fi
 
 # ------------------------------------------------------------------------------------------ xen-gpu binaries
-# zone/: the Xen zone kernel and its libcuda.so.1; pod/: only our libcuda.so.1, the directory the CRI shim mounts
-# read-only into every container of a xen-gpu pod (stub mode).
+# zone/: the Xen zone kernel and its libcuda.so.1 + libnvidia-ml.so.1; pod/: only our libcuda.so.1 and
+# libnvidia-ml.so.1 (the zone's NVML, which must travel with libvgpu), the directory the CRI shim mounts read-only
+# into every container of a xen-gpu pod (stub mode).
 mkdir -p /usr/lib/xen-gpu/zone /usr/lib/xen-gpu/pod /usr/lib/xen-gpu/sim /usr/share/xen-gpu /etc/xen-gpu
 # find_built <name> [path-substring]: newest regular file called <name> under BIN_DIR
 find_built() {
@@ -112,6 +113,8 @@ if [ -n "$BIN_DIR" ]; then
               containerd-shim-xen-gpu-v1:/usr/local/bin/containerd-shim-xen-gpu-v1:755: \
               libcuda.so.1:/usr/lib/xen-gpu/zone/libcuda.so.1:644:/libvgpu/ \
               libcuda.so.1:/usr/lib/xen-gpu/pod/libcuda.so.1:644:/libvgpu/ \
+              libnvidia-ml.so.1:/usr/lib/xen-gpu/zone/libnvidia-ml.so.1:644:/libvgpu/ \
+              libnvidia-ml.so.1:/usr/lib/xen-gpu/pod/libnvidia-ml.so.1:644:/libvgpu/ \
               libcuda.so.1:/usr/lib/xen-gpu/sim/libcuda.so.1:644:/sim/; do
     IFS=: read -r name dst mode sub <<< "$spec"
     src=$(find_built "$name" "$sub")

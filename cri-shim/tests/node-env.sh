@@ -79,9 +79,10 @@ done | sort -u | while read -r lib; do
   mkdir -p "$W/img/cuda$(dirname "$lib")"
   cp -L "$lib" "$W/img/cuda$lib"
 done
-# The pods' library directory, as packer/provision.sh lays it out: our libcuda.so.1 and the Xen libraries it links.
+# The pods' library directory, as packer/provision.sh lays it out: our libcuda.so.1, the zone's libnvidia-ml.so.1
+# and the Xen libraries libcuda.so.1 links.
 mkdir -p "$W/podlib"
-cp -L "$B/libvgpu/libcuda.so.1" "$W/podlib/"
+cp -L "$B/libvgpu/libcuda.so.1" "$B/libvgpu/libnvidia-ml.so.1" "$W/podlib/"
 for l in $(ldd "$B/libvgpu/libcuda.so.1" | awk '/libxen/ {print $3}'); do cp -L "$l" "$W/podlib/"; done
 "$HERE/make-oci-image.sh" "$W/img/pause" xen-gpu.test/pause:1 "$W/pause.tar" /pause
 "$HERE/make-oci-image.sh" "$W/img/cuda" xen-gpu.test/cuda:1 "$W/cuda.tar" /bin/saxpy

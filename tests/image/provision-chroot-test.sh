@@ -95,6 +95,9 @@ if [ -n "$BIN_DIR" ] && [ -n "$(find "$BIN_DIR" -name CMakeFiles -prune -o -type
   if [ -n "$(find "$BIN_DIR" -name CMakeFiles -prune -o -type f -name containerd-shim-xen-gpu-v1 -print -quit 2>/dev/null)" ]; then
     check "CRI shim installed on containerd's PATH" test -x "$R/usr/local/bin/containerd-shim-xen-gpu-v1"
     check "pods' libcuda.so.1 installed" test -s "$R/usr/lib/xen-gpu/pod/libcuda.so.1"
+    if [ -n "$(find "$BIN_DIR" -name CMakeFiles -prune -o -type f -name libnvidia-ml.so.1 -print -quit 2>/dev/null)" ]; then
+      check "pods' libnvidia-ml.so.1 installed beside it" test -s "$R/usr/lib/xen-gpu/pod/libnvidia-ml.so.1"
+    fi
   fi
   check "gpu-proxy.service enabled" in_root systemctl is-enabled gpu-proxy.service
 else
