@@ -323,6 +323,9 @@ void Daemon::schedule() {
   }
   update_windows();
   publish_metrics();
+  // A Xen zone whose waiting worker took a program gets the next one waiting.
+  for (auto& [name, z] : zones_)
+    if (z->xen_domid) ensure_xen_listener(*z);
 }
 
 void Daemon::shutdown() {

@@ -32,10 +32,13 @@ void TimeSlicer::tick(Clock::time_point now, std::span<const Observation> zones,
   for (const auto& [id, s] : zones_)
     if (s.contending) min_vtime = std::min(min_vtime, s.vtime);
   size_t contending = 0;
+  bool others_wait = false;
   for (const Observation& o : zones) {
     State& s = zones_[o.zone_id];
     const bool was = s.contending;
-    if (o.submits != s.submits || o.waiting) s.last_active = now;
+    s.active_now = o.submits != s.submits || o.waiting;
+    others_wait |= o.waiting && o.zone_id != holder_;
+    if (s.active_now) s.last_active = now;
     s.submits = o.submits;
     s.contending = s.last_active != Clock::time_point{} && now - s.last_active < opts_.idle_after;
     // A zone back from idleness starts at the others' minimum: it cannot claim the time it did not use.
@@ -47,11 +50,13 @@ void TimeSlicer::tick(Clock::time_point now, std::span<const Observation> zones,
   // 3. Open, or one holder per slice.
   if (contending <= 1) {
     holder_ = 0;
-  } else if (holder_ == 0 || !zones_[holder_].contending || now >= slice_end_) {
+  } else if (holder_ == 0 || !zones_[holder_].contending || now >= slice_end_ ||
+             (!zones_[holder_].active_now && others_wait)) {
     uint32_t pick = 0;
     double best = std::numeric_limits<double>::infinity();
+    const uint32_t idle_holder = holder_ != 0 && !zones_[holder_].active_now && others_wait ? holder_ : 0;
     for (const auto& [id, s] : zones_) {
-      if (!s.contending) continue;
+      if (!s.contending || id == idle_holder) continue;
       // Ties go to a zone other than the one whose slice just ended.
       const bool better = s.vtime < best || (s.vtime == best && pick == holder_);
       if (better) {

@@ -9,7 +9,9 @@
 //   - two or more: one zone at a time holds the grant for a slice; the next holder is the contending zone with the
 //     least virtual time (GPU time held / weight), so over time each contending zone holds the GPU in proportion
 //     to its weight. A zone that starts contending joins at the current minimum virtual time: it cannot claim
-//     back the time it was idle and starve the others.
+//     back the time it was idle and starve the others. A holder that neither submitted nor waited since the last
+//     tick while another zone waits hands the grant over at once (the daemon ticks at least once a slice while
+//     slicing, so a zone that goes idle gives its share away within one slice, not after `idle_after`).
 // Accounting: every tick's elapsed time is charged to the zones that held a grant and were contending (all of
 // them in open mode, the holder in sliced mode). This is time the zone was allowed to submit while it had work;
 // the driver may still run a slice's queued work into the next slice (no preemption of a running kernel).
@@ -60,6 +62,7 @@ class TimeSlicer {
     uint64_t submits = 0;
     Clock::time_point last_active{};
     bool contending = false;
+    bool active_now = false;  // submitted or waited since the previous tick
     double vtime = 0;  // ns held / weight
     uint64_t gpu_ns = 0;
   };

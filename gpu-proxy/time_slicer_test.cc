@@ -127,6 +127,26 @@ TEST_CASE("when the other zone goes idle the remaining one gets the whole GPU ba
   CHECK(ts.next_tick() == std::chrono::milliseconds(5));
 }
 
+TEST_CASE("a holder that goes idle hands the GPU over within one slice") {
+  TimeSlicer ts;
+  Clock::time_point now{};
+  std::vector<SimZone> zs = {{1, 1}, {2, 1}};
+  run(ts, zs, now, 1003);
+  REQUIRE(ts.slicing());
+  // Stop whichever zone holds the grant now, a few ms into its slice.
+  SimZone& holder = zs[0].granted ? zs[0] : zs[1];
+  SimZone& other = zs[0].granted ? zs[1] : zs[0];
+  holder.busy = false;
+  int waited = 0;
+  while (!other.granted && waited < 50) {
+    run(ts, zs, now, 1);
+    ++waited;
+  }
+  MESSAGE("the other zone got the grant " << waited << " ms after the holder stopped");
+  CHECK(other.granted);
+  CHECK(waited <= 2);  // at the next tick (the daemon ticks at least once a slice while slicing)
+}
+
 TEST_CASE("zones that end are forgotten; the holder's end passes the GPU on") {
   TimeSlicer ts;
   Clock::time_point now{};

@@ -6,6 +6,10 @@
 
 namespace xg::proxy {
 
+namespace {
+constexpr uint64_t kModulePage = 64 * 1024;  // the granule a module's image is charged in
+}  // namespace
+
 using namespace idm;
 
 namespace {
@@ -27,6 +31,14 @@ CUresult Worker::on(OpTag<Op::BlobPut>, const BlobPutReq& r, std::span<const std
 CUresult Worker::on(OpTag<Op::ModuleLoad>, const ModuleLoadReq& r, std::span<const std::byte>, Reply& reply) {
   if (r.blob_bytes != blob_.size() || blob_.empty() || r.kind > 1) return CUDA_ERROR_INVALID_VALUE;
   if (CUresult e = admit(Limit::modules); e != CUDA_SUCCESS) {
+    blob_.clear();
+    return e;
+  }
+  // The module's code and data live in device memory: the zone's quota pays for them. What the driver places is
+  // not visible to us, so the image's size (64 KiB pages) stands for it; a module that does not fit is refused
+  // before the driver loads it.
+  const uint64_t image_charge = (blob_.size() + kModulePage - 1) / kModulePage * kModulePage;
+  if (CUresult e = charge(image_charge); e != CUDA_SUCCESS) {
     blob_.clear();
     return e;
   }
@@ -56,7 +68,11 @@ CUresult Worker::on(OpTag<Op::ModuleLoad>, const ModuleLoadReq& r, std::span<con
   }
   blob_.clear();
   blob_.shrink_to_fit();
-  if (e != CUDA_SUCCESS) return e;
+  if (e != CUDA_SUCCESS) {
+    uncharge(image_charge);
+    return e;
+  }
+  module_charges_[h] = image_charge;
   reply.set(U64Rsp{h});
   return CUDA_SUCCESS;
 }
@@ -69,6 +85,7 @@ CUresult Worker::on(OpTag<Op::ModuleUnload>, const HandleReq& r, std::span<const
   if (CUresult err = use_parent_ctx(*e); err != CUDA_SUCCESS) return err;
   if (CUresult err = d_.ModuleUnload(static_cast<CUmodule>(e->object)); err != CUDA_SUCCESS) return err;
   forget_children(r.handle);
+  release_module_charge(r.handle);
   handles_.erase(r.handle);
   return CUDA_SUCCESS;
 }
@@ -112,6 +129,7 @@ CUresult Worker::on(OpTag<Op::LibraryUnload>, const HandleReq& r, std::span<cons
     return true;
   });
   forget_children(r.handle);
+  release_module_charge(r.handle);
   handles_.erase(r.handle);
   return CUDA_SUCCESS;
 }

@@ -116,6 +116,7 @@ class Worker {
   void uncharge_context();
   [[nodiscard]] uint64_t quota() const noexcept { return zone_->quota_bytes.load(std::memory_order_relaxed); }
   void forget_children(uint64_t handle);              // cascade: handles and allocations owned by `handle`
+  void release_module_charge(uint64_t handle);        // a module or library is gone: its image's charge returns
   void drop_host_alloc(uint64_t handle, bool ctx_alive);  // unregisters and unmaps a pinned allocation, if one
   CUresult learn_function(CUfunction f, uint64_t parent, Reply& reply);
   CUresult htod(const idm::MemcpyHtoDReq& r, std::span<const std::byte> tail, bool async);
@@ -160,6 +161,7 @@ class Worker {
   // cuModuleUnload.
   std::unordered_map<uint64_t, uint64_t> library_modules_;
   std::unordered_map<uint64_t, FunctionInfo> functions_;
+  std::unordered_map<uint64_t, uint64_t> module_charges_;  // module/library handle -> bytes charged for its image
   std::unordered_map<uint64_t, std::unique_ptr<HostAlloc>> host_allocs_;
   std::vector<std::byte> blob_;      // staged module image
   std::vector<std::byte> rx_;        // the current request, copied out of the ring

@@ -140,6 +140,13 @@ void Worker::drop_host_alloc(uint64_t handle, bool ctx_alive) {
   host_allocs_.erase(it);  // unmaps (lent pages go back to the zone)
 }
 
+void Worker::release_module_charge(uint64_t handle) {
+  auto it = module_charges_.find(handle);
+  if (it == module_charges_.end()) return;
+  uncharge(it->second);
+  module_charges_.erase(it);
+}
+
 void Worker::forget_children(uint64_t handle) {
   // A destroyed context may take the data area's registration with it; the next copy registers it again (or
   // finds it still registered).
@@ -147,6 +154,7 @@ void Worker::forget_children(uint64_t handle) {
   for (const Allocation& a : allocs_.take_owned_by(handle)) uncharge(a.charged);
   for (uint64_t child : handles_.children(handle)) {
     forget_children(child);
+    release_module_charge(child);
     functions_.erase(child);
     drop_host_alloc(child, /*ctx_alive=*/false);
     handles_.erase(child);

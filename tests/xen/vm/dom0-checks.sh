@@ -151,6 +151,18 @@ if [ -f /boot/guest.cpio.gz ] && [ -f /gpu.env ]; then
   grep -a -E '^(CHECK|\| )' $GLOG
   NP=$(grep -a -c '^CHECK PASS gpu-domU/' $GLOG); NW=$(echo $XG_GPU_PROGS | wc -w)
   [ "$NP" = "$NW" ]; check $? gpu/all-programs-passed-in-domU "$NP of $NW"
+  # Two programs of the domain at once (the soak and a second one): each through its own device and worker,
+  # one zone, one quota.
+  n=0; while ! grep -q "DOMU: concurrent program starts" $GLOG && [ $n -lt 300 ]; do sleep 0.2; n=$((n+1)); done
+  PMAX=0; n=0
+  while ! grep -q "DOMU: concurrent program done" $GLOG && [ $n -lt 600 ]; do
+    P=$($XG zones --table | awk -v z="xen-$G" '$2 == z { print $8 }')
+    [ "${P:-0}" -gt "$PMAX" ] && PMAX=$P
+    sleep 0.2; n=$((n+1))
+  done
+  grep -a '^CHECK .* gpu-domU-concurrent/' $GLOG
+  grep -a -q '^CHECK PASS gpu-domU-concurrent/' $GLOG; check $? gpu/second-program-of-the-domain-served-while-the-first-runs
+  [ "$PMAX" -ge 2 ]; check $? gpu/zone-listed-two-programs-at-once "at most $PMAX programs listed at once"
   # Destroy the domain while its worker serves the soak program (demo_saxpy, calls for 100 s) a moment.
   N0=$(grep -a -c "serving a program of domain $G" /tmp/proxy.log)
   n=0; while [ "$(grep -a -c "serving a program of domain $G" /tmp/proxy.log)" = "$N0" ] && [ $n -lt 150 ]; do sleep 0.1; n=$((n+1)); done

@@ -30,7 +30,16 @@ if [ "$(xenstore-read name)" = gpu1 ]; then
   done
   echo "DOMU: gpu soak starts"
   # demo_saxpy makes calls (copies, launches, syncs) for the seconds it is given: dom0 destroys us meanwhile.
-  /opt/xg/bench/demo_saxpy 100 > /tmp/soak.out 2>&1
+  /opt/xg/bench/demo_saxpy 100 > /tmp/soak.out 2>&1 &
+  SOAK=$!
+  # A second program of the zone while the soak runs: served at once through its own device, not after it.
+  sleep 3
+  echo "DOMU: concurrent program starts"
+  timeout -s KILL 120 /opt/xg/cuda-programs/saxpy > /tmp/conc.out 2>&1; rc=$?
+  echo "CHECK $([ $rc = 0 ] && echo PASS || echo FAIL) gpu-domU-concurrent/saxpy-while-the-soak-runs: $(tail -n 1 /tmp/conc.out) (rc=$rc)"
+  [ $rc = 0 ] || tail -n 20 /tmp/conc.out | sed 's/^/| /'
+  echo "DOMU: concurrent program done"
+  wait $SOAK
   echo "DOMU: gpu soak ended (not destroyed?) rc=$?"; tail -n 5 /tmp/soak.out
 fi
 $T frontend --backend-domid 0 --devid 0 --prefix domU/ --nops ${XG_DOMU_NOPS:-1100000} 2>&1
