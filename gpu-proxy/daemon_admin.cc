@@ -137,7 +137,8 @@ std::string Daemon::create_bound_zone(const AdminRequest& r, int owner) {
   // Programs in the pod may run under any uid: the socket's reach is decided by who has it mounted.
   ::chmod(path.c_str(), 0666);
   bound_listen_[r.name] = std::move(l.value());
-  ZonePolicy p{r.name, r.quota, r.weight, opts_.default_limits, owner, path, ""};
+  // The CRI shim names a pod's zone after the pod (<namespace>.<pod>, cri-shim/pod_zone.cc): the name is the pod.
+  ZonePolicy p{r.name, r.quota, r.weight, opts_.default_limits, owner, path, r.name};
   if (ZonePolicy* existing = policy_for(r.name)) {
     p.limits = existing->limits;  // a zone declared in the config keeps its object limits
     *existing = p;
