@@ -267,7 +267,18 @@ void Daemon::reap() {
     // A Xen zone's worker serves one program of the domain (one device); when that ends and the domain lives on
     // (kWorkerNextProgram), the zone goes on: a worker stays waiting for its next program (ensure_xen_listener).
     // Any other end of a Xen worker means the domain is gone: the zone ends with it.
-    if (z->xen_domid && !(WIFEXITED(status) && WEXITSTATUS(status) == kWorkerNextProgram && !p->kill_at && !stopping_)) {
+    // A worker that dies after serving its program (a crash, a sanitizer's exit-time abort) costs that program
+    // only: the domain's next program gets a fresh worker. One that fails before serving ends the zone (no retry
+    // loop), as does a worker that saw the domain go (exit 0) or one we stopped.
+    const bool program_ended = WIFEXITED(status) && WEXITSTATUS(status) == kWorkerNextProgram;
+    const uint32_t last_state = p->control_page.page->state.load();
+    const bool died_after_serving = !(WIFEXITED(status) && WEXITSTATUS(status) == 0) && !program_ended &&
+                                    (last_state == static_cast<uint32_t>(WorkerState::kServing) ||
+                                     last_state == static_cast<uint32_t>(WorkerState::kEnded));
+    if (z->xen_domid && died_after_serving && !p->kill_at && !stopping_)
+      idm::log_line("zone '" + z->name + "': a worker died after serving its program; the domain's next program gets a "
+                    "fresh one");
+    if (z->xen_domid && !((program_ended || died_after_serving) && !p->kill_at && !stopping_)) {
       stop_programs_of(*z);
       z->xen_domid.reset();
       z->draining = true;
