@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdio>
 #include <atomic>
 #include <fstream>
@@ -35,6 +36,7 @@ struct TaskService::Proc {
 struct TaskService::Container {
   std::string id, bundle;
   std::string zone;  // the zone its processes use (empty for the sandbox's pause container)
+  bool shares_pid_ns = false;  // no PID namespace of its own: its init's end does not end its other processes
   std::shared_ptr<Proc> init;
   std::map<std::string, std::shared_ptr<Proc>> execs;
 };
@@ -48,6 +50,18 @@ bool valid_id(const std::string& id) {
   for (char c : id)
     if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
       return false;
+  return true;
+}
+
+// containerd's runc shim's ShouldKillAllOnExit: a container without a PID namespace of its own (the pod's, as
+// critest's pods and Kubernetes' shareProcessNamespace have, or the host's).
+bool shares_pid_namespace(const nlohmann::json& spec) {
+  const auto linux_it = spec.find("linux");
+  if (linux_it == spec.end() || !linux_it->is_object()) return true;
+  const auto ns = linux_it->find("namespaces");
+  if (ns == linux_it->end() || !ns->is_array()) return true;
+  for (const auto& n : *ns)
+    if (n.is_object() && n.value("type", "") == "pid") return !n.value("path", "").empty();
   return true;
 }
 
@@ -214,6 +228,7 @@ RpcReply TaskService::Create(const task::CreateTaskRequest& r, task::CreateTaskR
   auto c = std::make_unique<Container>();
   c->id = r.id();
   c->bundle = r.bundle();
+  c->shares_pid_ns = shares_pid_namespace(*spec);
   if (type != "sandbox") c->zone = zone_->spec().name;
   c->init = p;
   containers_[r.id()] = std::move(c);
@@ -272,6 +287,19 @@ RpcReply TaskService::Start(const task::StartRequest& r, task::StartResponse& ou
 }
 
 void TaskService::on_exit(const std::string& container_id, std::shared_ptr<Proc> p, int wait_status) {
+  // Without a PID namespace of its own, the container's other processes outlive its init (the kernel ends them
+  // only with a namespace's init): end them before the exit is reported, as containerd's runc shim does, or they
+  // keep running and keep the container's output FIFOs open past its exit (critest: containerd then cut its
+  // reads, "Failed to pipe stdout of container ...: file already closed").
+  if (p->exec_id.empty()) {
+    bool shared = false;
+    {
+      std::lock_guard lock(mu_);
+      const auto it = containers_.find(container_id);
+      shared = it != containers_.end() && it->second->shares_pid_ns;
+    }
+    if (shared) (void)runc_.kill(container_id, SIGKILL, true);
+  }
   // The terminal's last output goes out before the exit is known (a pty's master reads EIO once it is empty
   // and its process gone; a background process still holding it is not waited for long).
   if (p->io) p->io->drain_output(std::chrono::seconds(2));
@@ -385,7 +413,17 @@ RpcReply TaskService::Kill(const task::KillRequest& r, google::protobuf::Empty&)
     const std::string id = r.id();
     lock.unlock();
     const RuncResult rr = runc_.kill(id, static_cast<int>(r.signal()), r.all());
-    if (!rr.ok) return rpc_error(RpcCode::kInternal, "runc kill: " + rr.error);
+    if (!rr.ok) {
+      // The process exited and its exit is not handled yet: NOT_FOUND, as containerd's runc shim answers
+      // (containerd's CRI takes it for "already stopped"; anything else fails StopContainer/StopPodSandbox,
+      // seen under critest).
+      std::string lower = rr.error;
+      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      const auto has = [&](const char* what) { return lower.find(what) != std::string::npos; };
+      if (has("container not running") || has("no such process") || has("process already finished"))
+        return rpc_error(RpcCode::kNotFound, "process already finished: runc kill: " + rr.error);
+      return rpc_error(RpcCode::kInternal, "runc kill: " + rr.error);
+    }
     return {};
   }
   if (p->pid <= 0) return rpc_error(RpcCode::kFailedPrecondition, "process not started");
