@@ -58,6 +58,17 @@ size_t Daemon::unregistered_on(int listen_fd) const {
   }));
 }
 
+// A program about to get its worker: its control page (no zone slot yet) and its start time.
+std::unique_ptr<Program> Daemon::new_program() {
+  auto p = std::make_unique<Program>();
+  if (!p->control_page.create("xen-gpu-control")) return nullptr;
+  p->control_page.page->magic = kControlMagic;
+  p->control_page.page->version = 3;
+  p->control_page.page->zone_slot.store(-1);
+  p->started = std::chrono::steady_clock::now();
+  return p;
+}
+
 // A program connected. Its worker parses what it says (the daemon never does); until it registers, it counts
 // against the socket's unregistered bound, so a flood of idle connections costs a bounded number of processes
 // for at most register_timeout each, and only on the socket it came through.
@@ -74,14 +85,10 @@ void Daemon::accept_program(int listen_fd, const std::string& bound_name) {
                     " refused so far)");
     return;
   }
-  auto p = std::make_unique<Program>();
-  if (!p->control_page.create("xen-gpu-control")) return;
-  p->control_page.page->magic = kControlMagic;
-  p->control_page.page->version = 3;
-  p->control_page.page->zone_slot.store(-1);
+  auto p = new_program();
+  if (!p) return;
   p->listen_fd = listen_fd;
   p->bound_name = bound_name;
-  p->started = std::chrono::steady_clock::now();
   const pid_t pid = spawn_worker(*p, conn.get(), nullptr);
   if (pid < 0) return;
   programs_[pid] = std::move(p);
@@ -142,11 +149,8 @@ void Daemon::ensure_xen_listener(Zone& z) {
   if (devids.size() >= opts_.max_programs_per_zone) return;
   int devid = 0;
   while (std::find(devids.begin(), devids.end(), devid) != devids.end()) ++devid;
-  auto next = std::make_unique<Program>();
-  if (!next->control_page.create("xen-gpu-control")) return;
-  next->control_page.page->magic = kControlMagic;
-  next->control_page.page->version = 3;
-  next->started = std::chrono::steady_clock::now();
+  auto next = new_program();
+  if (!next) return;
   next->xen_devid = devid;
   const pid_t pid = spawn_worker(*next, -1, &z);
   if (pid < 0) {
@@ -238,8 +242,7 @@ void Daemon::program_ended(Program& p, int status) {
     idm::log_line("unregistered connection ended: worker " + std::to_string(p.pid) + " " + how);
     return;
   }
-  const ProgramSlot& s = z->page().slots[p.slot];
-  const uint64_t bytes = s.device_bytes.load() + s.overhead_bytes.load();
+  const uint64_t bytes = slot_bytes(z->page().slots[p.slot]);
   // The zone keeps the counts of its programs that ended (its totals must not go down).
   z->ended_calls += cp.calls.load() + cp.posts.load();
   z->ended_rejected += cp.rejected.load();

@@ -89,6 +89,7 @@ class Daemon {
  private:
   friend class DaemonView;
   // --- programs (daemon.cc)
+  [[nodiscard]] std::unique_ptr<Program> new_program();
   void accept_program(int listen_fd, const std::string& bound_name);
   [[nodiscard]] pid_t spawn_worker(Program& p, int zone_fd, const Zone* xen_zone);
   // A Xen zone keeps one worker waiting on a free device for the guest's next program (up to the per-zone bound).

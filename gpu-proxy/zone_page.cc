@@ -52,6 +52,10 @@ void release_slot(ZonePage& page, int slot) noexcept {
   page.slots[slot].live.store(0, std::memory_order_release);
 }
 
+uint64_t slot_bytes(const ProgramSlot& slot) noexcept {
+  return sat_add(slot.device_bytes.load(std::memory_order_relaxed), slot.overhead_bytes.load(std::memory_order_relaxed));
+}
+
 ZoneUsage zone_usage(const ZonePage& page) noexcept {
   ZoneUsage u;
   for (const ProgramSlot& s : page.slots) {

@@ -74,6 +74,8 @@ struct ZoneUsage {
   }
 };
 [[nodiscard]] ZoneUsage zone_usage(const ZonePage& page) noexcept;
+// One program's bytes (device + overhead), saturating: a lying worker cannot make it wrap.
+[[nodiscard]] uint64_t slot_bytes(const ProgramSlot& slot) noexcept;
 
 // Worker side ------------------------------------------------------------------------------------------------
 enum class ChargeKind { kDevice, kOverhead };

@@ -123,10 +123,7 @@ CUresult Worker::on(OpTag<Op::ZoneInfo>, const ZoneInfoReq&, std::span<const std
     if (s.live.load(std::memory_order_acquire) == 0 || s.serving.load(std::memory_order_relaxed) == 0 ||
         n == kMaxZonePrograms)
       continue;
-    const uint64_t dev_b = s.device_bytes.load(std::memory_order_relaxed);
-    const uint64_t ovh_b = s.overhead_bytes.load(std::memory_order_relaxed);
-    programs[n++] = ZoneProgramInfo{s.zone_pid.load(std::memory_order_relaxed), 0,
-                                    dev_b > UINT64_MAX - ovh_b ? UINT64_MAX : dev_b + ovh_b};
+    programs[n++] = ZoneProgramInfo{s.zone_pid.load(std::memory_order_relaxed), 0, slot_bytes(s)};
   }
   reply.set(info);
   reply.tail = std::span(scratch_).first(n * sizeof(ZoneProgramInfo));

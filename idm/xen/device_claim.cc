@@ -23,11 +23,6 @@ std::optional<std::string> read_in(xs_handle* xs, xs_transaction_t t, const std:
   return s;
 }
 
-std::optional<int64_t> decimal(std::string_view s) {
-  if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
-  return std::strtoll(std::string(s).c_str(), nullptr, 10);
-}
-
 }  // namespace
 
 std::vector<uint32_t> xs_device_ids(xs_handle* xs) {
@@ -36,7 +31,7 @@ std::vector<uint32_t> xs_device_ids(xs_handle* xs) {
   char** entries = ::xs_directory(xs, XBT_NULL, device_dir().c_str(), &n);
   if (entries == nullptr) return ids;
   for (unsigned int i = 0; i < n && i < 1024; ++i)
-    if (auto v = decimal(entries[i]); v && *v <= 0xFFFF) ids.push_back(static_cast<uint32_t>(*v));
+    if (auto v = parse_u32(entries[i]); v && *v <= 0xFFFF) ids.push_back(*v);
   std::free(entries);
   std::sort(ids.begin(), ids.end());
   return ids;

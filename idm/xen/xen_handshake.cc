@@ -217,7 +217,8 @@ FrontendValues make_frontend_values(const ChannelGeometry& g, std::span<const ui
 }
 
 namespace {
-std::optional<int64_t> claim_decimal(std::string_view s) {
+// A claim is seconds since the epoch, written by a program of the guest: any run of up to 18 digits is read as one.
+std::optional<int64_t> claim_seconds(std::string_view s) {
   if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
   int64_t v = 0;
   for (char c : s) v = v * 10 + (c - '0');
@@ -227,9 +228,9 @@ std::optional<int64_t> claim_decimal(std::string_view s) {
 
 bool device_claimable(std::optional<std::string_view> state, std::optional<std::string_view> backend_id,
                       std::optional<std::string_view> claim, int64_t now_s) noexcept {
-  if (!state || *state != "1" || !backend_id || !claim_decimal(*backend_id)) return false;  // 1: Initialising
+  if (!state || *state != "1" || !backend_id || !parse_u32(*backend_id)) return false;  // 1: Initialising
   if (!claim) return true;
-  const auto at = claim_decimal(*claim);
+  const auto at = claim_seconds(*claim);
   return !at || now_s - *at > kStaleClaim.count();
 }
 
