@@ -35,7 +35,7 @@ inline constexpr size_t kControlPageBytes = 16384;
 // Per-opcode profile of one worker: calls, time in the handler (after the time slicer's grant; the driver call
 // and our checks) and a histogram of it. Bucket b counts handler times below 2^(b+9) ns (b = 0: < 0.5 us; the
 // last bucket: everything from 8.4 ms up). Written by the worker alone (relaxed), read by the daemon.
-inline constexpr size_t kProfileOps = 72;  // >= the number of opcodes (static_assert in op_profile.cc)
+inline constexpr size_t kProfileOps = 80;  // >= the number of opcodes (static_assert in op_profile.cc)
 inline constexpr size_t kProfileBuckets = 16;
 struct OpProfile {
   std::atomic<uint64_t> calls;

@@ -10,6 +10,7 @@
 
 #include "idm/messages_core.h"
 #include "idm/messages_cuda.h"
+#include "idm/messages_zonectl.h"
 
 #define IDM_CORE_MESSAGES(X)                                             \
   X(Hello, 0x0001, kControl, kPlain, HelloReq, WelcomeRsp, kMaxZoneName, 0)      \
@@ -83,4 +84,16 @@
   X(EventDestroy, 0x0185, kCall, kPlain, HandleReq, Empty, 0, 0)                                                \
   X(PointerGetAttribute, 0x0190, kCall, kPlain, PointerAttrReq, PointerAttrRsp, 0, 0)
 
-#define IDM_MESSAGES(X) IDM_CORE_MESSAGES(X) IDM_CUDA_MESSAGES(X)
+// The zone control channel (messages_zonectl.h): the CRI shim calls, a pod zone's init answers. Never served by
+// a gpu-proxy worker (it answers them CUDA_ERROR_NOT_SUPPORTED); failures carry an errno.
+#define IDM_ZONECTL_MESSAGES(X)                                                                   \
+  X(CtlHello, 0x0200, kCall, kPlain, CtlHelloReq, CtlHelloRsp, 0, 0)                                    \
+  X(CtlStart, 0x0201, kCall, kPlain, CtlStartReq, CtlStartRsp, kMaxCtlStartTail, 0)                     \
+  X(CtlSignal, 0x0202, kCall, kPlain, CtlSignalReq, Empty, 0, 0)                                        \
+  X(CtlStdin, 0x0203, kCall, kPlain, CtlStdinReq, Empty, kMaxCtlChunk, 0)                               \
+  X(CtlPoll, 0x0204, kCall, kPlain, CtlPollReq, CtlPollRsp, 0, kMaxCtlPollTail)                         \
+  X(CtlPids, 0x0205, kCall, kPlain, CtlProcReq, CtlPidsRsp, 0, 4 * kMaxCtlPids)                         \
+  X(CtlRemove, 0x0206, kCall, kPlain, CtlProcReq, Empty, 0, 0)                                          \
+  X(CtlShutdown, 0x0207, kCall, kPlain, CtlShutdownReq, Empty, 0, 0)
+
+#define IDM_MESSAGES(X) IDM_CORE_MESSAGES(X) IDM_CUDA_MESSAGES(X) IDM_ZONECTL_MESSAGES(X)

@@ -29,7 +29,7 @@ constexpr bool unique_opcodes() {
 static_assert(unique_opcodes(), "two rows of IDM_MESSAGES share an opcode");
 
 // Opcode -> row, as a flat table: the decoder runs this on every message, so it must be a load, not a search.
-constexpr uint16_t kMaxOpcode = 0x200;
+constexpr uint16_t kMaxOpcode = 0x210;
 constexpr auto kIndex = [] {
   std::array<int16_t, kMaxOpcode> idx{};
   idx.fill(-1);

@@ -130,4 +130,8 @@ CUresult Worker::on(OpTag<Op::ZoneInfo>, const ZoneInfoReq&, std::span<const std
   return CUDA_SUCCESS;
 }
 
+// A zone control opcode (messages_zonectl.h) on a CUDA channel: not ours. The refusal is logged with every other
+// refused call (worker.cc).
+CUresult Worker::not_a_worker_op(Op) { return CUDA_ERROR_NOT_SUPPORTED; }
+
 }  // namespace xg::proxy

@@ -77,8 +77,18 @@ class Worker {
   // One handler per opcode, generated from the table.
 #define XG_WORKER_HANDLER(name, code, kind, effect, req, rsp, req_tail, rsp_tail) \
   CUresult on(idm::OpTag<idm::Op::name>, const idm::req& r, std::span<const std::byte> tail, Reply& reply);
-  IDM_MESSAGES(XG_WORKER_HANDLER)
+  IDM_CORE_MESSAGES(XG_WORKER_HANDLER)
+  IDM_CUDA_MESSAGES(XG_WORKER_HANDLER)
 #undef XG_WORKER_HANDLER
+  // The zone control channel's opcodes (shim <-> a pod zone's init) are never the worker's: answered
+  // CUDA_ERROR_NOT_SUPPORTED and logged (handlers_core.cc).
+#define XG_WORKER_NOT_MINE(name, code, kind, effect, req, rsp, req_tail, rsp_tail) \
+  CUresult on(idm::OpTag<idm::Op::name>, const idm::req&, std::span<const std::byte>, Reply&) {     \
+    return not_a_worker_op(idm::Op::name);                                                          \
+  }
+  IDM_ZONECTL_MESSAGES(XG_WORKER_NOT_MINE)
+#undef XG_WORKER_NOT_MINE
+  CUresult not_a_worker_op(idm::Op op);
 
  private:
   struct FunctionInfo {

@@ -9,6 +9,7 @@ namespace {
 template <Op op>
 std::vector<std::byte> sample_tail() {
   if constexpr (OpTraits<op>::max_request_tail == 0) return {};
+  if constexpr (op == Op::CtlStart) return encode_ctl_start({"c1", "/", "", {"true"}, {"PATH=/bin"}});
   std::vector<std::byte> t(std::min<uint32_t>(OpTraits<op>::max_request_tail, 24));
   for (size_t i = 0; i < t.size(); ++i) t[i] = std::byte('a' + i % 26);
   return t;
@@ -27,6 +28,16 @@ typename OpTraits<op>::Request sample_fixed(std::span<const std::byte> tail) {
     r.pages_from = static_cast<uint32_t>(HostPages::kLent);
     r.bytes = tail.size() / sizeof(uint32_t) * kLendRefsPerDirPage * 4096;
   }
+  if constexpr (std::is_same_v<Req, CtlStartReq>) {
+    r.proc_id = 1;
+    r.argc = 1;
+    r.envc = 1;
+  }
+  if constexpr (std::is_same_v<Req, CtlSignalReq>) r.signal = 15;
+  if constexpr (std::is_same_v<Req, CtlSignalReq> || std::is_same_v<Req, CtlStdinReq> ||
+                std::is_same_v<Req, CtlProcReq>)
+    r.proc_id = 1;
+  if constexpr (std::is_same_v<Req, CtlPollReq>) r.max_bytes = 4096;
   if constexpr (std::is_same_v<Req, LaunchReq>) {
     r.grid[0] = r.grid[1] = r.grid[2] = r.block[0] = r.block[1] = r.block[2] = 1;
     r.param_bytes = static_cast<uint32_t>(tail.size());

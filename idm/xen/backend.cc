@@ -25,7 +25,7 @@ Result<std::unique_ptr<Backend>> Backend::create(const BackendOptions& opts) {
     return Error::kSystem;
   }
   b->self_domid_ = *self;
-  b->paths_ = device_paths(opts.frontend_domid, *self, opts.devid);
+  b->paths_ = device_paths(opts.frontend_domid, *self, opts.devid, opts.device_type);
   if (!b->create_nodes()) return Error::kSystem;
   ::xs_watch(b->xs_.get(), (b->paths_.frontend + "/state").c_str(), "fe");
   ::xs_watch(b->xs_.get(), "@releaseDomain", "release");
@@ -179,7 +179,7 @@ Result<std::unique_ptr<Endpoint>> Backend::connect(const FrontendInfo& info) {
     return Error::kSystem;  // mem and bell unmap and unbind
   }
   mem->link = link;  // written Closed once the last mapping is gone
-  auto ep = make_endpoint(std::move(mem), std::move(bell), info.geometry, Role::kProxy);
+  auto ep = make_endpoint(std::move(mem), std::move(bell), info.geometry, opts_.role);
   if (!ep) return ep.error();
   (*ep)->proxy_pages = borrowed_pages(xgt, domid);  // pinned host memory: pages the zone lends
   (void)xs_set_state(xs_.get(), paths_.backend, LinkState::kConnected);

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "idm/channel.h"
@@ -21,6 +22,8 @@ struct BackendOptions {
   uint32_t devid = 0;
   uint32_t max_pages = default_geometry().total_pages() * 4;  // the most a zone may ask for (<= kMaxPages)
   std::chrono::milliseconds reject_grace{2'000};  // how long a rejected frontend gets to close before reset
+  std::string device_type = kDeviceType;          // see FrontendOptions
+  Role role = Role::kProxy;                        // the shim's end of a control channel is the caller (kZone)
 };
 
 class Backend {

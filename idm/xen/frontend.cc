@@ -29,7 +29,7 @@ Result<FrontendSession> FrontendSession::open(const FrontendOptions& opts) {
   }
   s.self_domid_ = *self;
   s.backend_domid_ = opts.backend_domid;
-  s.paths_ = device_paths(*self, opts.backend_domid, opts.devid);
+  s.paths_ = device_paths(*self, opts.backend_domid, opts.devid, opts.device_type);
   // Watches only make us wake sooner: every wait below also re-reads at a bounded interval.
   ::xs_watch(s.xs_.get(), (s.paths_.backend + "/state").c_str(), "be");
   ::xs_watch(s.xs_.get(), (s.paths_.frontend + "/state").c_str(), "fe");
@@ -130,7 +130,7 @@ Result<std::unique_ptr<Endpoint>> connect_frontend(const FrontendOptions& opts) 
   ::xs_watch(link->xs.get(), (link->peer_dir + "/state").c_str(), "peer");
   (*mem)->hold_until_unshared(link);
   auto bell = std::make_unique<EvtchnDoorbell>(std::move(xce), static_cast<uint32_t>(port), link);
-  auto ep = make_endpoint(std::move(mem.value()), std::move(bell), opts.geometry, Role::kZone);
+  auto ep = make_endpoint(std::move(mem.value()), std::move(bell), opts.geometry, opts.role);
   if (!ep) return ep.error();
   // Pinned host memory: pages we grant the backend on demand (its own gntalloc handle).
   (*ep)->zone_pages = lending_pages(opts.backend_domid);

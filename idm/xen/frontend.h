@@ -24,6 +24,10 @@ struct FrontendOptions {
   ChannelGeometry geometry = default_geometry();  // the frontend proposes; the backend validates
   std::chrono::milliseconds timeout{30'000};      // for the whole handshake
   std::optional<uint32_t> self_domid;             // default: read "domid" from our own xenstore dir
+  // The device type (xenstore directory) and which rings this side calls on: a CUDA channel's frontend is the
+  // caller (kZone); a pod zone's control channel (kCtlDeviceType) turns the roles round, the zone init answers.
+  std::string device_type = kDeviceType;
+  Role role = Role::kZone;
 };
 
 // Runs the frontend handshake and returns the zone's endpoint (Role::kZone).

@@ -15,11 +15,11 @@ void XsCloser::operator()(xs_handle* h) const noexcept {
 
 XsPtr xs_connect() noexcept { return XsPtr(::xs_open(0)); }
 
-DevicePaths device_paths(uint32_t frontend_domid, uint32_t backend_domid, uint32_t devid) {
+DevicePaths device_paths(uint32_t frontend_domid, uint32_t backend_domid, uint32_t devid, std::string_view type) {
   DevicePaths p;
-  p.frontend = "/local/domain/" + std::to_string(frontend_domid) + "/device/" + kDeviceType + "/" +
-               std::to_string(devid);
-  p.backend = "/local/domain/" + std::to_string(backend_domid) + "/backend/" + kDeviceType + "/" +
+  const std::string t(type);
+  p.frontend = "/local/domain/" + std::to_string(frontend_domid) + "/device/" + t + "/" + std::to_string(devid);
+  p.backend = "/local/domain/" + std::to_string(backend_domid) + "/backend/" + t + "/" +
               std::to_string(frontend_domid) + "/" + std::to_string(devid);
   return p;
 }

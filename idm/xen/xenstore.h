@@ -22,7 +22,10 @@ struct DevicePaths {
   std::string frontend;  // /local/domain/F/device/xen-gpu/N
   std::string backend;   // /local/domain/B/backend/xen-gpu/F/N
 };
-[[nodiscard]] DevicePaths device_paths(uint32_t frontend_domid, uint32_t backend_domid, uint32_t devid);
+// `type`: the device type's directory name (kDeviceType for CUDA channels; kCtlDeviceType for a pod zone's
+// control channel).
+[[nodiscard]] DevicePaths device_paths(uint32_t frontend_domid, uint32_t backend_domid, uint32_t devid,
+                                       std::string_view type = kDeviceType);
 
 // An owned libxenstore connection.
 struct XsCloser {
