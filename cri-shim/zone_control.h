@@ -1,0 +1,71 @@
+// The shim's end of a pod zone's control channel (idm/messages_zonectl.h): the backend of the domain's
+// `xen-gpu-ctl` device 0, making the calls the zone init answers. One mutex serialises calls; a poller thread
+// collects output and exits (CtlPoll) and hands them to the callbacks. Everything the zone answers is hostile:
+// decoded by the table-driven codec, events parsed by idm::parse_ctl_events, every wait bounded. A zone that
+// stops answering, answers garbage or breaks the ring contract is reported once through `failed` and every later
+// call fails at once.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "idm/channel.h"
+#include "idm/messages_zonectl.h"
+
+namespace xg::shim {
+
+struct ZoneEvents {
+  // stream: 1 stdout, 2 stderr. Called from the poller thread, in the zone's order.
+  std::function<void(uint32_t proc_id, int stream, std::span<const std::byte> bytes)> output;
+  // status: exit code, or 128 + signal. Called after every byte of that process's output.
+  std::function<void(uint32_t proc_id, int status)> exit;
+  // The zone broke the contract or went silent; `why` for the log. Called at most once.
+  std::function<void(const std::string& why)> failed;
+};
+
+struct ZoneStart {
+  uint32_t proc_id = 0;
+  uint32_t container_proc = 0;  // 0: a container's first process; else the container an exec joins
+  uint32_t rootfs_disk = 0;     // a container's image: xvda + n
+  uint32_t uid = 0, gid = 0;
+  bool stdin_open = false;
+  std::string id, cwd = "/", hostname;
+  std::vector<std::string> argv, env;
+};
+
+class ZoneControl {
+ public:
+  // Serves as the backend of domain `domid`'s control device and waits (at most `timeout`) for the zone init to
+  // connect, then says CtlHello. The error names what failed.
+  [[nodiscard]] static std::variant<std::unique_ptr<ZoneControl>, std::string> connect(
+      uint32_t domid, std::chrono::milliseconds timeout, ZoneEvents events);
+  // The same over an endpoint made elsewhere (tests: an in-memory channel pair).
+  [[nodiscard]] static std::variant<std::unique_ptr<ZoneControl>, std::string> over(
+      std::unique_ptr<idm::Endpoint> endpoint, ZoneEvents events);
+  ~ZoneControl();  // stops the poller; closes the channel
+  ZoneControl(const ZoneControl&) = delete;
+  ZoneControl& operator=(const ZoneControl&) = delete;
+
+  // Each returns 0 or an errno (ETIMEDOUT: no answer in time; EPIPE: the channel is gone or failed).
+  [[nodiscard]] int start(const ZoneStart& s, uint32_t& pid);
+  [[nodiscard]] int signal(uint32_t proc_id, int sig, bool all);
+  [[nodiscard]] int write_stdin(uint32_t proc_id, std::span<const std::byte> bytes, bool close);
+  [[nodiscard]] int pids(uint32_t proc_id, std::vector<uint32_t>& out);
+  [[nodiscard]] int remove(uint32_t proc_id);
+  // Asks the zone init to stop everything and power off (the caller destroys the domain after it anyway).
+  [[nodiscard]] int shutdown(std::chrono::milliseconds grace);
+  [[nodiscard]] bool healthy() const noexcept;
+
+ private:
+  struct Impl;
+  explicit ZoneControl(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace xg::shim
