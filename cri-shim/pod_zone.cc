@@ -68,6 +68,19 @@ std::variant<PodZone, std::string> PodZone::create(const std::string& admin_sock
   return PodZone(spec, std::move(*admin), reply->substr(3));
 }
 
+std::variant<PodZone, std::string> PodZone::create_xen(const std::string& admin_socket, const ZoneSpec& spec,
+                                                      uint32_t domid) {
+  std::string error;
+  auto admin = proxy::AdminClient::connect(admin_socket, error);
+  if (!admin) return "gpu-proxy is not reachable: " + error;
+  auto reply =
+      admin->request(proxy::AdminRequest{proxy::AdminVerb::kCreateXen, spec.name, spec.quota, spec.weight, domid});
+  if (!reply) return std::string("gpu-proxy closed the admin connection");
+  if (reply->rfind("ok", 0) != 0)
+    return "gpu-proxy refused zone '" + spec.name + "' for domain " + std::to_string(domid) + ": " + *reply;
+  return PodZone(spec, std::move(*admin), "");
+}
+
 void PodZone::destroy() {
   if (!admin_) return;
   (void)admin_->request(proxy::AdminRequest{proxy::AdminVerb::kDestroy, spec_.name, 0, 0, 0});

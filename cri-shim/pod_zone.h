@@ -40,8 +40,12 @@ class PodZone {
  public:
   // Declares the zone on the proxy; the error says why not.
   [[nodiscard]] static std::variant<PodZone, std::string> create(const std::string& admin_socket, const ZoneSpec& spec);
+  // Xen mode: declares the zone as the one of Xen domain `domid` (the admin `create-xen` verb, what
+  // `xen-gpu attach` sends). It has no socket; the proxy ends it when the domain goes, or with destroy().
+  [[nodiscard]] static std::variant<PodZone, std::string> create_xen(const std::string& admin_socket,
+                                                                     const ZoneSpec& spec, uint32_t domid);
   const ZoneSpec& spec() const { return spec_; }
-  // The zone's own socket on the host (mounted into the pod's containers).
+  // The zone's own socket on the host (mounted into the pod's containers); empty for a Xen zone.
   const std::string& socket_path() const { return socket_; }
   // Ends the zone now (also what happens when this object's connection closes).
   void destroy();

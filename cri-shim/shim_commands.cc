@@ -31,6 +31,7 @@
 #include "cri-shim/shim_main.h"
 #include "cri-shim/task_service.h"
 #include "cri-shim/ttrpc_server.h"
+#include "cri-shim/xen_pod.h"
 
 namespace xg::shim {
 namespace {
@@ -199,7 +200,8 @@ int cmd_start(const Args& a) {
 
 // `delete`: the shim of this container died (or never answered). Everything needed is in the bundle, runc's
 // root and gpu-proxy: remove the runc container (killing what is left of it), unmount its rootfs, end the pod's
-// zone if this was the pod's sandbox; answer a DeleteResponse on stdout.
+// zone if this was the pod's sandbox (in Xen mode also destroying its domain, found by the zone's name); answer
+// a DeleteResponse on stdout.
 int cmd_delete(const Args& a) {
   Reaper::block_sigchld();
   Reaper::instance().start();
@@ -230,7 +232,16 @@ int cmd_delete(const Args& a) {
     if (pod_owner) {
       // The zone's name as Create computed it (the same function, the same annotations).
       auto zs = zone_spec_for(ann, ns, id, cfg);
-      if (auto* s = std::get_if<ZoneSpec>(&zs)) destroy_zone(cfg.admin_socket, s->name);
+      if (auto* s = std::get_if<ZoneSpec>(&zs)) {
+        // Xen mode: the pod's domain bears the zone's name; a dead shim left it running.
+        if (resolve_mode(cfg.mode) == ShimMode::kXen) {
+          if (auto domain = XenPod::adopt(s->name, cfg.xl)) {
+            std::fprintf(stderr, "destroying domain %s (%u), left by a dead shim\n", s->name.c_str(), domain->domid());
+            domain->destroy();
+          }
+        }
+        destroy_zone(cfg.admin_socket, s->name);
+      }
     }
   }
   containerd::task::v2::DeleteResponse resp;

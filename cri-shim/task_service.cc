@@ -15,31 +15,13 @@
 #include "cri-shim/proto/events.pb.h"
 #include "cri-shim/proto/runtimeoptions.pb.h"
 #include "cri-shim/reaper.h"
+#include "cri-shim/task_state.h"
 
 namespace xg::shim {
 
 namespace task = containerd::task::v2;
 namespace ev = containerd::events;
 using containerd::v1::types::Status;
-
-struct TaskService::Proc {
-  std::string exec_id;  // empty for the container's init process
-  pid_t pid = 0;
-  Status status = containerd::v1::types::CREATED;
-  uint32_t exit_status = 0;
-  std::chrono::system_clock::time_point exited_at{};
-  std::string stdin_path, stdout_path, stderr_path;
-  std::unique_ptr<ProcessIo> io;
-  std::string process_json;  // an exec's process spec, written into the bundle
-};
-
-struct TaskService::Container {
-  std::string id, bundle;
-  std::string zone;  // the zone its processes use (empty for the sandbox's pause container)
-  bool shares_pid_ns = false;  // no PID namespace of its own: its init's end does not end its other processes
-  std::shared_ptr<Proc> init;
-  std::map<std::string, std::shared_ptr<Proc>> execs;
-};
 
 namespace {
 
@@ -89,7 +71,11 @@ TaskService::TaskService(ShimIdentity id, ShimConfig cfg, std::function<void()> 
 #undef XG_TASK_METHOD
 }
 
-TaskService::~TaskService() = default;
+TaskService::~TaskService() {
+  // Xen mode: the pod's threads (watcher, the zone's poller) call back into this object; they end first.
+  std::unique_lock lock(mu_);
+  if (xen_) xen_teardown(lock);
+}
 
 template <class Req, class Resp>
 RpcReply TaskService::call(const std::string& payload, RpcReply (TaskService::*fn)(const Req&, Resp&)) {
@@ -157,6 +143,16 @@ RpcReply TaskService::Create(const task::CreateTaskRequest& r, task::CreateTaskR
 
   std::unique_lock lock(mu_);
   if (containers_.count(r.id())) return rpc_error(RpcCode::kAlreadyExists, "container " + r.id() + " exists");
+  if (type == "container" && xen_mode_) {
+    auto sb = ann.find(kAnnotationSandboxId);
+    if (!xen_ || sb == ann.end() || sb->second != pod_id_)
+      return rpc_error(RpcCode::kFailedPrecondition, "container " + r.id() + " names sandbox '" +
+                                                         (sb == ann.end() ? "" : sb->second.substr(0, 128)) +
+                                                         "', which this shim does not run");
+    return xen_create_container(r, *spec, out);
+  }
+  if (type != "container" && !zone_ && !xen_mode_ && resolve_mode(cfg_.mode) == ShimMode::kXen)
+    return xen_create_pod(r, *spec, type != "sandbox", lock, out);
   bool made_zone = false;
   if (type == "container") {
     // A container of a pod: it joins the zone its sandbox made (containerd sent it to this shim for that).
@@ -167,7 +163,7 @@ RpcReply TaskService::Create(const task::CreateTaskRequest& r, task::CreateTaskR
                                                          "', which this shim does not run");
   } else {
     // The pod's sandbox (or a lone container, outside Kubernetes): the pod's zone starts here.
-    if (zone_) return rpc_error(RpcCode::kFailedPrecondition, "this shim already runs pod " + pod_id_);
+    if (zone_ || xen_mode_) return rpc_error(RpcCode::kFailedPrecondition, "this shim already runs pod " + pod_id_);
     auto zs = zone_spec_for(ann, ident_.ns, r.id(), cfg_);
     if (auto* why = std::get_if<std::string>(&zs)) return rpc_error(RpcCode::kInvalidArgument, *why);
     auto z = PodZone::create(cfg_.admin_socket, std::get<ZoneSpec>(zs));
@@ -256,6 +252,7 @@ RpcReply TaskService::Start(const task::StartRequest& r, task::StartResponse& ou
   if (!p) return err;
   if (p->status != containerd::v1::types::CREATED)
     return rpc_error(RpcCode::kFailedPrecondition, "process already started");
+  if (xen_mode_) return xen_start(r, p, out);
   auto& c = *containers_[r.id()];
   if (r.exec_id().empty()) {
     const RuncResult rr = runc_.start(r.id());
@@ -306,22 +303,27 @@ void TaskService::on_exit(const std::string& container_id, std::shared_ptr<Proc>
   bool init = false;
   {
     std::lock_guard lock(mu_);
-    p->status = containerd::v1::types::STOPPED;
-    p->exit_status = exit_code(wait_status);
-    p->exited_at = std::chrono::system_clock::now();
     init = p->exec_id.empty();
-    ev::TaskExit e;
-    e.set_container_id(container_id);
-    e.set_id(init ? container_id : p->exec_id);
-    e.set_pid(static_cast<uint32_t>(p->pid));
-    e.set_exit_status(p->exit_status);
-    set_time(e.mutable_exited_at(), p->exited_at);
-    events_.publish("/tasks/exit", e);
+    mark_exited(container_id, *p, exit_code(wait_status));
   }
   if (p->io) p->io->close_stdin();
   exited_cv_.notify_all();
   // When a container's init ends, its other processes go too (as with containerd's runc shim).
   if (init) (void)runc_.kill(container_id, SIGKILL, true);
+}
+
+void TaskService::mark_exited(const std::string& container_id, Proc& p, uint32_t exit_status) {
+  p.status = containerd::v1::types::STOPPED;
+  p.exit_status = exit_status;
+  p.exited_at = std::chrono::system_clock::now();
+  const bool init = p.exec_id.empty();
+  ev::TaskExit e;
+  e.set_container_id(container_id);
+  e.set_id(init ? container_id : p.exec_id);
+  e.set_pid(static_cast<uint32_t>(p.pid));
+  e.set_exit_status(p.exit_status);
+  set_time(e.mutable_exited_at(), p.exited_at);
+  events_.publish("/tasks/exit", e);
 }
 
 RpcReply TaskService::Delete(const task::DeleteRequest& r, task::DeleteResponse& out) {
@@ -334,6 +336,7 @@ RpcReply TaskService::Delete(const task::DeleteRequest& r, task::DeleteResponse&
   out.set_pid(static_cast<uint32_t>(p->pid));
   out.set_exit_status(p->exit_status);
   set_time(out.mutable_exited_at(), p->exited_at);
+  if (xen_mode_) return xen_delete(r, p, lock);
   auto& c = *containers_[r.id()];
   if (!r.exec_id().empty()) {
     ::unlink(p->process_json.c_str());
@@ -369,6 +372,7 @@ RpcReply TaskService::Exec(const task::ExecProcessRequest& r, google::protobuf::
   if (!find(r.id(), "", err)) return err;
   auto& c = *containers_[r.id()];
   if (c.execs.count(r.exec_id())) return rpc_error(RpcCode::kAlreadyExists, "exec " + r.exec_id() + " exists");
+  if (xen_mode_) return xen_exec(r, c);
   // The process spec: JSON (containerd's typeurl for runtime-spec types), handed to runc as a file. runc
   // validates it; we only bound it.
   if (r.spec().value().size() > (1u << 20)) return rpc_error(RpcCode::kInvalidArgument, "exec spec larger than 1 MiB");
@@ -409,6 +413,7 @@ RpcReply TaskService::Kill(const task::KillRequest& r, google::protobuf::Empty&)
   auto p = find(r.id(), r.exec_id(), err);
   if (!p) return err;
   if (is_stopped(*p)) return rpc_error(RpcCode::kNotFound, "process already finished");
+  if (xen_mode_) return xen_kill(r, p, lock);
   if (r.exec_id().empty()) {
     const std::string id = r.id();
     lock.unlock();
@@ -462,9 +467,11 @@ RpcReply TaskService::State(const task::StateRequest& r, task::StateResponse& ou
 
 RpcReply TaskService::Pids(const task::PidsRequest& r, task::PidsResponse& out) {
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     RpcReply err;
-    if (!find(r.id(), "", err)) return err;
+    auto p = find(r.id(), "", err);
+    if (!p) return err;
+    if (xen_mode_) return xen_pids(p, lock, out);
   }
   auto pids = runc_.pids(r.id());
   if (!pids) return rpc_error(RpcCode::kInternal, "runc ps failed");
@@ -477,6 +484,7 @@ RpcReply TaskService::Pause(const task::PauseRequest& r, google::protobuf::Empty
   RpcReply err;
   auto p = find(r.id(), "", err);
   if (!p) return err;
+  if (xen_mode_) return rpc_error(RpcCode::kUnimplemented, "pause is not implemented in Xen mode (the zone control protocol has no freeze)");
   const RuncResult rr = runc_.pause(r.id());
   if (!rr.ok) return rpc_error(RpcCode::kInternal, "runc pause: " + rr.error);
   p->status = containerd::v1::types::PAUSED;
@@ -491,6 +499,7 @@ RpcReply TaskService::Resume(const task::ResumeRequest& r, google::protobuf::Emp
   RpcReply err;
   auto p = find(r.id(), "", err);
   if (!p) return err;
+  if (xen_mode_) return rpc_error(RpcCode::kUnimplemented, "resume is not implemented in Xen mode (the zone control protocol has no freeze)");
   const RuncResult rr = runc_.resume(r.id());
   if (!rr.ok) return rpc_error(RpcCode::kInternal, "runc resume: " + rr.error);
   if (!is_stopped(*p)) p->status = containerd::v1::types::RUNNING;
@@ -506,6 +515,7 @@ RpcReply TaskService::CloseIO(const task::CloseIORequest& r, google::protobuf::E
   auto p = find(r.id(), r.exec_id(), err);
   if (!p) return err;
   if (r.stdin() && p->io) p->io->close_stdin();
+  if (r.stdin() && p->zio) p->zio->close_stdin();  // Xen mode: the feeder sends CtlStdin's close
   return {};
 }
 
@@ -513,6 +523,8 @@ RpcReply TaskService::Update(const task::UpdateTaskRequest& r, google::protobuf:
   std::lock_guard lock(mu_);
   RpcReply err;
   if (!find(r.id(), "", err)) return err;
+  if (xen_mode_)
+    return rpc_error(RpcCode::kUnimplemented, "update is not implemented in Xen mode (a container's resources are the zone's: its memory and vCPUs are set when the pod starts)");
   // LinuxResources travel as JSON (containerd's typeurl for runtime-spec types): runc reads it as a file.
   if (r.resources().value().size() > (1u << 20)) return rpc_error(RpcCode::kInvalidArgument, "resources larger than 1 MiB");
   const std::string path = containers_[r.id()]->bundle + "/update-resources.json";
@@ -571,6 +583,8 @@ RpcReply TaskService::Stats(const task::StatsRequest& r, task::StatsResponse& ou
     auto p = find(r.id(), "", err);
     if (!p) return err;
     if (is_stopped(*p)) return rpc_error(RpcCode::kNotFound, "container " + r.id() + " has stopped");
+    if (xen_mode_)
+      return rpc_error(RpcCode::kUnimplemented, "stats are not implemented in Xen mode (the container's cgroups are inside the zone, and the control protocol does not carry them yet)");
     pid = p->pid;
   }
   std::string error;
@@ -582,7 +596,8 @@ RpcReply TaskService::Stats(const task::StatsRequest& r, task::StatsResponse& ou
 }
 
 void TaskService::finish() {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
+  if (xen_) xen_teardown(lock);
   if (zone_) zone_->destroy();
   zone_.reset();
   events_.flush();

@@ -1,6 +1,7 @@
 // containerd's runtime v2 TaskService (containerd.task.v2.Task) for one pod: its sandbox and its containers,
 // each a runc container; the pod's zone on gpu-proxy, created with the pod's first container (the sandbox under
-// Kubernetes) and ended with it. All 17 methods answer: implemented, or UNIMPLEMENTED with the reason (never a
+// Kubernetes) and ended with it. In Xen mode (shim_config.h `mode`) the pod is a PV domU instead and its
+// containers run in it, driven over the zone control channel: task_service_xen.cc. All 17 methods answer: implemented, or UNIMPLEMENTED with the reason (never a
 // pretended success).
 #pragma once
 
@@ -11,9 +12,11 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 
 #include <google/protobuf/empty.pb.h>
+#include <nlohmann/json.hpp>
 
 #include "cri-shim/container_io.h"
 #include "cri-shim/events.h"
@@ -45,6 +48,7 @@ class TaskService {
 
   struct Proc;
   struct Container;
+  struct XenPodState;
 
  private:
   template <class Req, class Resp>
@@ -55,7 +59,35 @@ class TaskService {
 
   std::shared_ptr<Proc> find(const std::string& id, const std::string& exec_id, RpcReply& err);
   void on_exit(const std::string& container_id, std::shared_ptr<Proc> p, int wait_status);
+  // Under mu_: `p` has exited with `exit_status`; publishes TaskExit (waiters are woken by the caller).
+  void mark_exited(const std::string& container_id, Proc& p, uint32_t exit_status);
   std::string console_socket_path();
+
+  // Xen mode (task_service_xen.cc). Each is called with mu_ held through `lock`; some release it around calls
+  // that must not run under it (joining the zone's poller, whose callbacks take mu_).
+  using CreateReq = containerd::task::v2::CreateTaskRequest;
+  RpcReply xen_create_pod(const CreateReq& r, const nlohmann::json& spec, bool lone, std::unique_lock<std::mutex>& lock,
+                          containerd::task::v2::CreateTaskResponse& out);
+  RpcReply xen_create_container(const CreateReq& r, const nlohmann::json& spec, containerd::task::v2::CreateTaskResponse& out);
+  RpcReply xen_start(const containerd::task::v2::StartRequest& r, const std::shared_ptr<Proc>& p,
+                     containerd::task::v2::StartResponse& out);
+  RpcReply xen_exec(const containerd::task::v2::ExecProcessRequest& r, Container& c);
+  RpcReply xen_kill(const containerd::task::v2::KillRequest& r, const std::shared_ptr<Proc>& p,
+                    std::unique_lock<std::mutex>& lock);
+  RpcReply xen_pids(const std::shared_ptr<Proc>& p, std::unique_lock<std::mutex>& lock,
+                    containerd::task::v2::PidsResponse& out);
+  RpcReply xen_delete(const containerd::task::v2::DeleteRequest& r, const std::shared_ptr<Proc>& p,
+                      std::unique_lock<std::mutex>& lock);
+  // The zone control channel's callbacks (its poller thread) and the pod watcher's thread.
+  void xen_output(uint32_t proc_id, int stream, std::span<const std::byte> bytes);
+  void xen_exit(uint32_t proc_id, int status);
+  void xen_failed(const std::string& why);
+  void xen_watch(XenPodState* self);
+  // Every running process reported exited (137), the domain destroyed, the proxy's zone ended.
+  void xen_reclaim(XenPodState* self, const std::string& why);
+  // The pod ends (its sandbox deleted, or the shim exiting): the zone init asked to power off, the domain
+  // destroyed, the proxy's zone ended. Releases and retakes `lock`.
+  void xen_teardown(std::unique_lock<std::mutex>& lock);
 
   ShimIdentity ident_;
   ShimConfig cfg_;
@@ -68,7 +100,11 @@ class TaskService {
   std::optional<PodZone> zone_;
   std::string pod_id_;  // the container whose creation made the zone (the sandbox); its delete ends the zone
   std::map<std::string, std::function<RpcReply(const std::string&)>> methods_;
-  OomWatcher oom_;  // last: its thread calls back into the members above
+  OomWatcher oom_;  // its thread calls back into the members above
+  // Xen mode: set when the pod's domain is made, never cleared (a container outliving its pod's domain is still
+  // a Xen-mode container); xen_ is the live pod, null before and after it.
+  bool xen_mode_ = false;
+  std::unique_ptr<XenPodState> xen_;  // last: its threads call back into the members above
 };
 
 }  // namespace xg::shim

@@ -28,6 +28,11 @@ class XenPod {
   [[nodiscard]] static std::variant<XenPod, std::string> boot(const XenPodSpec& spec, const std::string& xl);
   // A domain that already exists (the shim's `delete` after a crash finds it by name).
   [[nodiscard]] static std::optional<uint32_t> find(const std::string& name, const std::string& xl);
+  // The same as a XenPod, so that it can be destroyed (the shim's `delete` after a crash). Built on find().
+  [[nodiscard]] static std::optional<XenPod> adopt(const std::string& name, const std::string& xl) {
+    if (const auto id = find(name, xl)) return XenPod(name, *id, xl);
+    return std::nullopt;
+  }
   uint32_t domid() const noexcept { return domid_; }
   const std::string& name() const noexcept { return name_; }
   // Is the domain still there (not dying, not gone)?

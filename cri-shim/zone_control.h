@@ -25,7 +25,8 @@ struct ZoneEvents {
   std::function<void(uint32_t proc_id, int stream, std::span<const std::byte> bytes)> output;
   // status: exit code, or 128 + signal. Called after every byte of that process's output.
   std::function<void(uint32_t proc_id, int status)> exit;
-  // The zone broke the contract or went silent; `why` for the log. Called at most once.
+  // The zone broke the contract or went silent; `why` for the log. Called at most once, from the poller thread.
+  // No callback may destroy the ZoneControl (its destructor joins the poller): hand that to another thread.
   std::function<void(const std::string& why)> failed;
 };
 
@@ -45,26 +46,36 @@ class ZoneControl {
   // connect, then says CtlHello. The error names what failed.
   [[nodiscard]] static std::variant<std::unique_ptr<ZoneControl>, std::string> connect(
       uint32_t domid, std::chrono::milliseconds timeout, ZoneEvents events);
-  // The same over an endpoint made elsewhere (tests: an in-memory channel pair).
+  // The same over an endpoint made elsewhere (tests: an in-memory channel pair). `call_timeout` bounds each
+  // call (tests shorten it).
   [[nodiscard]] static std::variant<std::unique_ptr<ZoneControl>, std::string> over(
-      std::unique_ptr<idm::Endpoint> endpoint, ZoneEvents events);
+      std::unique_ptr<idm::Endpoint> endpoint, ZoneEvents events,
+      std::chrono::milliseconds call_timeout = kDefaultCallTimeout);
+  static constexpr std::chrono::milliseconds kDefaultCallTimeout{10'000};
   ~ZoneControl();  // stops the poller; closes the channel
   ZoneControl(const ZoneControl&) = delete;
   ZoneControl& operator=(const ZoneControl&) = delete;
 
-  // Each returns 0 or an errno (ETIMEDOUT: no answer in time; EPIPE: the channel is gone or failed).
+  // Each returns 0 or an errno (the zone's answer, positive) (ETIMEDOUT: no answer in time; EPIPE: the channel is gone or failed).
   [[nodiscard]] int start(const ZoneStart& s, uint32_t& pid);
   [[nodiscard]] int signal(uint32_t proc_id, int sig, bool all);
+  // Any length: sent in calls of at most kMaxCtlChunk bytes; `close` goes with the last.
   [[nodiscard]] int write_stdin(uint32_t proc_id, std::span<const std::byte> bytes, bool close);
   [[nodiscard]] int pids(uint32_t proc_id, std::vector<uint32_t>& out);
   [[nodiscard]] int remove(uint32_t proc_id);
-  // Asks the zone init to stop everything and power off (the caller destroys the domain after it anyway).
+  // Asks the zone init to stop everything and power off (the caller destroys the domain after it anyway). The
+  // channel takes no further calls afterwards, and its end is not reported through `failed`.
   [[nodiscard]] int shutdown(std::chrono::milliseconds grace);
   [[nodiscard]] bool healthy() const noexcept;
 
  private:
   struct Impl;
   explicit ZoneControl(std::unique_ptr<Impl> impl);
+  // over() with `keep`: what must outlive the endpoint (connect's Xen backend, which removes the device's nodes
+  // when destroyed). Says CtlHello and starts the poller.
+  [[nodiscard]] static std::variant<std::unique_ptr<ZoneControl>, std::string> make(
+      std::unique_ptr<idm::Endpoint> endpoint, std::shared_ptr<void> keep, ZoneEvents events,
+      std::chrono::milliseconds call_timeout);
   std::unique_ptr<Impl> impl_;
 };
 

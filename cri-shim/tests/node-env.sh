@@ -35,6 +35,7 @@ libvgpu_dir = $W/podlib
 runc_root = $W/runc
 socket_dir = $W/s
 default_memory = 512MiB
+mode = stub
 CONF
 cat >"$W/containerd.toml" <<CONF
 version = 2

@@ -1,0 +1,38 @@
+// Xen mode's reading of what containerd hands the shim: the pod's annotations and the shim config give the
+// domain (XenPodSpec), an OCI process (a container's config.json "process", or an exec's process spec) gives
+// what the zone init starts (ZoneStart). Pure functions, no Xen: unit-tested in shim_test.cc.
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <variant>
+
+#include "cri-shim/shim_config.h"
+#include "cri-shim/xen_pod.h"
+#include "cri-shim/zone_control.h"
+
+namespace xg::shim {
+
+// Per-pod overrides of the config's zone_memory / zone_vcpus (same bounds; an error names the annotation).
+inline constexpr const char* kAnnotationZoneMemory = "xen-gpu.io/zone-memory";
+inline constexpr const char* kAnnotationZoneVcpus = "xen-gpu.io/zone-vcpus";
+
+// The domain of the pod whose sandbox has `annotations`, named `name` (the pod's zone name), its files in
+// `workdir` (the sandbox's bundle).
+[[nodiscard]] std::variant<XenPodSpec, std::string> xen_pod_spec_for(
+    const std::map<std::string, std::string>& annotations, const std::string& name, const ShimConfig& cfg,
+    const std::string& workdir);
+
+// Where libvgpu sits in a zone (the zone image's copy), first on LD_LIBRARY_PATH.
+inline constexpr const char* kZoneLibDir = "/usr/lib/xen-gpu";
+
+// The ZoneStart for OCI `process` (args, env, cwd, user.uid/gid), with the zone's environment added
+// (LD_LIBRARY_PATH with kZoneLibDir first, XEN_GPU_TRANSPORT=xen, XEN_GPU_ZONE=zone). proc_id, container_proc,
+// rootfs_disk, id and stdin_open are the caller's. The error says what the spec lacks or what Xen mode cannot do
+// (a terminal).
+[[nodiscard]] std::variant<ZoneStart, std::string> zone_start_for(const nlohmann::json& process,
+                                                                  const std::string& hostname,
+                                                                  const std::string& zone);
+
+}  // namespace xg::shim
