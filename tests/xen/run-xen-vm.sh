@@ -16,6 +16,8 @@
 #   XG_XEN_KEEP=1          keep the work dir (images, full console log) even on success
 #   XG_XEN_GPU=0           skip the GPU-path checks (f) (they run by default when BUILD_DIR is given)
 #   XG_ONLY_GPU=1          only the GPU-path checks (f), for quick iteration
+#   XG_XEN_PODS=0          skip the Xen-mode pod checks (g) (they run by default with BUILD_DIR)
+#   XG_ONLY_PODS=1         only the pod checks (g)
 #   XG_GPU_REPEAT=N        run saxpy and copy_integrity N times in the domU (default 1), to hunt intermittent faults
 #   XG_NOPS / XG_DOMU_NOPS / XG_BENCH_NOPS   message counts (defaults 1100000 / 1100000 / 200000)
 # With BUILD_DIR (the CMake build holding gpu-proxy, xen-gpu, libvgpu, the simulated driver and the driver-API
@@ -111,6 +113,7 @@ cat > "$WORK/vm.env" <<EOV
 XG_NOPS=${XG_NOPS:-1100000}
 XG_BENCH_NOPS=${XG_BENCH_NOPS:-200000}
 XG_ONLY_GPU=${XG_ONLY_GPU:-0}
+XG_ONLY_PODS=${XG_ONLY_PODS:-0}
 EOV
 # (f) the GPU path: our binaries under /opt/xg with the build tree's layout (gpu-proxy finds ../sim, xen-gpu
 # finds ../libvgpu), in both images; the mkinitrd ldd pass copies their shared libraries.
@@ -125,12 +128,49 @@ if [ -n "$BUILD" ] && [ "${XG_XEN_GPU:-1}" = 1 ]; then
   { echo "XG_GPU_PROGS=\"$GPU_PROGS\""; echo "XG_GPU_REPEAT=${XG_GPU_REPEAT:-1}"; } > "$WORK/gpu.env"
   GPU+=("$WORK/gpu.env:/gpu.env")
 fi
+# (g) Xen-mode pods: containerd + our shim in dom0, each pod a PV domU booted from the zone initramfs
+# (xg-zone-init as /init, the guest kernel's block/EROFS/overlay/Xen modules), an OCI image built offline.
+PODS=()
+if [ -n "$BUILD" ] && [ "${XG_XEN_GPU:-1}" = 1 ] && [ "${XG_XEN_PODS:-1}" = 1 ]; then
+  missing=""
+  for t in containerd ctr mkfs.erofs; do command -v $t >/dev/null || missing="$missing $t"; done
+  for f in cri-shim/containerd-shim-xen-gpu-v1 cri-shim/zone/xg-zone-init; do [ -e "$BUILD/$f" ] || missing="$missing $BUILD/$f"; done
+  if [ -n "$missing" ]; then
+    echo "CHECK FAIL pods/prerequisites: missing$missing (scripts/deps.sh installs containerd and erofs-utils)"
+  else
+    M=$ROOT/lib/modules/$KV/kernel
+    # No modules.dep in an unpacked package: the zone's modules and their dependencies, in load order.
+    ZMODS=""
+    for m in drivers/xen/xen-evtchn drivers/xen/xen-gntdev drivers/xen/xen-gntalloc drivers/xen/xenfs/xenfs \
+             drivers/block/xen-blkfront crypto/crc32c_generic lib/libcrc32c fs/erofs/erofs fs/overlayfs/overlay; do
+      ZMODS="$ZMODS $M/$m.ko"; done
+    "$HERE/../../cri-shim/zone/make-zone-initramfs.sh" "$WORK/zone.cpio.gz" --init "$BUILD/cri-shim/zone/xg-zone-init" \
+      --lib "$BUILD/libvgpu" --module-files $ZMODS > "$WORK/zone-initramfs.log" 2>&1 ||
+      { echo "FAIL: zone initramfs"; cat "$WORK/zone-initramfs.log"; exit 1; }
+    # The pods' image: driver-API programs, the simulated driver's kernels, busybox, their libraries; no libcuda.
+    I=$WORK/img; mkdir -p "$I/bin" "$I/kernels"
+    cp "$BUILD/cuda-programs/saxpy" "$BUSYBOX" "$I/bin/"; [ "$(basename "$BUSYBOX")" = busybox ] || mv "$I/bin/$(basename "$BUSYBOX")" "$I/bin/busybox"
+    cp "$BUILD/sim/demo_kernels.so" "$I/kernels/"
+    for f in "$I/bin/saxpy" "$I/kernels/demo_kernels.so"; do
+      LD_LIBRARY_PATH="$BUILD/libvgpu" ldd "$f" 2>/dev/null | grep -o '/[^ ]*' | grep -v "$BUILD" || true
+    done | sort -u | while read -r l; do mkdir -p "$I$(dirname "$l")"; cp -L "$l" "$I$l"; done
+    mkdir -p "$I/lib64" "$I/tmp"; cp -L /lib64/ld-linux-x86-64.so.2 "$I/lib64/"
+    "$HERE/../../cri-shim/tests/make-oci-image.sh" "$I" xen-gpu.test/cuda:1 "$WORK/cuda.tar" || { echo "FAIL: OCI image"; exit 1; }
+    PODS=("$HERE/vm/pod-checks.sh:/pod-checks.sh" "$WORK/zone.cpio.gz:/boot/zone.cpio.gz" "$WORK/cuda.tar:/images/cuda.tar"
+          "$(command -v containerd):/usr/local/bin/containerd" "$(command -v ctr):/usr/local/bin/ctr"
+          "$(command -v mkfs.erofs):/usr/bin/mkfs.erofs"
+          "$BUILD/cri-shim/containerd-shim-xen-gpu-v1:/opt/xg/cri-shim/containerd-shim-xen-gpu-v1"
+          "$HERE/../../cri-shim/xen/xg-block-hotplug:/opt/xg/xg-block-hotplug"
+          "$M/drivers/block/loop.ko:/lib/modules/$KV/loop.ko"
+          "$M/drivers/block/xen-blkback/xen-blkback.ko:/lib/modules/$KV/xen-blkback.ko")
+  fi
+fi
 cp "$HERE/vm/domu-checks.sh" "$WORK/domu-checks.sh"
 sed -i "2a export XG_DOMU_NOPS=${XG_DOMU_NOPS:-1100000}" "$WORK/domu-checks.sh"
 ts "building initramfs images (kernel $KV, Xen $XV)"
 mkinitrd "$WORK/guest.cpio.gz" "$WORK/domu-checks.sh:/domu-checks.sh" ${GPU[@]+"${GPU[@]}"} ||
   { echo "FAIL: domU image"; exit 1; }
-D0=("$HERE/vm/dom0-checks.sh:/dom0-checks.sh" "$WORK/vm.env:/vm.env" ${GPU[@]+"${GPU[@]}"})
+D0=("$HERE/vm/dom0-checks.sh:/dom0-checks.sh" "$WORK/vm.env:/vm.env" ${GPU[@]+"${GPU[@]}"} ${PODS[@]+"${PODS[@]}"})
 GUEST_KERNEL=${XG_XEN_GUEST_KERNEL:-$VMLINUZ}
 [ -f "$GUEST_KERNEL" ] || { echo "FAIL: XG_XEN_GUEST_KERNEL=$GUEST_KERNEL does not exist"; exit 1; }
 [ "${XG_XEN_NO_DOMU:-0}" = 1 ] || D0+=("$WORK/guest.cpio.gz:/boot/guest.cpio.gz" "$GUEST_KERNEL:/boot/vmlinuz")
@@ -150,8 +190,8 @@ SMP=${XG_XEN_SMP:-2}
 # registers across switches between domains: `xen-idm-check fpu` (check (f) below) saw 136 of 213 rounds come
 # back changed in dom0, and memcpy-based bulk copies between the domains came out with 32-64-byte holes.
 # Eager switching is what Xen does by default on CPUs exposed to LazyFP; nothing of ours depends on the choice.
-XEN_CMD="console=com1 com1=115200 dom0_mem=512M,max:512M dom0_max_vcpus=$SMP loglvl=all guest_loglvl=all noreboot spec-ctrl=eager-fpu ${XG_XEN_CMDLINE_EXTRA:-}"
-QEMU=(qemu-system-x86_64 -machine q35 "${ACCEL_ARGS[@]}" -cpu "${XG_XEN_CPU:-max,-smap}" -m 1536 -smp $SMP -nographic -no-reboot
+XEN_CMD="console=com1 com1=115200 dom0_mem=768M,max:768M dom0_max_vcpus=$SMP loglvl=all guest_loglvl=all noreboot spec-ctrl=eager-fpu ${XG_XEN_CMDLINE_EXTRA:-}"
+QEMU=(qemu-system-x86_64 -machine q35 "${ACCEL_ARGS[@]}" -cpu "${XG_XEN_CPU:-max,-smap}" -m 2048 -smp $SMP -nographic -no-reboot
       -net none -kernel "$WORK/xen" -append "$XEN_CMD"
       -initrd "$VMLINUZ console=hvc0 earlyprintk=xen rdinit=/init,$WORK/dom0.cpio.gz")
 ts "booting Xen under QEMU ($ACCEL), log $WORK/console.log"

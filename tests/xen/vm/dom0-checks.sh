@@ -41,7 +41,7 @@ vcpus = 1
 on_poweroff = "destroy"
 on_crash = "destroy"
 EOC
-if [ "$XG_ONLY_GPU" != 1 ]; then
+if [ "$XG_ONLY_GPU" != 1 ] && [ "${XG_ONLY_PODS:-0}" != 1 ]; then
 # ---- (a) dom0 loopback: frontend and backend are two processes in dom0 (domid 0 grants to itself)
 t "(a) loopback"
 $TO $T backend --serve 0:1 --devid 1 --timeout 200 > /tmp/be-a.log 2>&1 & BP=$!
@@ -128,7 +128,7 @@ fi  # XG_ONLY_GPU
 # ---- (f) GPU zones over Xen: gpu-proxy (simulated driver) in dom0 serves a PV domU attached with `xen-gpu
 # attach`; the domU runs unmodified driver-API programs through libvgpu; then it is destroyed mid-calls, and the
 # same proxy serves a second Xen zone (dom0 loopback) and an shm zone.
-if [ -f /boot/guest.cpio.gz ] && [ -f /gpu.env ]; then
+if [ -f /boot/guest.cpio.gz ] && [ -f /gpu.env ] && [ "${XG_ONLY_PODS:-0}" != 1 ]; then
   t "(f) GPU zone over Xen"
   . /gpu.env
   PX=/opt/xg/gpu-proxy/gpu-proxy XG=/opt/xg/gpu-proxy/xen-gpu
@@ -213,4 +213,6 @@ if [ -f /boot/guest.cpio.gz ] && [ -f /gpu.env ]; then
   [ "$NP" = "$NW" ] && [ -n "$L" ] || dump /tmp/proxy.log $GLOG /tmp/s0.out /tmp/s1.out
   grep -a -q 'AddressSanitizer' /tmp/proxy.log && grep -a -B3 -A40 'ERROR: AddressSanitizer' /tmp/proxy.log | sed 's/^/| /' 
 fi
+# ---- (g) Xen-mode pods through containerd and our shim
+[ -f /pod-checks.sh ] && . /pod-checks.sh
 t "ALL-DONE"
