@@ -39,6 +39,7 @@ struct ZoneControl::Impl {
   std::atomic<bool> closed{false};  // shutdown() was answered: an end, not a failure
   std::string why;                  // guarded by call_mu; read by the poller after `failed`
   std::atomic<bool> stop{false};
+  bool poll_error_logged = false;  // the poller's own
   std::thread poller;
 
   // Under call_mu. Only records the failure: the poller reports it (all callbacks come from its thread).
@@ -175,9 +176,11 @@ void ZoneControl::Impl::poll_loop() {
         const auto record = std::span<const std::byte>(buf).first(sizeof(idm::MsgHeader) + m.header.length);
         got = read_poll_response(record, s);
         if (!got.ok) fail(got.why);
-      } else if (!failed && !closed) {
-        // An errno answer to Poll: the zone init cannot collect events; nothing the shim can do but wait.
+      } else if (!failed && !closed && !poll_error_logged) {
+        // An errno answer to Poll: the zone init cannot collect events; nothing the shim can do but wait (and
+        // say so once: the next Poll may well get the same answer).
         std::fprintf(stderr, "xen-gpu shim: the zone answered CtlPoll with %s\n", std::strerror(e));
+        poll_error_logged = true;
       }
     }
     if (failed) break;

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
@@ -218,4 +220,73 @@ TEST_CASE("ZoneControl: an answer out of turn, or in another protocol, fails the
     REQUIRE(std::holds_alternative<std::string>(zc));
     CHECK(std::get<std::string>(zc).find(wrong_seq ? "seq" : "protocol") != std::string::npos);
   }
+}
+
+TEST_CASE("ZoneControl: events reach the callbacks in order; a malformed event stream fails the channel once") {
+  using namespace xg::idm;
+  auto pair = channel_pair();
+  Endpoint& zone = *pair.zone;
+  // A transcript, not a zone: the bytes a zone init could send, the second answer hostile.
+  std::thread peer([&] {
+    std::vector<std::byte> buf(zone.channel.geometry().max_payload);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (int answer = 0; answer < 3; ++answer) {
+      auto n = zone.channel.rx().pop(buf, deadline);
+      if (!n) return;
+      auto m = decode(std::span<const std::byte>(buf).first(*n), Direction::kRequest, Path::kRing);
+      REQUIRE(m);
+      if (answer == 0) {
+        CHECK(m->op() == Op::CtlHello);
+        CHECK(send_response(zone.channel.tx(), m->header, 0, CtlHelloRsp{kCtlProtocolVersion, 1, 0}) == Error::kOk);
+        continue;
+      }
+      REQUIRE(m->op() == Op::CtlPoll);
+      std::vector<std::byte> tail;
+      const std::string out = "hello";
+      if (answer == 1) {
+        CHECK(append_ctl_event(tail, CtlEvent{4, 1, 1, 0, 5}, std::as_bytes(std::span(out.data(), out.size())), 4096));
+        CHECK(append_ctl_event(tail, CtlEvent{4, 2, 0, 3, 0}, {}, 4096));
+      } else {
+        CHECK(append_ctl_event(tail, CtlEvent{4, 1, 1, 0, 5}, std::as_bytes(std::span(out.data(), out.size())), 4096));
+        tail.resize(tail.size() - 4);  // cut into the output: the record overruns the tail
+      }
+      CHECK(send_response(zone.channel.tx(), m->header, 0, CtlPollRsp{answer == 1 ? 2u : 1u, 0}, tail) == Error::kOk);
+    }
+  });
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> seen;
+  int failures = 0;
+  ZoneEvents events;
+  events.output = [&](uint32_t id, int stream, std::span<const std::byte> b) {
+    std::lock_guard l(mu);
+    seen.push_back("out " + std::to_string(id) + " " + std::to_string(stream) + " " +
+                   std::string(reinterpret_cast<const char*>(b.data()), b.size()));
+  };
+  events.exit = [&](uint32_t id, int status) {
+    std::lock_guard l(mu);
+    seen.push_back("exit " + std::to_string(id) + " " + std::to_string(status));
+  };
+  events.failed = [&](const std::string& why) {
+    std::lock_guard l(mu);
+    ++failures;
+    seen.push_back("failed " + why);
+    cv.notify_all();
+  };
+  auto zc = ZoneControl::over(std::move(pair.shim), std::move(events), std::chrono::milliseconds(5'000));
+  REQUIRE(std::holds_alternative<std::unique_ptr<ZoneControl>>(zc));
+  auto& ctl = *std::get<std::unique_ptr<ZoneControl>>(zc);
+  {
+    std::unique_lock l(mu);
+    REQUIRE(cv.wait_for(l, std::chrono::seconds(10), [&] { return failures > 0; }));
+  }
+  peer.join();
+  CHECK(!ctl.healthy());
+  CHECK(ctl.signal(4, 15, false) == EPIPE);  // every later call fails at once
+  std::lock_guard l(mu);
+  REQUIRE(seen.size() == 3);
+  CHECK(seen[0] == "out 4 1 hello");
+  CHECK(seen[1] == "exit 4 3");
+  CHECK(seen[2].find("malformed event stream") != std::string::npos);
+  CHECK(failures == 1);
 }
