@@ -75,6 +75,7 @@ RpcReply TaskService::xen_create_pod(const CreateReq& r, const nlohmann::json& s
   if (auto* why = std::get_if<std::string>(&booted)) return rpc_error(RpcCode::kUnavailable, "booting the pod's domain: " + *why);
   auto pod = std::make_unique<XenPodState>();
   pod->zone = zone.name;
+  pod->hostname = json_string(spec, "hostname");
   pod->domain.emplace(std::move(std::get<XenPod>(booted)));
   const uint32_t domid = pod->domain->domid();
   std::fprintf(stderr, "xen-gpu shim: pod %s: domain %s (%u) created\n", r.id().c_str(), zone.name.c_str(), domid);
@@ -274,7 +275,9 @@ RpcReply TaskService::xen_create_container(const CreateReq& r, const nlohmann::j
   if (pod.gone) return rpc_error(RpcCode::kFailedPrecondition, "the pod's zone is gone: " + pod.gone_why);
   if (r.terminal()) return rpc_error(RpcCode::kUnimplemented, "a terminal is not supported in Xen mode yet");
   const auto proc = spec.find("process");
-  auto zs = zone_start_for(proc == spec.end() ? nlohmann::json() : *proc, spec.value("hostname", std::string()), pod.zone);
+  std::string hostname = json_string(spec, "hostname");
+  if (hostname.empty()) hostname = pod.hostname;
+  auto zs = zone_start_for(proc == spec.end() ? nlohmann::json() : *proc, hostname, pod.zone);
   if (auto* why = std::get_if<std::string>(&zs)) return rpc_error(RpcCode::kInvalidArgument, *why);
   uint32_t disk = 0;
   while (disk < pod.disks.size() && pod.disks[disk]) ++disk;

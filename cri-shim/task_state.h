@@ -52,6 +52,9 @@ struct TaskService::Container {
 // reclaims the pod when the domain dies on its own.
 struct TaskService::XenPodState {
   std::string zone;  // the pod's zone name: the domain's name and the gpu-proxy zone's
+  // The sandbox's hostname: under CRI a pod's containers join the sandbox's UTS namespace (their specs name it
+  // by path and carry no hostname); in the zone each container has its own, given this name.
+  std::string hostname;
   std::optional<XenPod> domain;
   std::optional<PodZone> proxy_zone;
   // Shared with the stdin feeders (each holds it only for one CtlStdin); reset when the pod ends.

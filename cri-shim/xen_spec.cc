@@ -32,10 +32,17 @@ std::variant<XenPodSpec, std::string> xen_pod_spec_for(const std::map<std::strin
   return s;
 }
 
+std::string json_string(const nlohmann::json& obj, const char* key) {
+  if (!obj.is_object()) return {};
+  const auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 std::variant<ZoneStart, std::string> zone_start_for(const nlohmann::json& process, const std::string& hostname,
                                                     const std::string& zone) {
   if (!process.is_object()) return std::string("the spec has no process object");
-  if (process.value("terminal", false))
+  // Typed reads only (find + is_*): nlohmann's value() throws on a field of another type.
+  if (const auto t = process.find("terminal"); t != process.end() && !(t->is_boolean() && !t->get<bool>()))
     return std::string("a terminal is not supported in Xen mode yet (the zone control protocol carries no pty)");
   ZoneStart s;
   s.hostname = hostname;
@@ -50,7 +57,8 @@ std::variant<ZoneStart, std::string> zone_start_for(const nlohmann::json& proces
   // The zone's variables replace any the spec brings (a pod must not point its programs elsewhere); the
   // spec's LD_LIBRARY_PATH is kept after ours.
   std::string ld = kZoneLibDir;
-  if (const auto env = process.find("env"); env != process.end() && env->is_array()) {
+  if (const auto env = process.find("env"); env != process.end()) {
+    if (!env->is_array()) return std::string("the process's env is not a list");
     for (const auto& e : *env) {
       if (!e.is_string()) return std::string("the process's env is not all strings");
       const std::string v = e.get<std::string>();
@@ -68,7 +76,9 @@ std::variant<ZoneStart, std::string> zone_start_for(const nlohmann::json& proces
   if (s.argv.size() + s.env.size() > idm::kMaxCtlStrings)
     return "the process has " + std::to_string(s.argv.size() + s.env.size()) + " args and variables (at most " +
            std::to_string(idm::kMaxCtlStrings) + " in Xen mode)";
-  s.cwd = process.value("cwd", std::string("/"));
+  if (const auto cwd = process.find("cwd"); cwd != process.end() && !cwd->is_string())
+    return std::string("the process's cwd is not a string");
+  s.cwd = json_string(process, "cwd");
   if (s.cwd.empty()) s.cwd = "/";
   if (const auto user = process.find("user"); user != process.end() && user->is_object()) {
     const auto id = [&](const char* key, uint32_t& out) {

@@ -24,6 +24,9 @@ inline constexpr const char* kAnnotationZoneVcpus = "xen-gpu.io/zone-vcpus";
     const std::map<std::string, std::string>& annotations, const std::string& name, const ShimConfig& cfg,
     const std::string& workdir);
 
+// `obj[key]` if it is a string, else "" (never throws: a spec is input, and nothing may throw across ttrpc).
+[[nodiscard]] std::string json_string(const nlohmann::json& obj, const char* key);
+
 // Where libvgpu sits in a zone (the zone image's copy), first on LD_LIBRARY_PATH.
 inline constexpr const char* kZoneLibDir = "/usr/lib/xen-gpu";
 

@@ -154,6 +154,13 @@ TEST_CASE("an OCI process becomes a ZoneStart with the zone's environment") {
   CHECK(std::holds_alternative<std::string>(zone_start_for(nlohmann::json::parse(R"({"args":["a"],"terminal":true})"), "", "z")));
   CHECK(std::holds_alternative<std::string>(zone_start_for(nlohmann::json::parse(R"({"args":["a"],"user":{"uid":-1}})"), "", "z")));
   CHECK(std::holds_alternative<std::string>(zone_start_for(nlohmann::json(), "", "z")));
+  // Fields of the wrong type are refused, never thrown over.
+  CHECK(std::holds_alternative<std::string>(zone_start_for(nlohmann::json::parse(R"({"args":["a"],"terminal":"yes"})"), "", "z")));
+  CHECK(std::holds_alternative<std::string>(zone_start_for(nlohmann::json::parse(R"({"args":["a"],"cwd":5})"), "", "z")));
+  CHECK(std::holds_alternative<std::string>(zone_start_for(nlohmann::json::parse(R"({"args":["a"],"env":"x"})"), "", "z")));
+  CHECK(std::holds_alternative<ZoneStart>(zone_start_for(nlohmann::json::parse(R"({"args":["a"],"terminal":false})"), "", "z")));
+  CHECK(json_string(nlohmann::json::parse(R"({"hostname":5})"), "hostname").empty());
+  CHECK(json_string(nlohmann::json::parse(R"([1])"), "hostname").empty());
 }
 
 TEST_CASE("the zone_events fuzz seeds: what the shim takes and what closes the channel") {
