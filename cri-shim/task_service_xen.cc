@@ -157,6 +157,17 @@ void TaskService::xen_teardown(std::unique_lock<std::mutex>& lock) {
   // The processes' FIFOs: no more output can come. (The pod is ours alone now; ZoneIo locks its own.)
   for (auto& [id, entry] : pod->procs)
     if (entry.second->zio) entry.second->zio->close_output();
+  lock.lock();
+  // Whatever still ran went with the domain (the sandbox deleted before its containers): reported killed, so
+  // their waiters return and their Deletes go through.
+  bool any = false;
+  for (auto& [id, entry] : pod->procs) {
+    if (stopped(*entry.second) || entry.second->pid == 0) continue;
+    mark_exited(entry.first, *entry.second, kKilledStatus);
+    any = true;
+  }
+  if (any) exited_cv_.notify_all();
+  lock.unlock();
   pod.reset();  // outside mu_: a process's ZoneIo may join its stdin feeder here
   lock.lock();
 }
