@@ -483,11 +483,11 @@ RpcReply TaskService::xen_delete(const task::DeleteRequest& r, const std::shared
   std::shared_ptr<ZoneControl> ctl = xen_ && !xen_->gone ? xen_->ctl : nullptr;
   // The zone forgets the process (a container: its overlay and namespaces). ENOENT: it never started there.
   auto forget = [&](const Proc& q) {
-    if (!ctl || q.proc_id == 0) return;
-    if (q.pid != 0)
+    if (q.proc_id == 0) return;
+    if (ctl && q.pid != 0)
       if (const int e = ctl->remove(q.proc_id); e != 0 && e != ENOENT)
         std::fprintf(stderr, "xen-gpu shim: the zone could not remove proc %u: %s\n", q.proc_id, std::strerror(e));
-    if (xen_) xen_->procs.erase(q.proc_id);
+    if (xen_) xen_->procs.erase(q.proc_id);  // from here an event naming it is dropped
   };
   if (!r.exec_id().empty()) {
     forget(*p);
