@@ -79,7 +79,8 @@ shim::ZoneStart start(uint32_t proc, std::vector<std::string> argv, uint32_t con
   s.uid = ::getuid();
   s.gid = ::getgid();
   s.stdin_open = in;
-  s.id = "c" + std::to_string(proc);
+  s.id = std::to_string(proc);
+  s.id.insert(0, "c");
   s.argv = std::move(argv);
   s.env = {"PATH=/usr/bin:/bin"};
   return s;
