@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -79,8 +80,9 @@ shim::ZoneStart start(uint32_t proc, std::vector<std::string> argv, uint32_t con
   s.uid = ::getuid();
   s.gid = ::getgid();
   s.stdin_open = in;
-  s.id = std::to_string(proc);
-  s.id.insert(0, "c");
+  char id[16];
+  std::snprintf(id, sizeof id, "c%u", proc);
+  s.id = id;
   s.argv = std::move(argv);
   s.env = {"PATH=/usr/bin:/bin"};
   return s;
