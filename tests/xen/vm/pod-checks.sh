@@ -56,7 +56,7 @@ grep -q exec-ok $P/exec.out; check $? pods/exec-into-the-zone "$(tr '\n' ' ' < $
 $TO $CTR tasks exec --exec-id e2 --env XG_KERNELS=/kernels/demo_kernels.so xpod2 /bin/saxpy > $P/exec2.out 2>&1
 grep -q "saxpy: OK" $P/exec2.out; check $? pods/exec-runs-cuda-in-the-zone "$(tail -n 1 $P/exec2.out)"
 $XG zones --table | grep -q " default.xpod2 "; check $? pods/zone-listed "$($XG zones --table | grep " default.xpod2 " | awk '{print $1, $2, $3, $4}')"
-$CTR tasks kill xpod2 >/dev/null 2>&1
+$CTR tasks kill -s KILL xpod2 >/dev/null 2>&1
 n=0; while ! $CTR tasks ls | grep -q "^xpod2 .*STOPPED" && [ $n -lt 150 ]; do sleep 0.2; n=$((n+1)); done
 $CTR tasks ls | grep -q "^xpod2 .*STOPPED"; check $? pods/kill-stops-the-task "$($CTR tasks ls | grep xpod2)"
 $CTR tasks rm xpod2 >/dev/null 2>&1; $CTR containers rm xpod2 >/dev/null 2>&1
