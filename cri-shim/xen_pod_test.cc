@@ -58,9 +58,9 @@ TEST_CASE("a domain config value that could end xl's string early is refused bef
   start_reaper();
   XenPodSpec spec;
   spec.name = "pod\"evil";
-  spec.kernel = "/k";
-  spec.initramfs = "/i";
-  spec.workdir = "/tmp";
+  spec.kernel = "/boot/zone-kernel-of-the-test";
+  spec.initramfs = "/boot/zone-initramfs-of-the-test";
+  spec.workdir = "/tmp/xg-pod-workdir-of-the-test";
   const auto r = XenPod::boot(spec, "/nonexistent/xl");
   REQUIRE(std::holds_alternative<std::string>(r));
   CHECK(std::get<std::string>(r).find("quote") != std::string::npos);
@@ -70,7 +70,10 @@ TEST_CASE("a domain config value that could end xl's string early is refused bef
   REQUIRE(std::holds_alternative<std::string>(r2));
   CHECK(std::get<std::string>(r2).find("64 MiB") != std::string::npos);
   spec.memory_mib = 128;
+  fs::create_directories(spec.workdir);
   const auto r3 = XenPod::boot(spec, "/nonexistent/xl");  // xl itself missing: an error naming xl create
   REQUIRE(std::holds_alternative<std::string>(r3));
   CHECK(std::get<std::string>(r3).find("xl create") != std::string::npos);
+  CHECK(fs::exists(spec.workdir + "/domain.cfg"));
+  fs::remove_all(spec.workdir);
 }
