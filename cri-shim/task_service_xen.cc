@@ -71,6 +71,13 @@ RpcReply TaskService::xen_create_pod(const CreateReq& r, const nlohmann::json& s
   auto ps = xen_pod_spec_for(ann, zone.name, cfg_, r.bundle());
   if (auto* why = std::get_if<std::string>(&ps)) return rpc_error(RpcCode::kInvalidArgument, *why);
 
+  // Pod start's parts, in the log (STATUS.md "Xen-mode pods": domain build, kernel boot to the zone init's
+  // answer, rootfs image build).
+  const auto t_boot = std::chrono::steady_clock::now();
+  auto since = [](std::chrono::steady_clock::time_point t) {
+    return static_cast<long long>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t).count());
+  };
   auto booted = XenPod::boot(std::get<XenPodSpec>(ps), cfg_.xl);
   if (auto* why = std::get_if<std::string>(&booted)) return rpc_error(RpcCode::kUnavailable, "booting the pod's domain: " + *why);
   auto pod = std::make_unique<XenPodState>();
@@ -78,7 +85,9 @@ RpcReply TaskService::xen_create_pod(const CreateReq& r, const nlohmann::json& s
   pod->hostname = json_string(spec, "hostname");
   pod->domain.emplace(std::move(std::get<XenPod>(booted)));
   const uint32_t domid = pod->domain->domid();
-  std::fprintf(stderr, "xen-gpu shim: pod %s: domain %s (%u) created\n", r.id().c_str(), zone.name.c_str(), domid);
+  std::fprintf(stderr, "xen-gpu shim: pod %s: domain %s (%u) created in %lld ms\n", r.id().c_str(), zone.name.c_str(),
+               domid, since(t_boot));
+  const auto t_connect = std::chrono::steady_clock::now();
   // Declared on gpu-proxy as that domain's zone, as `xen-gpu attach` does (create-xen), with the pod's quota and
   // weight from its annotations, as in stub mode.
   auto pz = PodZone::create_xen(cfg_.admin_socket, zone, domid);
@@ -99,6 +108,8 @@ RpcReply TaskService::xen_create_pod(const CreateReq& r, const nlohmann::json& s
     return rpc_error(RpcCode::kUnavailable, "pod " + r.id() + ": " + *why);
   }
   pod->ctl = std::move(std::get<std::unique_ptr<ZoneControl>>(ctl));
+  std::fprintf(stderr, "xen-gpu shim: pod %s: zone init answered %lld ms after the domain was created\n",
+               r.id().c_str(), since(t_connect));
   XenPodState* self = pod.get();
   xen_ = std::move(pod);
   xen_mode_ = true;
