@@ -6,8 +6,8 @@
 #   make-zone-initramfs.sh OUT [--modules KVER_MODULES_DIR] [--lib DIR] [--init FILE]
 #
 #   --modules /lib/modules/<kver>   copy xen-blkfront erofs overlay xen-evtchn xen-gntdev xen-gntalloc xenfs and
-#                                   their dependencies (from modules.dep, decompressed) and list them, in load
-#                                   order, in /etc/xg-zone/modules
+#                                   their dependencies (modules.dep, and the "pre:" soft dependencies of
+#                                   modules.softdep), decompressed, listed in load order in /etc/xg-zone/modules
 #   --lib DIR                       where libcuda.so.1 and libnvidia-ml.so.1 are (default: BUILD/libvgpu)
 #   --init FILE                     the init (default: BUILD/cri-shim/zone/xg-zone-init)
 # BUILD is $XG_BUILD or <repo>/build. Output: a gzip'd newc cpio.
@@ -47,7 +47,7 @@ mknod -m 0600 "$stage/dev/console" c 5 1 2>/dev/null || true
 
 cp -L "$libdir/libcuda.so.1" "$libdir/libnvidia-ml.so.1" "$stage/opt/xen-gpu/lib/"
 # libcuda.so.1 reaches gpu-proxy through libxen*; container images do not carry those, so they travel with it.
-ldd "$libdir/libcuda.so.1" 2>/dev/null | awk '$1 ~ /^libxen/ && $3 ~ /^\// {print $3}' | while read -r dep; do
+{ ldd "$libdir/libcuda.so.1" 2>/dev/null || true; } | awk '$1 ~ /^libxen/ && $3 ~ /^\// {print $3}' | while read -r dep; do
   cp -L "$dep" "$stage/opt/xen-gpu/lib/"
 done
 
@@ -67,7 +67,18 @@ if [ -n "$moddir" ]; then
   add() {  # a module path relative to $moddir, after its dependencies
     local rel=$1 name; name=$(norm "$rel")
     [ -n "${seen[$name]:-}" ] && return
-    local line deps=() i
+    local line deps=() i pre m
+    # Soft dependencies first ("softdep libcrc32c pre: crc32c"; modprobe reads them from the modules): a name
+    # may be an alias, and then every module it names comes along (which one the CPU takes is the kernel's call).
+    for pre in $(awk -v n="$name" '$1 == "softdep" && $2 == n { for (i = 3; i <= NF; i++) if ($i == "post:") break;
+                   else if ($i != "pre:") print $i }' "$moddir/modules.softdep" 2>/dev/null); do
+      m=$(find_mod "${pre//-/_}" "$dep")
+      if [ -n "$m" ]; then add "$m"; continue; fi
+      for m in $(awk -v a="$pre" '$1 == "alias" && $2 == a { print $3 }' "$moddir/modules.alias" 2>/dev/null); do
+        m=$(find_mod "${m//-/_}" "$dep")
+        [ -n "$m" ] && add "$m"
+      done
+    done
     line=$(grep -E "^${rel//./\\.}:" "$dep" || true)
     read -r -a deps <<<"${line#*:}"
     # modules.dep lists every dependency, the ones loaded last first: load them in reverse.
