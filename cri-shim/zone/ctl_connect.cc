@@ -37,12 +37,20 @@ idm::Result<std::unique_ptr<idm::Endpoint>> connect_control(std::chrono::millise
     o.devid = 0;
     o.device_type = idm::kCtlDeviceType;
     o.role = idm::Role::kProxy;  // the shim calls, we answer
+    o.xs_watches = false;        // our static libxenstore has no reader thread (FrontendOptions says why)
     o.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
     auto ep = idm::xen::connect_frontend(o);
     if (ep) return ep;
     last = ep.error();
+    // Both ends' states, for whoever reads the console: which side stopped where.
+    std::string states;
+    if (auto self = idm::xen::xs_self_domid(xs.get())) {
+      const auto paths = idm::xen::device_paths(*self, *backend, 0, idm::kCtlDeviceType);
+      states = std::string(", frontend ") + idm::xen::state_name(idm::xen::xs_state(xs.get(), paths.frontend)) +
+               ", backend " + idm::xen::state_name(idm::xen::xs_state(xs.get(), paths.backend));
+    }
     say("control channel handshake with domain " + std::to_string(*backend) + " failed (attempt " +
-        std::to_string(attempt) + "): " + std::string(idm::error_name(last)));
+        std::to_string(attempt) + "): " + std::string(idm::error_name(last)) + states);
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   return last;
