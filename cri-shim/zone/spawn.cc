@@ -32,12 +32,21 @@ pid_t raw_clone(unsigned long flags) noexcept {
   return static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0));
 }
 
+// Descriptors 0-2 are the child's stdio targets: one of ours there would be clobbered by (or, for dup2 onto
+// itself, keep close-on-exec through) the child's dup2s. They are only free if our own 0-2 were closed.
+int above_stdio(int fd) noexcept {
+  if (fd < 0 || fd > 2) return fd;
+  const int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  ::close(fd);
+  return moved;
+}
+
 bool make_pipe(UniqueFd& r, UniqueFd& w) noexcept {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return false;
-  r.reset(p[0]);
-  w.reset(p[1]);
-  return true;
+  r.reset(above_stdio(p[0]));
+  w.reset(above_stdio(p[1]));
+  return r.valid() && w.valid();
 }
 
 // Reads exactly n bytes unless EOF first; returns bytes read (retries EINTR).
@@ -192,7 +201,7 @@ int spawn(const SpawnPlan& plan, Spawned& out, int32_t* stage_out) {
   if (plan.stdin_pipe) {
     if (!make_pipe(in_r, in_w)) return errno;
   } else {
-    in_r.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    in_r.reset(above_stdio(::open("/dev/null", O_RDONLY | O_CLOEXEC)));
     if (!in_r.valid()) return errno;
   }
   if (!make_pipe(out_r, out_w) || !make_pipe(err_r, err_w) || !make_pipe(rep_r, rep_w)) return errno;

@@ -6,6 +6,7 @@
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -56,13 +57,18 @@ bool filesystem_known(std::string_view type) {
 void say(std::string_view msg) noexcept { idm::log_line(msg); }
 
 void attach_console() noexcept {
-  // Keep what the kernel gave us (it opens /dev/console for /init when the initramfs has the node).
-  if (::fcntl(1, F_GETFD) >= 0 && ::fcntl(2, F_GETFD) >= 0) return;
-  const int fd = ::open("/dev/console", O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (fd < 0) return;
-  for (int i = 0; i < 3; ++i)
-    if (::fcntl(i, F_GETFD) < 0) ::dup2(fd, i);
-  ::close(fd);
+  // Keep what the kernel gave us (it opens /dev/console for /init when the initramfs has the node); fill the
+  // gaps with the console, else /dev/null: a descriptor 0-2 left closed would be reused by the next pipe.
+  for (int i = 0; i < 3; ++i) {
+    if (::fcntl(i, F_GETFD) >= 0) continue;
+    int fd = ::open("/dev/console", O_RDWR | O_NOCTTY);
+    if (fd < 0) fd = ::open("/dev/null", O_RDWR);
+    if (fd < 0) continue;
+    if (fd != i) {
+      ::dup2(fd, i);
+      ::close(fd);
+    }
+  }
 }
 
 bool mount_basics() noexcept {
@@ -107,9 +113,13 @@ void mount_xenfs() noexcept {
 }
 
 void end_all_processes(std::chrono::milliseconds grace) noexcept {
-  // kill(-1) from PID 1 reaches every process but ourselves; ESRCH from kill(-1, 0) means none is left (the
-  // supervisor's I/O thread reaps them meanwhile).
-  auto none_left = [] { return ::kill(-1, 0) != 0 && errno == ESRCH; };
+  // kill(-1) from PID 1 reaches every process but ourselves. Every user process of the zone is our descendant
+  // (orphans are reparented to us), so "no child left" means none is left; kill(-1, 0) cannot tell, as kernel
+  // threads count for it. WNOWAIT: the supervisor's I/O thread does the reaping meanwhile.
+  auto none_left = [] {
+    siginfo_t si{};
+    return ::waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0 && errno == ECHILD;
+  };
   auto wait_for = [&](std::chrono::milliseconds d) {
     const auto until = std::chrono::steady_clock::now() + d;
     while (!none_left() && std::chrono::steady_clock::now() < until)
