@@ -28,7 +28,9 @@ struct ContainerOptions {
   std::string disk_prefix = "/dev/xvd";  // + 'a' + rootfs_disk
   std::string disk_override;             // a fixed block device for every container (manual tests: a loop device)
   std::string rootfs_type = "erofs";
-  std::chrono::milliseconds disk_wait{10'000};
+  // Bounded so that a disk that never appears is answered ENODEV inside the shim's 10 s call timeout
+  // (ZoneControl::kDefaultCallTimeout), mounting included.
+  std::chrono::milliseconds disk_wait{7'000};
   std::string gpu_lib_dir = "/opt/xen-gpu/lib";
   std::string scratch = "/run";  // where each container's mount namespace puts its private tmpfs
 };
