@@ -31,8 +31,10 @@ Result<FrontendSession> FrontendSession::open(const FrontendOptions& opts) {
   s.backend_domid_ = opts.backend_domid;
   s.paths_ = device_paths(*self, opts.backend_domid, opts.devid, opts.device_type);
   // Watches only make us wake sooner: every wait below also re-reads at a bounded interval.
-  ::xs_watch(s.xs_.get(), (s.paths_.backend + "/state").c_str(), "be");
-  ::xs_watch(s.xs_.get(), (s.paths_.frontend + "/state").c_str(), "fe");
+  if (opts.xs_watches) {
+    ::xs_watch(s.xs_.get(), (s.paths_.backend + "/state").c_str(), "be");
+    ::xs_watch(s.xs_.get(), (s.paths_.frontend + "/state").c_str(), "fe");
+  }
   return s;
 }
 
@@ -127,7 +129,7 @@ Result<std::unique_ptr<Endpoint>> connect_frontend(const FrontendOptions& opts) 
   link->peer_domid = opts.backend_domid;
   link->check_domain = false;
   link->peer_alive_byte = (*mem)->alive_page() + kBackendAliveByte;
-  ::xs_watch(link->xs.get(), (link->peer_dir + "/state").c_str(), "peer");
+  if (opts.xs_watches) ::xs_watch(link->xs.get(), (link->peer_dir + "/state").c_str(), "peer");
   (*mem)->hold_until_unshared(link);
   auto bell = std::make_unique<EvtchnDoorbell>(std::move(xce), static_cast<uint32_t>(port), link);
   auto ep = make_endpoint(std::move(mem.value()), std::move(bell), opts.geometry, opts.role);

@@ -28,6 +28,11 @@ struct FrontendOptions {
   // caller (kZone); a pod zone's control channel (kCtlDeviceType) turns the roles round, the zone init answers.
   std::string device_type = kDeviceType;
   Role role = Role::kZone;
+  // xenstore watches only wake us sooner. Turn them off where libxenstore is built without threads (Debian's
+  // static libxenstore.a, which the static zone init links): there a watch event read where a reply was
+  // expected closes the connection. The handshake then polls (every 50 ms) and liveness is re-checked on the
+  // doorbell's own schedule.
+  bool xs_watches = true;
 };
 
 // Runs the frontend handshake and returns the zone's endpoint (Role::kZone).

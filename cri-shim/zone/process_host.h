@@ -1,0 +1,45 @@
+// The zone init's processes, behind one interface so that the control server (zone_ctl_server.h) is tested with
+// plain host processes (plain_host.h) and runs containers in the zone (container.h). Errors are errno values.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "idm/messages_zonectl.h"
+#include "idm/unique_fd.h"
+
+namespace xg::zone {
+
+// One CtlStart, validated. `strings` views the server's private copy of the request.
+struct StartRequest {
+  uint32_t proc_id = 0;
+  pid_t container_pid = 0;  // an exec: the container's first process (0 for a container)
+  uint32_t rootfs_disk = 0;
+  uint32_t uid = 0, gid = 0;
+  bool stdin_pipe = false;
+  const idm::CtlStartStrings* strings = nullptr;
+};
+
+// What start() hands over: the pid (in the zone init's PID namespace) and our ends of the child's pipes
+// (stdin: invalid unless asked for).
+struct Spawned {
+  pid_t pid = -1;
+  idm::UniqueFd in, out, err;
+};
+
+class ProcessHost {
+ public:
+  virtual ~ProcessHost() = default;
+  // Starts the process; 0 or an errno. A failure before exec is reported here, never as an exit. The caller
+  // holds the reaper off, so the child cannot be reaped before it is recorded; start() itself must not wait for
+  // any process other than helpers of its own.
+  [[nodiscard]] virtual int start(const StartRequest& req, Spawned& out) = 0;
+  // `sig` to every process of the container whose first process is `container_pid`; 0 or an errno.
+  [[nodiscard]] virtual int signal_all(pid_t container_pid, int sig) = 0;
+  // The pids (zone init's namespace) of every process of that container.
+  [[nodiscard]] virtual int pids(pid_t container_pid, std::vector<uint32_t>& out) = 0;
+};
+
+}  // namespace xg::zone

@@ -1,0 +1,275 @@
+#include "cri-shim/zone/spawn.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "idm/log.h"
+
+namespace xg::zone {
+namespace {
+
+using idm::UniqueFd;
+
+constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+struct Report {
+  int32_t stage;
+  int32_t err;
+};
+
+// A fork from a multithreaded process without glibc's fork handlers: the child runs system calls only (see
+// spawn.h). `flags` adds namespaces; the child gets SIGCHLD as its exit signal like fork()'s.
+pid_t raw_clone(unsigned long flags) noexcept {
+  return static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0));
+}
+
+// Descriptors 0-2 are the child's stdio targets: one of ours there would be clobbered by (or, for dup2 onto
+// itself, keep close-on-exec through) the child's dup2s. They are only free if our own 0-2 were closed.
+int above_stdio(int fd) noexcept {
+  if (fd < 0 || fd > 2) return fd;
+  const int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  ::close(fd);
+  return moved;
+}
+
+bool make_pipe(UniqueFd& r, UniqueFd& w) noexcept {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return false;
+  r.reset(above_stdio(p[0]));
+  w.reset(above_stdio(p[1]));
+  return r.valid() && w.valid();
+}
+
+// Reads exactly n bytes unless EOF first; returns bytes read (retries EINTR).
+size_t read_full(int fd, void* buf, size_t n) noexcept {
+  size_t got = 0;
+  while (got < n) {
+    const ssize_t r = ::read(fd, static_cast<char*>(buf) + got, n - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    got += static_cast<size_t>(r);
+  }
+  return got;
+}
+
+struct ChildFds {
+  int in = -1, out = -1, err = -1;  // the child's ends
+  int report = -1;                  // close-on-exec: EOF at exec
+  int pid_pipe = -1;                // an exec's first child writes the second child's pid here
+};
+
+// The common steps after the host's setup, ending in exec. Never returns.
+[[noreturn]] void child_exec(const SpawnPlan& plan, const ChildFds& fds, char* const* argv, char* const* envp,
+                             const char* const* candidates) noexcept {
+  if (plan.setup) {
+    int32_t step = 0;
+    if (int e = plan.setup(plan.setup_ctx, &step); e != 0) {
+      child_report(fds.report, static_cast<int32_t>(SpawnStage::kSetup) + step, e);
+      ::_exit(127);
+    }
+  }
+  // Descriptors 0-2: dup2 clears close-on-exec on the copies; the originals close at exec.
+  if (::dup2(fds.in, 0) < 0 || ::dup2(fds.out, 1) < 0 || ::dup2(fds.err, 2) < 0) {
+    child_report(fds.report, static_cast<int32_t>(SpawnStage::kStdio), errno);
+    ::_exit(127);
+  }
+  // The zone init blocks SIGCHLD (it reads it from a signalfd) and ignores SIGPIPE; a container must start with
+  // neither, as under any other runtime.
+  sigset_t none;
+  sigemptyset(&none);
+  for (int s = 1; s < NSIG; ++s) {
+    if (s == SIGKILL || s == SIGSTOP) continue;
+    struct sigaction sa {};
+    sa.sa_handler = SIG_DFL;
+    ::sigaction(s, &sa, nullptr);  // fails harmlessly for the signals glibc reserves
+  }
+  if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0) {
+    child_report(fds.report, static_cast<int32_t>(SpawnStage::kSignals), errno);
+    ::_exit(127);
+  }
+  if (plan.pgrp >= 0 && ::setpgid(0, plan.pgrp) != 0) {
+    child_report(fds.report, static_cast<int32_t>(SpawnStage::kGroup), errno);
+    ::_exit(127);
+  }
+  if (plan.make_cwd) (void)mkdir_p(plan.cwd.c_str(), 0755);
+  if (::chdir(plan.cwd.c_str()) != 0) {
+    child_report(fds.report, static_cast<int32_t>(SpawnStage::kCwd), errno);
+    ::_exit(127);
+  }
+  if (plan.set_ids) {
+    // Raw system calls: glibc's wrappers would try to apply the change to the parent's other threads, which do
+    // not exist in this child.
+    if (::syscall(SYS_setgroups, 0, nullptr) != 0 || ::syscall(SYS_setresgid, plan.gid, plan.gid, plan.gid) != 0 ||
+        ::syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) != 0) {
+      child_report(fds.report, static_cast<int32_t>(SpawnStage::kIds), errno);
+      ::_exit(127);
+    }
+  }
+  // The first candidate's error wins unless a later one exists and fails otherwise (execvp's rule: ENOENT is
+  // the least informative).
+  int err = ENOENT;
+  for (const char* const* c = candidates; *c; ++c) {
+    ::execve(*c, argv, envp);
+    if (errno != ENOENT && errno != ENOTDIR) err = errno;
+  }
+  child_report(fds.report, static_cast<int32_t>(SpawnStage::kExec), err);
+  ::_exit(127);
+}
+
+}  // namespace
+
+const char* stage_name(int32_t stage) noexcept {
+  switch (static_cast<SpawnStage>(stage)) {
+    case SpawnStage::kJoin: return "joining the container's namespaces";
+    case SpawnStage::kStdio: return "stdio";
+    case SpawnStage::kSignals: return "signal mask";
+    case SpawnStage::kGroup: return "process group";
+    case SpawnStage::kCwd: return "cwd";
+    case SpawnStage::kIds: return "uid/gid";
+    case SpawnStage::kExec: return "exec";
+    default: return stage >= static_cast<int32_t>(SpawnStage::kSetup) ? "container setup" : "?";
+  }
+}
+
+void child_report(int fd, int32_t stage, int err) noexcept {
+  const Report r{stage, err};
+  ssize_t n;
+  do n = ::write(fd, &r, sizeof r);
+  while (n < 0 && errno == EINTR);
+}
+
+int mkdir_p(const char* path, unsigned mode) noexcept {
+  char buf[4096];
+  const size_t len = ::strnlen(path, sizeof buf);
+  if (len == 0 || len >= sizeof buf) return ENAMETOOLONG;
+  ::memcpy(buf, path, len + 1);
+  for (size_t i = 1; i <= len; ++i) {
+    if (buf[i] != '/' && buf[i] != '\0') continue;
+    const char saved = buf[i];
+    buf[i] = '\0';
+    if (::mkdir(buf, mode) != 0 && errno != EEXIST) return errno;
+    buf[i] = saved;
+  }
+  return 0;
+}
+
+SpawnPlan make_plan(const idm::CtlStartStrings& s) {
+  SpawnPlan p;
+  for (auto a : s.argv) p.argv.emplace_back(a);
+  for (auto e : s.env) p.env.emplace_back(e);
+  p.cwd = std::string(s.cwd);
+  const std::string_view arg0 = s.argv.front();
+  if (arg0.find('/') != std::string_view::npos) {
+    p.candidates.emplace_back(arg0);
+    return p;
+  }
+  std::string_view path = kDefaultPath;
+  for (auto e : s.env)
+    if (e.substr(0, 5) == "PATH=") path = e.substr(5);
+  while (!path.empty()) {
+    const size_t colon = path.find(':');
+    std::string_view dir = path.substr(0, colon);
+    if (dir.empty()) dir = ".";
+    p.candidates.push_back(std::string(dir) + "/" + std::string(arg0));
+    if (colon == std::string_view::npos) break;
+    path.remove_prefix(colon + 1);
+  }
+  return p;
+}
+
+int spawn(const SpawnPlan& plan, Spawned& out, int32_t* stage_out) {
+  if (plan.argv.empty() || plan.candidates.empty()) return EINVAL;
+  std::vector<char*> argv, envp;
+  std::vector<const char*> cands;
+  for (const auto& a : plan.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (const auto& e : plan.env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  for (const auto& c : plan.candidates) cands.push_back(c.c_str());
+  cands.push_back(nullptr);
+
+  UniqueFd in_r, in_w, out_r, out_w, err_r, err_w, rep_r, rep_w, pid_r, pid_w;
+  if (plan.stdin_pipe) {
+    if (!make_pipe(in_r, in_w)) return errno;
+  } else {
+    in_r.reset(above_stdio(::open("/dev/null", O_RDONLY | O_CLOEXEC)));
+    if (!in_r.valid()) return errno;
+  }
+  if (!make_pipe(out_r, out_w) || !make_pipe(err_r, err_w) || !make_pipe(rep_r, rep_w)) return errno;
+  const bool joining = !plan.join_ns.empty();
+  if (joining && !make_pipe(pid_r, pid_w)) return errno;
+  const ChildFds fds{in_r.get(), out_w.get(), err_w.get(), rep_w.get(), pid_w.get()};
+
+  const pid_t first = raw_clone(joining ? 0 : plan.clone_flags);
+  if (first < 0) return errno;
+  if (first == 0) {
+    if (!joining) child_exec(plan, fds, argv.data(), envp.data(), cands.data());
+    // An exec: join the container's namespaces here (setns of a mount namespace needs a single-threaded
+    // caller), then fork again, since joining a PID namespace applies to children only. The second child is
+    // reparented to the zone init (PID 1 of our namespace) when we exit.
+    for (int ns : plan.join_ns) {
+      if (::setns(ns, 0) != 0) {
+        child_report(fds.report, static_cast<int32_t>(SpawnStage::kJoin), errno);
+        ::_exit(127);
+      }
+    }
+    const pid_t second = raw_clone(0);
+    if (second < 0) {
+      child_report(fds.report, static_cast<int32_t>(SpawnStage::kJoin), errno);
+      ::_exit(127);
+    }
+    if (second == 0) child_exec(plan, fds, argv.data(), envp.data(), cands.data());
+    const int32_t p = second;
+    ssize_t n;
+    do n = ::write(fds.pid_pipe, &p, sizeof p);
+    while (n < 0 && errno == EINTR);
+    ::_exit(0);
+  }
+  // Our copies of the child's ends close now, so that EOF on the report pipe means "exec'd or died".
+  in_r.reset();
+  out_w.reset();
+  err_w.reset();
+  rep_w.reset();
+  pid_w.reset();
+  pid_t pid = first;
+  if (joining) {
+    int32_t second = -1;
+    const bool got = read_full(pid_r.get(), &second, sizeof second) == sizeof second;
+    int st = 0;
+    while (::waitpid(first, &st, 0) < 0 && errno == EINTR) {
+    }
+    pid = got ? second : -1;
+  }
+  Report rep{};
+  const size_t n = read_full(rep_r.get(), &rep, sizeof rep);
+  if (n == sizeof rep || pid <= 0) {
+    const int err = n == sizeof rep && rep.err != 0 ? rep.err : ECHILD;
+    if (stage_out) *stage_out = n == sizeof rep ? rep.stage : 0;
+    idm::log_line(std::string("start of '") + plan.argv.front() + "' failed at " +
+                  (n == sizeof rep ? stage_name(rep.stage) : "fork") + " (stage " + std::to_string(rep.stage) +
+                  "): " + std::strerror(err));
+    // The failed child exits at once; reap it here (the caller holds the reaper off).
+    if (pid > 0) {
+      int st = 0;
+      while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+      }
+    }
+    return err;
+  }
+  out.pid = pid;
+  out.in = std::move(in_w);
+  out.out = std::move(out_r);
+  out.err = std::move(err_r);
+  return 0;
+}
+
+}  // namespace xg::zone
