@@ -11,14 +11,15 @@
 #          protobuf-compiler-grpc (its CRI client, talking to containerd as kubelet does), curl jq (the metrics
 #          test scrapes /metrics and checks xen-gpu's JSON)
 #   xen:   qemu-system-x86 busybox-static cpio xz-utils (boot real Xen under QEMU in tests/xen), erofs-utils (the
-#          shim's Xen mode builds each container's read-only root filesystem image with mkfs.erofs)
+#          shim's Xen mode builds each container's read-only root filesystem image with mkfs.erofs), kmod (depmod:
+#          the Xen tests' zone initramfs takes a Debian guest kernel's modules with their dependencies)
 #   image: debootstrap packer linux-source flex bison bc libelf-dev libssl-dev systemd (zone kernel, node image),
 #          fdisk qemu-utils e2fsprogs (the base disk), openssh-client (Packer's provisioner), python3 (merge_config)
 set -euo pipefail
 declare -A group
 group[build]="build-essential cmake git pkg-config clang libclang-rt-14-dev libxen-dev libcli11-dev doctest-dev libprotobuf-dev protobuf-compiler nlohmann-json3-dev prometheus-cpp-dev"
 group[test]="containerd runc libgrpc++-dev protobuf-compiler-grpc curl jq"
-group[xen]="qemu-system-x86 busybox-static cpio gzip xz-utils erofs-utils"
+group[xen]="qemu-system-x86 busybox-static cpio gzip xz-utils erofs-utils kmod"
 group[image]="debootstrap packer linux-source flex bison bc libelf-dev libssl-dev systemd fdisk qemu-utils e2fsprogs openssh-client python3 qemu-system-x86"
 groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=(build test xen image)

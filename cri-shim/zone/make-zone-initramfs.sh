@@ -32,7 +32,8 @@ done
 
 die() { echo "make-zone-initramfs: $*" >&2; exit 1; }
 [ -x "$init" ] || die "no init at $init (build the xg-zone-init target)"
-file -L "$init" 2>/dev/null | grep -q 'statically linked' || die "$init is not statically linked"
+# ldd refuses a static executable ("not a dynamic executable"); `file` is not on a minimal system.
+! ldd "$init" >/dev/null 2>&1 || die "$init is not statically linked"
 for lib in libcuda.so.1 libnvidia-ml.so.1; do
   [ -e "$libdir/$lib" ] || die "no $lib in $libdir (build xg_vgpu and xg_nvml, or give --lib)"
 done

@@ -133,20 +133,19 @@ fi
 PODS=()
 if [ -n "$BUILD" ] && [ "${XG_XEN_GPU:-1}" = 1 ] && [ "${XG_XEN_PODS:-1}" = 1 ]; then
   missing=""
-  for t in containerd ctr mkfs.erofs; do command -v $t >/dev/null || missing="$missing $t"; done
+  for t in containerd ctr mkfs.erofs depmod; do command -v $t >/dev/null || missing="$missing $t"; done
   for f in cri-shim/containerd-shim-xen-gpu-v1 cri-shim/zone/xg-zone-init; do [ -e "$BUILD/$f" ] || missing="$missing $BUILD/$f"; done
   if [ -n "$missing" ]; then
-    echo "CHECK FAIL pods/prerequisites: missing$missing (scripts/deps.sh installs containerd and erofs-utils)"
+    echo "FAIL: the pod checks (g) need$missing (scripts/deps.sh installs containerd, erofs-utils and kmod; XG_XEN_PODS=0 skips them)"
+    exit 1
   else
     M=$ROOT/lib/modules/$KV/kernel
-    # No modules.dep in an unpacked package: the zone's modules and their dependencies, in load order.
-    ZMODS=""
-    for m in drivers/xen/xen-evtchn drivers/xen/xen-gntdev drivers/xen/xen-gntalloc drivers/xen/xenfs/xenfs \
-             drivers/block/xen-blkfront crypto/crc32c_generic lib/libcrc32c fs/erofs/erofs fs/overlayfs/overlay; do
-      ZMODS="$ZMODS $M/$m.ko"; done
-    "$HERE/../../cri-shim/zone/make-zone-initramfs.sh" "$WORK/zone.cpio.gz" --init "$BUILD/cri-shim/zone/xg-zone-init" \
-      --lib "$BUILD/libvgpu" --module-files $ZMODS > "$WORK/zone-initramfs.log" 2>&1 ||
-      { echo "FAIL: zone initramfs"; cat "$WORK/zone-initramfs.log"; exit 1; }
+    # The package has no modules.dep: depmod over a linked copy, then the zone's modules with their dependencies.
+    KR=$WORK/kroot/lib/modules/$KV
+    mkdir -p "$KR" && ln -s "$M" "$KR/kernel" && cp "$ROOT/lib/modules/$KV"/modules.{order,builtin}* "$KR/"
+    depmod -b "$WORK/kroot" "$KV" || { echo "FAIL: depmod"; exit 1; }
+    XG_BUILD=$BUILD "$HERE/../../cri-shim/zone/make-zone-initramfs.sh" "$WORK/zone.cpio.gz" --modules "$KR" \
+      > "$WORK/zone-initramfs.log" 2>&1 || { echo "FAIL: zone initramfs"; cat "$WORK/zone-initramfs.log"; exit 1; }
     # The pods' image: driver-API programs, the simulated driver's kernels, busybox, their libraries; no libcuda.
     I=$WORK/img; mkdir -p "$I/bin" "$I/kernels"
     cp "$BUILD/cuda-programs/saxpy" "$BUSYBOX" "$I/bin/"; [ "$(basename "$BUSYBOX")" = busybox ] || mv "$I/bin/$(basename "$BUSYBOX")" "$I/bin/busybox"
