@@ -23,6 +23,17 @@ std::string last_line(const std::string& s) {
   return s.substr(begin == std::string::npos ? 0 : begin + 1, end - (begin == std::string::npos ? 0 : begin + 1) + 1);
 }
 
+// xl's whole message, on one line and bounded (libxl explains a failure over several lines before its summary).
+std::string one_line(const std::string& s, size_t max = 2048) {
+  std::string out;
+  for (char c : s) {
+    if (out.size() >= max) break;
+    out += (c == '\n') ? ' ' : c;
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
 std::string disk_name(uint32_t index) { return std::string("xvd") + static_cast<char>('a' + index); }
 
 // A value for an xl config string: the shim made every part of it (paths in the bundle, our config, a zone name of
@@ -52,7 +63,7 @@ std::variant<XenPod, std::string> XenPod::boot(const XenPodSpec& spec, const std
     if (!f.flush()) return "cannot write " + cfg;
   }
   const RunResult r = run_captured({xl, "create", cfg});
-  if (!ok(r)) return "xl create " + cfg + " failed: " + last_line(r.output);
+  if (!ok(r)) return "xl create " + cfg + " failed: " + one_line(r.output);
   const auto id = find(spec.name, xl);
   if (!id) return "xl create succeeded but domain " + spec.name + " is not listed";
   return XenPod(spec.name, *id, xl);
@@ -78,7 +89,7 @@ std::optional<std::string> XenPod::attach_disk(uint32_t index, const std::string
   const std::string spec = "format=raw,vdev=" + disk_name(index) + ",access=ro,backendtype=phy,script=" + script +
                            ",target=" + image;
   const RunResult r = run_captured({xl_, "block-attach", std::to_string(domid_), spec});
-  if (!ok(r)) return "xl block-attach " + spec + " failed: " + last_line(r.output);
+  if (!ok(r)) return "xl block-attach " + spec + " failed: " + one_line(r.output);
   return std::nullopt;
 }
 

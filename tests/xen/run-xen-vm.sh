@@ -27,6 +27,7 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 BIN=${1:?usage: run-xen-vm.sh path/to/xen-idm-check [build-dir]}
 BUILD=${2:-}
+[ -z "$BUILD" ] || BUILD=$(cd "$BUILD" && pwd)  # absolute: paths under it are filtered out of ldd listings
 SKIP=77
 skip() { echo "SKIP: $*"; exit $SKIP; }
 ts() { echo "[xen-vm $(date +%T)] $*"; }

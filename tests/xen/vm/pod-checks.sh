@@ -40,6 +40,7 @@ T0=$(cut -d' ' -f1 /proc/uptime)
 $TO $RUN --rm --annotation xen-gpu.io/memory=128MiB xen-gpu.test/cuda:1 xpod1 /bin/saxpy > $P/run1.out 2>&1; RC=$?
 T1=$(cut -d' ' -f1 /proc/uptime)
 sed 's/^/  | /' $P/run1.out | tail -n 8
+grep -q "saxpy: OK" $P/run1.out || { tail -n 30 $P/containerd.log | sed 's/^/  containerd: /'; xenstore-ls /local/domain/0/backend/vbd 2>&1 | head -30 | sed 's/^/  xs: /'; }
 grep -q "saxpy: OK" $P/run1.out && [ $RC = 0 ]
 check $? pods/saxpy-in-a-xen-pod "rc=$RC, $(tail -n 1 $P/run1.out), $T0 -> $T1 s"
 grep -a -q "'default.xpod1'.*(Xen domain" $P/proxy.log; check $? pods/zone-served-over-xen "$(grep -a "default.xpod1" $P/proxy.log | head -n 1 | cut -c1-160)"
