@@ -134,7 +134,8 @@ fi
 PODS=()
 if [ -n "$BUILD" ] && [ "${XG_XEN_GPU:-1}" = 1 ] && [ "${XG_XEN_PODS:-1}" = 1 ]; then
   missing=""
-  for t in containerd ctr mkfs.erofs depmod; do command -v $t >/dev/null || missing="$missing $t"; done
+  GUEST_KERNEL_FOR_PODS=${XG_XEN_GUEST_KERNEL:-$VMLINUZ}
+  for t in containerd ctr mkfs.erofs depmod perl xz strip; do command -v $t >/dev/null || missing="$missing $t"; done
   for f in cri-shim/containerd-shim-xen-gpu-v1 cri-shim/zone/xg-zone-init; do [ -e "$BUILD/$f" ] || missing="$missing $BUILD/$f"; done
   if [ -n "$missing" ]; then
     echo "FAIL: the pod checks (g) need$missing (scripts/deps.sh installs containerd, erofs-utils and kmod; XG_XEN_PODS=0 skips them)"
@@ -147,6 +148,14 @@ if [ -n "$BUILD" ] && [ "${XG_XEN_GPU:-1}" = 1 ] && [ "${XG_XEN_PODS:-1}" = 1 ];
     depmod -b "$WORK/kroot" "$KV" || { echo "FAIL: depmod"; exit 1; }
     XG_BUILD=$BUILD "$HERE/../../cri-shim/zone/make-zone-initramfs.sh" "$WORK/zone.cpio.gz" --modules "$KR" \
       > "$WORK/zone-initramfs.log" 2>&1 || { echo "FAIL: zone initramfs"; cat "$WORK/zone-initramfs.log"; exit 1; }
+    # The pods' kernel: the guest kernel as an uncompressed ELF. xl decompresses a bzImage itself, and Debian's is
+    # xz-compressed: ~40 s of a pod's start under TCG (about a second on hardware).
+    XZ_AT=$(perl -0777 -ne 'print index($_, "\xfd7zXZ\x00")' "$GUEST_KERNEL_FOR_PODS")
+    [ "${XZ_AT:--1}" -ge 0 ] && tail -c +$((XZ_AT + 1)) "$GUEST_KERNEL_FOR_PODS" | xz -dc 2>/dev/null > "$WORK/vmlinux.full"
+    strip -o "$WORK/vmlinux" "$WORK/vmlinux.full" 2>/dev/null || cp "$WORK/vmlinux.full" "$WORK/vmlinux"
+    # Not xz (the zone kernel of `make kernel` may be gzip'd): xl takes the bzImage as it is.
+    head -c 4 "$WORK/vmlinux" 2>/dev/null | grep -q ELF || cp "$GUEST_KERNEL_FOR_PODS" "$WORK/vmlinux"
+    rm -f "$WORK/vmlinux.full"
     # The pods' image: driver-API programs, the simulated driver's kernels, busybox, their libraries; no libcuda.
     I=$WORK/img; mkdir -p "$I/bin" "$I/kernels"
     cp "$BUILD/cuda-programs/saxpy" "$BUSYBOX" "$I/bin/"; [ "$(basename "$BUSYBOX")" = busybox ] || mv "$I/bin/$(basename "$BUSYBOX")" "$I/bin/busybox"
@@ -157,6 +166,7 @@ if [ -n "$BUILD" ] && [ "${XG_XEN_GPU:-1}" = 1 ] && [ "${XG_XEN_PODS:-1}" = 1 ];
     mkdir -p "$I/lib64" "$I/tmp"; cp -L /lib64/ld-linux-x86-64.so.2 "$I/lib64/"
     "$HERE/../../cri-shim/tests/make-oci-image.sh" "$I" xen-gpu.test/cuda:1 "$WORK/cuda.tar" || { echo "FAIL: OCI image"; exit 1; }
     PODS=("$HERE/vm/pod-checks.sh:/pod-checks.sh" "$WORK/zone.cpio.gz:/boot/zone.cpio.gz" "$WORK/cuda.tar:/images/cuda.tar"
+          "$WORK/vmlinux:/boot/vmlinux"
           "$(command -v containerd):/usr/local/bin/containerd" "$(command -v ctr):/usr/local/bin/ctr"
           "$(command -v mkfs.erofs):/usr/bin/mkfs.erofs"
           "$BUILD/cri-shim/containerd-shim-xen-gpu-v1:/opt/xg/cri-shim/containerd-shim-xen-gpu-v1"

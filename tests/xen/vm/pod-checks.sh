@@ -15,7 +15,7 @@ ASAN_OPTIONS=$ASAN_OPTIONS:detect_leaks=0 $PX --driver sim > $P/proxy.log 2>&1 &
 n=0; while [ ! -S /run/xen-gpu/admin.sock ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n+1)); done
 cat > $P/shim.conf <<EOC
 mode = xen
-zone_kernel = /boot/vmlinuz
+zone_kernel = /boot/vmlinux
 zone_initramfs = /boot/zone.cpio.gz
 zone_memory = 160MiB
 block_script = /opt/xg/xg-block-hotplug
@@ -79,8 +79,9 @@ $TO $CTR tasks exec --exec-id e2 xpodA /bin/busybox env XG_KERNELS=/kernels/demo
 grep -q "saxpy: OK" $P/exec2.out; check $? pods/exec-runs-cuda-in-the-zone "$(tail -n 1 $P/exec2.out)"
 
 # ---- pod B's shim SIGKILLed: containerd's `delete` of our shim reclaims the domain and the zone ---------------
-SB=$(pgrep -f "[c]ontainerd-shim-xen-gpu-v1.*-id xpodB")
-kill -9 $SB; check $? pods/shim-of-pod-b-killed "pid ${SB:-none}"
+SB=$(cat $P/state/io.containerd.runtime.v2.task/default/xpodB/shim.pid 2>/dev/null)  # containerd writes it
+[ -n "$SB" ] && kill -9 $SB; check $? pods/shim-of-pod-b-killed "pid ${SB:-none}"
+[ -n "$SB" ] || ps | grep -v '\[' | tail -n 20 | sed 's/^/  ps: /'
 dead_b() { ! running xpodB; }
 wait_for dead_b; check $? pods/containerd-sees-pod-b-dead "$($CTR tasks ls | grep xpodB)"
 $CTR tasks rm -f xpodB >/dev/null 2>&1; $CTR containers rm xpodB >/dev/null 2>&1
