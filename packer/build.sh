@@ -18,12 +18,16 @@ cp -a "$HERE/provision.sh" "$HERE/image-prepare.sh" "$HERE/files" "$IMG/stage/xe
 for d in cri-shim gpu-proxy; do
   ls "$REPO/$d"/*.service >/dev/null 2>&1 && mkdir -p "$IMG/stage/xen-gpu/$d" && cp "$REPO/$d"/*.service "$IMG/stage/xen-gpu/$d/"
 done
+# Xen-mode pods: the rootfs disks' hotplug script and the zone initramfs builder (provision.sh runs it).
+mkdir -p "$IMG/stage/xen-gpu/cri-shim/xen" "$IMG/stage/xen-gpu/cri-shim/zone"
+cp "$REPO/cri-shim/xen/xg-block-hotplug" "$IMG/stage/xen-gpu/cri-shim/xen/"
+cp "$REPO/cri-shim/zone/make-zone-initramfs.sh" "$IMG/stage/xen-gpu/cri-shim/zone/"
 if [ -f "$BUILD/kernel/vmlinuz" ]; then cp "$BUILD/kernel/vmlinuz" "$BUILD/kernel/config" "$IMG/stage/xen-gpu/kernel/"
 else echo "image: no $BUILD/kernel/vmlinuz: run make kernel first" >&2; exit 1; fi
 # Only the installable outputs of the release build, not the whole tree.
 if [ -d "$BUILD/release" ]; then
   (cd "$BUILD/release" && find . -name CMakeFiles -prune -o -type f \( -name gpu-proxy -o -name 'containerd-shim-xen-gpu-v1' \
-     -o -name libcuda.so.1 -o -name libnvidia-ml.so.1 \) -print | cpio -pdm --quiet "$IMG/stage/xen-gpu/bin")
+     -o -name libcuda.so.1 -o -name libnvidia-ml.so.1 -o -name xg-zone-init \) -print | cpio -pdm --quiet "$IMG/stage/xen-gpu/bin")
 fi
 echo "image: staged $(find "$IMG/stage" -type f | wc -l) files; running packer (accelerator ${ACCEL:-tcg})"
 cd "$HERE"

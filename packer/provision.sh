@@ -73,10 +73,10 @@ gpus() {   # NVIDIA display/3D controllers as full BDFs
   lspci -D -n -d 10de: 2>/dev/null | awk '$2 ~ /^03(00|02):$/ {print $1}'
 }
 if [ $PACKAGES = 1 ]; then
-  say "apt: Xen hypervisor + tools, containerd, runc, pciutils, prometheus-cpp (gpu-proxy --metrics)"
+  say "apt: Xen hypervisor + tools, containerd, runc, pciutils, prometheus-cpp (gpu-proxy --metrics), erofs-utils + cpio (Xen-mode pods: rootfs images, the zone initramfs)"
   apt-get update -q >/dev/null
   apt-get install "${APT_OPTS[@]}" xen-system-amd64 xen-utils-common containerd runc pciutils \
-    libprometheus-cpp-pull1.0 >/dev/null
+    libprometheus-cpp-pull1.0 erofs-utils cpio >/dev/null
   if [ "$NVIDIA" != no ] && { [ "$NVIDIA" = yes ] || [ -n "$(gpus)" ]; }; then
     # Debian ships the NVIDIA driver in non-free: enable the components, then install if it is there.
     src=/etc/apt/sources.list.d/debian.sources
@@ -127,6 +127,19 @@ if [ -f /usr/lib/xen-gpu/pod/libcuda.so.1 ]; then
   for l in $( (ldd /usr/lib/xen-gpu/pod/libcuda.so.1 2>/dev/null || true) | awk '/libxen/ {print $3}'); do
     install_file "$l" "/usr/lib/xen-gpu/pod/$(basename "$l")" 644
   done
+fi
+# Xen-mode pods: the zone init's initramfs (xg-zone-init as /init, our libcuda.so.1 + libnvidia-ml.so.1; the zone
+# kernel has its drivers built in, so no modules) and the hotplug script of their rootfs disks.
+install_file "$HERE/../cri-shim/xen/xg-block-hotplug" /usr/lib/xen-gpu/xg-block-hotplug 755
+if [ -n "$BIN_DIR" ] && zinit=$(find_built xg-zone-init /cri-shim/zone/) && [ -n "$zinit" ]; then
+  tmp=$(mktemp)
+  if why=$("$HERE/../cri-shim/zone/make-zone-initramfs.sh" "$tmp" --init "$zinit" \
+              --lib "$(dirname "$(find_built libcuda.so.1 /libvgpu/)")" 2>&1); then
+    install_file "$tmp" /usr/lib/xen-gpu/zone/initramfs 644
+  else
+    say "NOTE: the zone initramfs could not be built: $(echo "$why" | tail -n 1)"
+  fi
+  rm -f "$tmp"
 fi
 if [ -n "$ZONE_KERNEL" ]; then
   [ -f "$ZONE_KERNEL" ] || { echo "provision: --zone-kernel $ZONE_KERNEL not found" >&2; exit 1; }

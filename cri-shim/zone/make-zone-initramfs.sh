@@ -113,6 +113,9 @@ if [ -n "$moddir" ]; then
   done
 fi
 
-(cd "$stage" && find . -mindepth 1 -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --owner 0:0 --quiet) |
-  gzip -9 >"$out"
+# Reproducible: the same inputs give the same bytes (fixed times, no inode numbers, no name or time in the gzip
+# header), so reinstalling an unchanged build changes nothing on a node.
+find "$stage" -mindepth 1 -exec touch -h -d @0 {} +
+(cd "$stage" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
+   cpio --null -o -H newc --owner 0:0 --reproducible --quiet) | gzip -9 -n >"$out"
 echo "make-zone-initramfs: $out ($(du -h "$out" | cut -f1))"

@@ -45,6 +45,10 @@ echo 'APT::Keep-Downloaded-Packages "true";' > "$R/etc/apt/apt.conf.d/99keep"
 mkdir -p "$R/opt/xen-gpu"
 cp -a "$REPO/packer" "$R/opt/xen-gpu/"
 for d in cri-shim gpu-proxy; do mkdir -p "$R/opt/xen-gpu/$d"; cp "$REPO/$d"/*.service "$R/opt/xen-gpu/$d/" 2>/dev/null || true; done
+# What packer/build.sh stages for Xen-mode pods.
+mkdir -p "$R/opt/xen-gpu/cri-shim/xen" "$R/opt/xen-gpu/cri-shim/zone"
+cp "$REPO/cri-shim/xen/xg-block-hotplug" "$R/opt/xen-gpu/cri-shim/xen/"
+cp "$REPO/cri-shim/zone/make-zone-initramfs.sh" "$R/opt/xen-gpu/cri-shim/zone/"
 ARGS=(--nvidia auto)
 if [ -n "$BIN_DIR" ] && [ -d "$BIN_DIR" ]; then
   mkdir -p "$R/opt/xen-gpu/bin"; mount --bind -o ro "$BIN_DIR" "$R/opt/xen-gpu/bin"; ARGS+=(--bin-dir /opt/xen-gpu/bin)
@@ -92,6 +96,11 @@ if grep -q -- --zone-kernel <<< "${ARGS[*]}"; then
 fi
 if [ -n "$BIN_DIR" ] && [ -n "$(find "$BIN_DIR" -name CMakeFiles -prune -o -type f -name gpu-proxy -print -quit 2>/dev/null)" ]; then
   check "gpu-proxy binary installed" test -x "$R/usr/local/bin/gpu-proxy"
+  check "Xen-mode pods' rootfs hotplug script installed" test -x "$R/usr/lib/xen-gpu/xg-block-hotplug"
+  if [ -n "$(find "$BIN_DIR" -name CMakeFiles -prune -o -type f -name xg-zone-init -print -quit 2>/dev/null)" ]; then
+    check "zone initramfs built and installed (xg-zone-init as /init)" \
+      sh -c "zcat '$R/usr/lib/xen-gpu/zone/initramfs' | cpio -t --quiet 2>/dev/null | grep -qx init"
+  fi
   if [ -n "$(find "$BIN_DIR" -name CMakeFiles -prune -o -type f -name containerd-shim-xen-gpu-v1 -print -quit 2>/dev/null)" ]; then
     check "CRI shim installed on containerd's PATH" test -x "$R/usr/local/bin/containerd-shim-xen-gpu-v1"
     check "pods' libcuda.so.1 installed" test -s "$R/usr/lib/xen-gpu/pod/libcuda.so.1"
