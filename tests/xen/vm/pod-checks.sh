@@ -79,7 +79,7 @@ $TO $CTR tasks exec --exec-id e2 xpodA /bin/busybox env XG_KERNELS=/kernels/demo
 grep -q "saxpy: OK" $P/exec2.out; check $? pods/exec-runs-cuda-in-the-zone "$(tail -n 1 $P/exec2.out)"
 
 # ---- pod B's shim SIGKILLed: containerd's `delete` of our shim reclaims the domain and the zone ---------------
-SB=$(cat $P/state/io.containerd.runtime.v2.task/default/xpodB/shim.pid 2>/dev/null)  # containerd writes it
+SB=$(ps | awk '/containerd-shim-xen-gpu-v1 .*-id xpodB / && !/awk/ {print $1}')
 [ -n "$SB" ] && kill -9 $SB; check $? pods/shim-of-pod-b-killed "pid ${SB:-none}"
 [ -n "$SB" ] || ps | grep -v '\[' | tail -n 20 | sed 's/^/  ps: /'
 dead_b() { ! running xpodB; }
