@@ -12,6 +12,8 @@
 #include <cstring>
 #include <sys/stat.h>
 
+#include "cri-shim/fifo_feed.h"
+
 namespace xg::shim {
 
 ProcessIo::~ProcessIo() {
@@ -160,30 +162,16 @@ bool ProcessIo::resize(uint32_t width, uint32_t height) {
 
 void ProcessIo::feed_stdin() {
   char buf[32 * 1024];
-  bool writer_seen = false;
-  for (;;) {
-    pollfd fds[2] = {{stdin_fifo_.get(), POLLIN, 0}, {wake_read_.get(), POLLIN, 0}};
-    if (::poll(fds, 2, writer_seen ? -1 : 100) < 0 && errno != EINTR) break;
-    if (fds[1].revents) break;
-    if (!(fds[0].revents & (POLLIN | POLLHUP))) continue;
-    const ssize_t n = ::read(stdin_fifo_.get(), buf, sizeof buf);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-    if (n == 0) {
-      // A FIFO with no writer yet reads as EOF too: only a hang-up after data, or POLLHUP, ends the input.
-      if (fds[0].revents & POLLHUP) break;
-      continue;
-    }
-    if (n < 0) break;
-    writer_seen = true;
-    bool gone = false;  // the process closed its stdin (EPIPE: SIGPIPE is ignored in the shim)
-    for (ssize_t off = 0; off < n && !gone;) {
-      const ssize_t w = ::write(in_write_.get(), buf + off, static_cast<size_t>(n - off));
+  (void)feed_fifo(stdin_fifo_.get(), wake_read_.get(), buf, [&](std::span<const char> b) {
+    // false: the process closed its stdin (EPIPE: SIGPIPE is ignored in the shim)
+    while (!b.empty()) {
+      const ssize_t w = ::write(in_write_.get(), b.data(), b.size());
       if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) gone = true;
-      else off += w;
+      if (w <= 0) return false;
+      b = b.subspan(static_cast<size_t>(w));
     }
-    if (gone) break;
-  }
+    return true;
+  });
   in_write_.reset();  // the process reads EOF
 }
 

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "cri-shim/fifo_feed.h"
 #include "idm/messages_zonectl.h"
 
 namespace xg::shim {
@@ -51,24 +52,9 @@ void ZoneIo::start_stdin(StdinSink sink) {
 void ZoneIo::feed(StdinSink sink) {
   // Chunks of one CtlStdin each (ZoneControl splits larger ones anyway).
   std::vector<char> local(idm::kMaxCtlChunk);
-  bool writer_seen = false;
-  for (;;) {
-    pollfd fds[2] = {{stdin_fifo_.get(), POLLIN, 0}, {wake_read_.get(), POLLIN, 0}};
-    if (::poll(fds, 2, writer_seen ? -1 : 100) < 0 && errno != EINTR) break;
-    if (fds[1].revents) break;
-    if (!(fds[0].revents & (POLLIN | POLLHUP))) continue;
-    const ssize_t n = ::read(stdin_fifo_.get(), local.data(), local.size());
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-    if (n == 0) {
-      // A FIFO with no writer yet reads as EOF too: only a hang-up after data, or POLLHUP, ends the input.
-      if (fds[0].revents & POLLHUP) break;
-      continue;
-    }
-    if (n < 0) break;
-    writer_seen = true;
-    if (!sink(std::as_bytes(std::span(local.data(), static_cast<size_t>(n))), false)) return;  // process or zone gone
-  }
-  (void)sink({}, true);  // the process reads EOF
+  const FeedEnd end = feed_fifo(stdin_fifo_.get(), wake_read_.get(), local,
+                                [&](std::span<const char> b) { return sink(std::as_bytes(b), false); });
+  if (end != FeedEnd::kSinkGone) (void)sink({}, true);  // the process reads EOF
 }
 
 void ZoneIo::close_stdin() {
