@@ -229,15 +229,7 @@ RpcReply TaskService::Create(const task::CreateTaskRequest& r, task::CreateTaskR
   c->init = p;
   containers_[r.id()] = std::move(c);
   out.set_pid(static_cast<uint32_t>(p->pid));
-  ev::TaskCreate e;
-  e.set_container_id(r.id());
-  e.set_bundle(r.bundle());
-  *e.mutable_rootfs() = r.rootfs();
-  e.mutable_io()->set_stdin(r.stdin());
-  e.mutable_io()->set_stdout(r.stdout());
-  e.mutable_io()->set_stderr(r.stderr());
-  e.set_pid(static_cast<uint32_t>(p->pid));
-  events_.publish("/tasks/create", e);
+  publish_create(r, static_cast<uint32_t>(p->pid));
   lock.unlock();
   // Before the process runs: an OOM in its first instant is still seen.
   if (!oom_.add(r.id(), p->pid)) std::fprintf(stderr, "xen-gpu shim: no memory cgroup to watch for %s's OOMs\n", r.id().c_str());
@@ -601,6 +593,19 @@ void TaskService::finish() {
   if (zone_) zone_->destroy();
   zone_.reset();
   events_.flush();
+}
+
+// containerd's /tasks/create event, for both modes (the pid is 0 where nothing runs yet).
+void TaskService::publish_create(const CreateReq& r, uint32_t pid) {
+  ev::TaskCreate e;
+  e.set_container_id(r.id());
+  e.set_bundle(r.bundle());
+  *e.mutable_rootfs() = r.rootfs();
+  e.mutable_io()->set_stdin(r.stdin());
+  e.mutable_io()->set_stdout(r.stdout());
+  e.mutable_io()->set_stderr(r.stderr());
+  e.set_pid(pid);
+  events_.publish("/tasks/create", e);
 }
 
 }  // namespace xg::shim

@@ -137,12 +137,7 @@ RpcReply TaskService::xen_create_pod(const CreateReq& r, const nlohmann::json& s
   c->init = p;
   containers_[r.id()] = std::move(c);
   out.set_pid(static_cast<uint32_t>(p->pid));
-  ev::TaskCreate e;
-  e.set_container_id(r.id());
-  e.set_bundle(r.bundle());
-  *e.mutable_rootfs() = r.rootfs();
-  e.set_pid(static_cast<uint32_t>(p->pid));
-  events_.publish("/tasks/create", e);
+  publish_create(r, static_cast<uint32_t>(p->pid));
   return {};
 }
 
@@ -359,14 +354,7 @@ RpcReply TaskService::xen_create_container(const CreateReq& r, const nlohmann::j
   containers_[r.id()] = std::move(c);
   // Nothing runs until Start (the protocol has no create-then-start): no pid yet.
   out.set_pid(0);
-  ev::TaskCreate e;
-  e.set_container_id(r.id());
-  e.set_bundle(r.bundle());
-  *e.mutable_rootfs() = r.rootfs();
-  e.mutable_io()->set_stdin(r.stdin());
-  e.mutable_io()->set_stdout(r.stdout());
-  e.mutable_io()->set_stderr(r.stderr());
-  events_.publish("/tasks/create", e);
+  publish_create(r, 0);
   return {};
 }
 
