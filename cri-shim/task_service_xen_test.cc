@@ -11,22 +11,13 @@
 #include <string>
 
 #include "cri-shim/proto/shim.pb.h"
-#include "cri-shim/reaper.h"
+#include "cri-shim/test_reaper.h"
 #include "cri-shim/task_service.h"
 
 using namespace xg::shim;
 
 namespace {
 
-// xl runs through the shim's reaper (spawn.h), as in the shim.
-void start_reaper() {
-  static bool once = [] {
-    Reaper::block_sigchld();
-    Reaper::instance().start();
-    return true;
-  }();
-  (void)once;
-}
 
 struct Bundle {
   std::string dir;
@@ -65,7 +56,7 @@ ShimConfig xen_config(const std::string& xl) {
 }  // namespace
 
 TEST_CASE("Xen mode: a domain xl refuses fails Create with xl's word, and leaves no pod behind") {
-  start_reaper();
+  start_reaper_for_tests();
   Bundle b("{}");
   TaskService ts(ShimIdentity{"default", "", ""}, xen_config("/bin/false"), [] {});
   for (int attempt = 0; attempt < 2; ++attempt) {  // the second finds no half-made pod in its way
@@ -84,7 +75,7 @@ TEST_CASE("Xen mode: a domain xl refuses fails Create with xl's word, and leaves
 }
 
 TEST_CASE("Xen mode: a bad zone annotation is refused with its name before a domain is tried") {
-  start_reaper();
+  start_reaper_for_tests();
   Bundle b(R"({"xen-gpu.io/zone-vcpus":"0"})");
   TaskService ts(ShimIdentity{"default", "", ""}, xen_config("/nonexistent/xl"), [] {});
   const RpcReply r = create(ts, "xpod", b.dir);
@@ -95,7 +86,7 @@ TEST_CASE("Xen mode: a bad zone annotation is refused with its name before a dom
 }
 
 TEST_CASE("stub mode stays stub mode: mode = stub never runs xl") {
-  start_reaper();
+  start_reaper_for_tests();
   Bundle b("{}");
   ShimConfig cfg = xen_config("/nonexistent/xl");
   cfg.mode = ShimMode::kStub;

@@ -11,24 +11,14 @@
 #include <filesystem>
 #include <fstream>
 
-#include "cri-shim/reaper.h"
+#include "cri-shim/test_reaper.h"
 
 namespace fs = std::filesystem;
 using namespace xg::shim;
 
-namespace {
-void start_reaper() {
-  static bool once = [] {
-    Reaper::block_sigchld();
-    Reaper::instance().start();
-    return true;
-  }();
-  (void)once;
-}
-}  // namespace
 
 TEST_CASE("a container's rootfs becomes an EROFS image") {
-  start_reaper();
+  start_reaper_for_tests();
   if (::access("/usr/bin/mkfs.erofs", X_OK) != 0 && ::access("/sbin/mkfs.erofs", X_OK) != 0) {
     WARN_MESSAGE(false, "SKIP: mkfs.erofs not installed (scripts/deps.sh xen installs erofs-utils)");
     return;
@@ -55,7 +45,7 @@ TEST_CASE("a container's rootfs becomes an EROFS image") {
 }
 
 TEST_CASE("a domain config value that could end xl's string early is refused before xl runs") {
-  start_reaper();
+  start_reaper_for_tests();
   XenPodSpec spec;
   spec.name = "pod\"evil";
   spec.kernel = "/boot/zone-kernel-of-the-test";
