@@ -137,7 +137,7 @@ if [ -n "$BUILD" ] && [ "${XG_XEN_GPU:-1}" = 1 ] && [ "${XG_XEN_PODS:-1}" = 1 ];
   missing=""
   GUEST_KERNEL_FOR_PODS=${XG_XEN_GUEST_KERNEL:-$VMLINUZ}
   for t in containerd ctr mkfs.erofs depmod perl xz strip; do command -v $t >/dev/null || missing="$missing $t"; done
-  for f in cri-shim/containerd-shim-xen-gpu-v1 cri-shim/zone/xg-zone-init; do [ -e "$BUILD/$f" ] || missing="$missing $BUILD/$f"; done
+  for f in cri-shim/containerd-shim-xen-gpu-v1 cri-shim/zone/xg-zone-init cri-shim/xg-cri-client cri-shim/xg_pause; do [ -e "$BUILD/$f" ] || missing="$missing $BUILD/$f"; done
   if [ -n "$missing" ]; then
     echo "FAIL: the pod checks (g) need$missing (scripts/deps.sh installs containerd, erofs-utils and kmod; XG_XEN_PODS=0 skips them)"
     exit 1
@@ -166,7 +166,12 @@ if [ -n "$BUILD" ] && [ "${XG_XEN_GPU:-1}" = 1 ] && [ "${XG_XEN_PODS:-1}" = 1 ];
     done | sort -u | while read -r l; do mkdir -p "$I$(dirname "$l")"; cp -L "$l" "$I$l"; done
     mkdir -p "$I/lib64" "$I/tmp"; cp -L /lib64/ld-linux-x86-64.so.2 "$I/lib64/"
     "$HERE/../../cri-shim/tests/make-oci-image.sh" "$I" xen-gpu.test/cuda:1 "$WORK/cuda.tar" || { echo "FAIL: OCI image"; exit 1; }
+    # CRI's sandbox image (its pause container runs nothing in Xen mode, but containerd's CRI pulls it).
+    mkdir -p "$WORK/pause-img" && cp "$BUILD/cri-shim/xg_pause" "$WORK/pause-img/pause"
+    "$HERE/../../cri-shim/tests/make-oci-image.sh" "$WORK/pause-img" xen-gpu.test/pause:1 "$WORK/pause.tar" /pause ||
+      { echo "FAIL: OCI image (pause)"; exit 1; }
     PODS=("$HERE/vm/pod-checks.sh:/pod-checks.sh" "$WORK/zone.cpio.gz:/boot/zone.cpio.gz" "$WORK/cuda.tar:/images/cuda.tar"
+          "$WORK/pause.tar:/images/pause.tar" "$BUILD/cri-shim/xg-cri-client:/opt/xg/cri-shim/xg-cri-client"
           "$WORK/vmlinux:/boot/vmlinux"
           "$(command -v containerd):/usr/local/bin/containerd" "$(command -v ctr):/usr/local/bin/ctr"
           "$(command -v mkfs.erofs):/usr/bin/mkfs.erofs"
@@ -201,13 +206,22 @@ SMP=${XG_XEN_SMP:-2}
 # registers across switches between domains: `xen-idm-check fpu` (check (f) below) saw 136 of 213 rounds come
 # back changed in dom0, and memcpy-based bulk copies between the domains came out with 32-64-byte holes.
 # Eager switching is what Xen does by default on CPUs exposed to LazyFP; nothing of ours depends on the choice.
-XEN_CMD="console=com1 com1=115200 dom0_mem=768M,max:768M dom0_max_vcpus=$SMP loglvl=all guest_loglvl=all noreboot spec-ctrl=eager-fpu ${XG_XEN_CMDLINE_EXTRA:-}"
-QEMU=(qemu-system-x86_64 -machine q35 "${ACCEL_ARGS[@]}" -cpu "${XG_XEN_CPU:-max,-smap}" -m 2048 -smp $SMP -nographic -no-reboot
+XEN_CMD="console=com1 com1=115200 dom0_mem=1536M,max:1536M dom0_max_vcpus=$SMP loglvl=all guest_loglvl=all noreboot spec-ctrl=eager-fpu ${XG_XEN_CMDLINE_EXTRA:-}"
+QEMU=(qemu-system-x86_64 -machine q35 "${ACCEL_ARGS[@]}" -cpu "${XG_XEN_CPU:-max,-smap}" -m 3072 -smp $SMP -nographic -no-reboot
       -net none -kernel "$WORK/xen" -append "$XEN_CMD"
       -initrd "$VMLINUZ console=hvc0 earlyprintk=xen rdinit=/init,$WORK/dom0.cpio.gz")
 ts "booting Xen under QEMU ($ACCEL), log $WORK/console.log"
 T0=$(date +%s)
-timeout --kill-after=10 "${XG_XEN_TIMEOUT:-1300}" "${QEMU[@]}" </dev/null >"$WORK/console.log" 2>&1
+timeout --kill-after=10 "${XG_XEN_TIMEOUT:-1300}" "${QEMU[@]}" </dev/null >"$WORK/console.log" 2>&1 &
+QPID=$!
+# A dom0 that panics (Xen's `noreboot` then halts and QEMU idles) ends the run at once, not at the time limit.
+while kill -0 $QPID 2>/dev/null; do
+  if grep -a -q -E "Hardware Dom0 crashed|\(XEN\) Panic" "$WORK/console.log" 2>/dev/null; then
+    sleep 2; pkill -P $QPID 2>/dev/null; kill $QPID 2>/dev/null; break
+  fi
+  sleep 2
+done
+wait $QPID
 QRC=$?
 VM_S=$(( $(date +%s) - T0 ))
 

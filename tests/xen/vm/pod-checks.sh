@@ -2,9 +2,10 @@
 # Inside dom0 (sourced by dom0-checks.sh after (f)): (g) Xen-mode pods. containerd with our shim in Xen mode; each
 # pod is a PV domU booted by the shim from /boot/vmlinuz + the zone initramfs (xg-zone-init as PID 1); the
 # container's root filesystem reaches it as an EROFS image on a hot-plugged read-only PV disk; its driver-API
-# program runs through libvgpu over Xen against gpu-proxy in dom0. Two pods boot at once (each boot is minutes of
-# TCG, so they overlap): pod A runs saxpy then sleeps (attached: its output comes through containerd's FIFOs),
-# pod B sleeps (detached). Uses check/t/dump/TO from dom0-checks.sh.
+# program runs through libvgpu over Xen against gpu-proxy in dom0. Two pods boot at once (each boot is a minute of
+# TCG, so they overlap): pod A through `ctr run` (attached: its output comes through containerd's FIFOs), pod B
+# through CRI as kubelet makes one (RunPodSandbox, CreateContainer, StartContainer; its output in the CRI log
+# file, ExecSync into it). Uses check/t/dump/TO from dom0-checks.sh.
 t "(g) Xen-mode pods"
 for m in loop xen-blkback; do insmod /lib/modules/$(uname -r)/$m.ko 2>/dev/null; done
 P=/tmp/pods; mkdir -p $P/root $P/state $P/s
@@ -25,16 +26,35 @@ cat > $P/containerd.toml <<EOC
 version = 2
 root = "$P/root"
 state = "$P/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
 [grpc]
   address = "$P/c.sock"
 [ttrpc]
   address = "$P/c.sock.ttrpc"
+[plugins."io.containerd.grpc.v1.cri"]
+  restrict_oom_score_adj = true
+  disable_cgroup = true
+  sandbox_image = "xen-gpu.test/pause:1"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "native"
+    default_runtime_name = "xen-gpu"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.xen-gpu]
+      runtime_type = "io.containerd.xen-gpu.v1"
+      pod_annotations = ["xen-gpu.io/*"]
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.xen-gpu.options]
+        ConfigPath = "$P/shim.conf"
 EOC
+# What containerd's CRI copies into host-network sandboxes (a real dom0 has them).
+[ -f /etc/hosts ] || echo "127.0.0.1 localhost" > /etc/hosts
+[ -f /etc/resolv.conf ] || : > /etc/resolv.conf
+[ "$(hostname)" != "(none)" ] || hostname dom0
 PATH=/opt/xg/cri-shim:$PATH XEN_GPU_SHIM_CONFIG=$P/shim.conf containerd -c $P/containerd.toml > $P/containerd.log 2>&1 & CDP=$!
 n=0; while ! $CTR version >/dev/null 2>&1 && [ $n -lt 300 ]; do sleep 0.2; n=$((n+1)); done
 $CTR version >/dev/null 2>&1; check $? pods/containerd-up "after $((n*200)) ms"
-$TO $CTR images import --snapshotter native /images/cuda.tar > $P/import.log 2>&1; check $? pods/image-imported "$(tail -n 1 $P/import.log)"
+$TO $CTR images import --snapshotter native /images/cuda.tar > $P/import.log 2>&1 &&
+  for i in cuda pause; do $TO $CTR -n k8s.io images import --snapshotter native /images/$i.tar; done >> $P/import.log 2>&1
+check $? pods/images-imported "$(tail -n 1 $P/import.log)"
+CRI="/opt/xg/cri-shim/xg-cri-client -e unix://$P/c.sock --name gpu --namespace ml --log-dir $P/logs --annotation xen-gpu.io/memory=64MiB --annotation xen-gpu.io/weight=2"
+mkdir -p $P/logs
 RUN="$CTR run --snapshotter native --runtime $RT --env XG_KERNELS=/kernels/demo_kernels.so"
 up() { cut -d' ' -f1 /proc/uptime; }
 ms_since() { awk -v a="$1" -v b="$(up)" 'BEGIN { printf "%d", (b - a) * 1000 }'; }
@@ -47,30 +67,42 @@ wait_for() { n=0; while ! "$@" && [ $n -lt 1500 ]; do sleep 0.2; n=$((n+1)); don
 T0=$(up)
 $RUN --rm --annotation xen-gpu.io/memory=96MiB xen-gpu.test/cuda:1 xpodA \
   /bin/busybox sh -c '/bin/saxpy; echo pod-a-sleeps; exec /bin/busybox sleep 600' > $P/a.out 2>&1 & RUNA=$!
-$TO $RUN -d --annotation xen-gpu.io/memory=64MiB --annotation xen-gpu.io/weight=2 xen-gpu.test/cuda:1 xpodB \
-  /bin/busybox sleep 600 > $P/b.out 2>&1 & RUNB=$!
+# Pod B through CRI: the sandbox (our shim boots the domain; nothing runs in it), then the container.
+( POD=$($CRI run-pod) && echo "$POD" > $P/pod.id &&
+  CID=$($CRI create "$POD" app xen-gpu.test/cuda:1 --env XG_KERNELS=/kernels/demo_kernels.so -- \
+        /bin/busybox sh -c '/bin/saxpy; echo pod-b-sleeps; exec /bin/busybox sleep 600') && echo "$CID" > $P/cid &&
+  $CRI start "$CID" ) > $P/b.out 2>&1 & RUNB=$!
 saxpy_out() { grep -q "saxpy: OK" $P/a.out; }
 wait_for saxpy_out; RCA=$?; A_MS=$(ms_since $T0)
 check $RCA pods/saxpy-in-a-xen-pod "$(grep saxpy $P/a.out | head -n 1), first line ${A_MS} ms after ctr run (both pods booting)"
 saxpy_out || { sed 's/^/  | /' $P/a.out | tail -n 20; tail -n 40 $P/containerd.log | sed 's/^/  containerd: /'; }
-wait $RUNB; check $? pods/detached-pod-started "$(tail -n 1 $P/b.out)"
-wait_for running xpodB; wait_for running xpodA
+wait $RUNB; RCB=$?; POD=$(cat $P/pod.id 2>/dev/null); CID=$(cat $P/cid 2>/dev/null)
+check $RCB pods/cri-run-pod-create-start "pod ${POD:-none}, container ${CID:-none}$([ $RCB = 0 ] || echo ": $(tail -n 2 $P/b.out)")"
+cri_log() { grep -q "stdout F saxpy: OK" $P/logs/app.log 2>/dev/null; }
+wait_for cri_log; RCL=$?; B_MS=$(ms_since $T0)
+check $RCL pods/cri-container-output-in-its-log "$(grep -a saxpy $P/logs/app.log | head -n 1)"
+wait_for running xpodA
 # Pod start's parts, from the shim's log (per pod: domain built, zone init answering, rootfs image).
-for p in xpodA xpodB; do
+for pc in xpodA:xpodA:xpodA "$POD:$CID:ml.gpu"; do
+  p=${pc%%:*}; c=${pc#*:}; c=${c%%:*}; name=${pc##*:}  # the pod (sandbox) id, its container's id, a short name
   D=$(grep -a "pod $p: domain .* created in" $P/containerd.log | sed 's/.*created in \([0-9]*\) ms.*/\1/')
   Z=$(grep -a "pod $p: zone init answered" $P/containerd.log | sed 's/.*answered \([0-9]*\) ms.*/\1/')
-  I=$(grep -a "$p: rootfs image built in" $P/containerd.log | sed 's/.*built in \([0-9]*\) ms.*/\1/')
-  echo "BENCH pod-start $p: domain build ${D:-?} ms, kernel boot to zone init's answer ${Z:-?} ms, rootfs image ${I:-?} ms"
+  I=$(grep -a "$c: rootfs image built in" $P/containerd.log | sed 's/.*built in \([0-9]*\) ms.*/\1/')
+  echo "BENCH pod-start $name: domain build ${D:-?} ms, kernel boot to zone init's answer ${Z:-?} ms, rootfs image ${I:-?} ms"
 done
 echo "BENCH pod-start xpodA: ctr run to the container's first output line ${A_MS} ms (QEMU/TCG, two pods booting at once)"
-GA=$(xl domid default.xpodA 2>/dev/null); GB=$(xl domid default.xpodB 2>/dev/null)
-[ -n "$GA" ] && [ -n "$GB" ] && [ "$GA" != "$GB" ]; check $? pods/two-pods-are-two-domains "default.xpodA=$GA default.xpodB=$GB"
+echo "BENCH pod-start ml.gpu (CRI): RunPodSandbox to the container's first line in its CRI log <= ${B_MS} ms (seen after pod A's)"
+GA=$(xl domid default.xpodA 2>/dev/null); GB=$(xl domid ml.gpu 2>/dev/null)
+[ -n "$GA" ] && [ -n "$GB" ] && [ "$GA" != "$GB" ]; check $? pods/two-pods-are-two-domains "default.xpodA=$GA ml.gpu=$GB"
 $XG zones --table > $P/zones.out
-grep -q " default.xpodA " $P/zones.out && grep -q " default.xpodB " $P/zones.out
-check $? pods/two-zones-listed "$(grep -E ' default.xpod[AB] ' $P/zones.out | awk '{print $2, $4}' | tr '\n' ' ')"
+grep -q " default.xpodA " $P/zones.out && grep -q " ml.gpu " $P/zones.out
+check $? pods/two-zones-listed "$(grep -E ' (default.xpodA|ml.gpu) ' $P/zones.out | awk '{print $2, $4}' | tr '\n' ' ')"
 # Each zone's grants and event channels are its own: the proxy attached A's zone to A's domain and B's to B's.
-grep -a -q "'default.xpodA' registered (Xen domain $GA," $P/proxy.log && grep -a -q "'default.xpodB' registered (Xen domain $GB," $P/proxy.log
-check $? pods/each-zone-bound-to-its-own-domain "$(grep -a -o "'default.xpod[AB]' registered (Xen domain [0-9]*" $P/proxy.log | tr '\n' ' ')"
+grep -a -q "'default.xpodA' registered (Xen domain $GA," $P/proxy.log && grep -a -q "'ml.gpu' registered (Xen domain $GB," $P/proxy.log
+check $? pods/each-zone-bound-to-its-own-domain "$(grep -a -o "'[a-z.A-Z]*' registered (Xen domain [0-9]*" $P/proxy.log | tr '\n' ' ')"
+# ExecSync into the CRI pod's container (kubelet's exec probes and `kubectl exec` without a terminal).
+OUT=$($TO $CRI exec "$CID" /bin/busybox sh -c 'echo exec-sync-ok; exit 3' 2>&1); RC=$?
+[ $RC = 3 ] && [ "$OUT" = exec-sync-ok ]; check $? pods/cri-exec-sync "output '$OUT', exit code $RC"
 
 # ---- exec into pod A: a shell, then a second CUDA program of the zone ---------------------------------------
 $TO $CTR tasks exec --exec-id e1 xpodA /bin/busybox sh -c 'echo exec-ok; cat /proc/1/cmdline | tr "\0" " "' > $P/exec.out 2>&1
@@ -78,15 +110,17 @@ grep -q exec-ok $P/exec.out; check $? pods/exec-into-the-zone "$(tr '\n' ' ' < $
 $TO $CTR tasks exec --exec-id e2 xpodA /bin/busybox env XG_KERNELS=/kernels/demo_kernels.so /bin/saxpy > $P/exec2.out 2>&1
 grep -q "saxpy: OK" $P/exec2.out; check $? pods/exec-runs-cuda-in-the-zone "$(tail -n 1 $P/exec2.out)"
 
-# ---- pod B's shim SIGKILLed: containerd's `delete` of our shim reclaims the domain and the zone ---------------
-SB=$(ps | awk '/containerd-shim-xen-gpu-v1 .*-id xpodB / && !/awk/ {print $1}')
+# ---- pod B's shim SIGKILLed: containerd's `delete` of our shim reclaims the domain and the zone; CRI then stops
+# and removes the pod as kubelet would
+SB=$(ps | awk -v id="$POD" '$0 ~ "containerd-shim-xen-gpu-v1 .*-id " id " " && !/awk/ {print $1}')
 [ -n "$SB" ] && kill -9 $SB; check $? pods/shim-of-pod-b-killed "pid ${SB:-none}"
 [ -n "$SB" ] || ps | grep -v '\[' | tail -n 20 | sed 's/^/  ps: /'
-dead_b() { ! running xpodB; }
-wait_for dead_b; check $? pods/containerd-sees-pod-b-dead "$($CTR tasks ls | grep xpodB)"
-$CTR tasks rm -f xpodB >/dev/null 2>&1; $CTR containers rm xpodB >/dev/null 2>&1
-wait_for domain_gone xpodB; check $? pods/dead-shims-domain-destroyed "$(xl list | grep -E 'xpodB|null')"
-! $XG zones --table | grep -q " default.xpodB "; check $? pods/dead-shims-zone-ended
+wait_for domain_gone ml.gpu; check $? pods/dead-shims-domain-destroyed "$(xl list | grep -E 'ml.gpu|null')"
+gone_b() { ! $XG zones --table | grep -q " ml.gpu "; }
+wait_for gone_b; check $? pods/dead-shims-zone-ended
+$CRI stop "$CID" > $P/cri-rm.out 2>&1 && $CRI rm "$CID" >> $P/cri-rm.out 2>&1 && $CRI stop-pod "$POD" >> $P/cri-rm.out 2>&1 &&
+  $CRI rm-pod "$POD" >> $P/cri-rm.out 2>&1
+check $? pods/cri-stop-and-remove-after-the-shim-died "$(tail -n 1 $P/cri-rm.out)"
 running xpodA; check $? pods/pod-a-unaffected
 
 # ---- pod A killed: the attached `ctr run --rm` returns 137, the pod's domain, zone and workers are gone --------
