@@ -250,10 +250,7 @@ RpcReply TaskService::Start(const task::StartRequest& r, task::StartResponse& ou
     const RuncResult rr = runc_.start(r.id());
     if (!rr.ok) return rpc_error(RpcCode::kInternal, "runc start: " + rr.error);
     if (!is_stopped(*p)) p->status = containerd::v1::types::RUNNING;
-    ev::TaskStart e;
-    e.set_container_id(r.id());
-    e.set_pid(static_cast<uint32_t>(p->pid));
-    events_.publish("/tasks/start", e);
+    publish_started(r, static_cast<uint32_t>(p->pid));
     out.set_pid(static_cast<uint32_t>(p->pid));
     return {};
   }
@@ -264,11 +261,7 @@ RpcReply TaskService::Start(const task::StartRequest& r, task::StartResponse& ou
   p->io->started();
   p->pid = read_pid_file(pid_file);
   p->status = containerd::v1::types::RUNNING;
-  ev::TaskExecStarted e;
-  e.set_container_id(r.id());
-  e.set_exec_id(r.exec_id());
-  e.set_pid(static_cast<uint32_t>(p->pid));
-  events_.publish("/tasks/exec-started", e);
+  publish_started(r, static_cast<uint32_t>(p->pid));
   out.set_pid(static_cast<uint32_t>(p->pid));
   lock.unlock();
   Reaper::instance().watch(p->pid, [this, id = r.id(), p](int s) { on_exit(id, p, s); });
@@ -606,6 +599,22 @@ void TaskService::publish_create(const CreateReq& r, uint32_t pid) {
   e.mutable_io()->set_stderr(r.stderr());
   e.set_pid(pid);
   events_.publish("/tasks/create", e);
+}
+
+// containerd's /tasks/start (a container's init) or /tasks/exec-started (an exec), for both modes.
+void TaskService::publish_started(const task::StartRequest& r, uint32_t pid) {
+  if (r.exec_id().empty()) {
+    ev::TaskStart e;
+    e.set_container_id(r.id());
+    e.set_pid(pid);
+    events_.publish("/tasks/start", e);
+    return;
+  }
+  ev::TaskExecStarted e;
+  e.set_container_id(r.id());
+  e.set_exec_id(r.exec_id());
+  e.set_pid(pid);
+  events_.publish("/tasks/exec-started", e);
 }
 
 }  // namespace xg::shim

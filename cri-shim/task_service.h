@@ -67,6 +67,7 @@ class TaskService {
   // that must not run under it (joining the zone's poller, whose callbacks take mu_).
   using CreateReq = containerd::task::v2::CreateTaskRequest;
   void publish_create(const CreateReq& r, uint32_t pid);
+  void publish_started(const containerd::task::v2::StartRequest& r, uint32_t pid);
   RpcReply xen_create_pod(const CreateReq& r, const nlohmann::json& spec, bool lone, std::unique_lock<std::mutex>& lock,
                           containerd::task::v2::CreateTaskResponse& out);
   RpcReply xen_create_container(const CreateReq& r, const nlohmann::json& spec, containerd::task::v2::CreateTaskResponse& out);

@@ -362,10 +362,7 @@ RpcReply TaskService::xen_start(const task::StartRequest& r, const std::shared_p
   if (p->proc_id == 0) {
     // The sandbox: nothing to run (file comment).
     p->status = containerd::v1::types::RUNNING;
-    ev::TaskStart e;
-    e.set_container_id(r.id());
-    e.set_pid(static_cast<uint32_t>(p->pid));
-    events_.publish("/tasks/start", e);
+    publish_started(r, static_cast<uint32_t>(p->pid));
     out.set_pid(static_cast<uint32_t>(p->pid));
     return {};
   }
@@ -387,18 +384,7 @@ RpcReply TaskService::xen_start(const task::StartRequest& r, const std::shared_p
     return c && c->write_stdin(proc_id, b, close) == 0;
   });
   out.set_pid(pid);
-  if (r.exec_id().empty()) {
-    ev::TaskStart e;
-    e.set_container_id(r.id());
-    e.set_pid(pid);
-    events_.publish("/tasks/start", e);
-  } else {
-    ev::TaskExecStarted e;
-    e.set_container_id(r.id());
-    e.set_exec_id(r.exec_id());
-    e.set_pid(pid);
-    events_.publish("/tasks/exec-started", e);
-  }
+  publish_started(r, pid);
   return {};
 }
 
