@@ -35,7 +35,11 @@ $(BUILD)/tsan/CMakeCache.txt: | deps-build
 	cmake -S . -B $(BUILD)/tsan $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DXG_SANITIZE=thread -DXG_TSAN_ONLY=ON
 
-test: deps test-asan test-tsan
+# The ASan tree is built first (both cores); scripts/test-suite.sh then runs its tests and builds the small TSan
+# tree beside them at the lowest priority, then runs the TSan tests.
+test: deps $(BUILD)/asan/CMakeCache.txt $(BUILD)/tsan/CMakeCache.txt
+	cmake --build $(BUILD)/asan -j $(JOBS)
+	@scripts/test-suite.sh $(BUILD) $(JOBS)
 
 test-asan: $(BUILD)/asan/CMakeCache.txt
 	cmake --build $(BUILD)/asan -j $(JOBS)

@@ -24,7 +24,7 @@ class Doorbell {
 };
 
 // How long a waiter polls before sleeping. Waking a sleeping process costs ~27 us one way on our 2-core VMs
-// (../shared/reference/ipc-limits-dev-machine.md) while a polled round trip costs 0.1-0.5 us, so the default
+// (measured with a futex ping-pong between two processes) while a polled round trip costs 0.1-0.5 us, so the default
 // budget spins for about twice the wake cost: a peer that answers within that budget is never put to sleep,
 // one that does not costs us at most one wake-up. After spinning we yield a few times (with more pollers than
 // cores, a spinning waiter must let the peer run), then sleep. XG_IDM_SPIN_US overrides the budget.

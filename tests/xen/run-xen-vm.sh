@@ -159,9 +159,10 @@ if [ -n "$BUILD" ] && [ "${XG_XEN_GPU:-1}" = 1 ] && [ "${XG_XEN_PODS:-1}" = 1 ];
     rm -f "$WORK/vmlinux.full"
     # The pods' image: driver-API programs, the simulated driver's kernels, busybox, their libraries; no libcuda.
     I=$WORK/img; mkdir -p "$I/bin" "$I/kernels"
-    cp "$BUILD/cuda-programs/saxpy" "$BUSYBOX" "$I/bin/"; [ "$(basename "$BUSYBOX")" = busybox ] || mv "$I/bin/$(basename "$BUSYBOX")" "$I/bin/busybox"
+    cp "$BUILD/cuda-programs/saxpy" "$BUILD/tests/integration/cross_zone" "$BUSYBOX" "$I/bin/"
+    [ "$(basename "$BUSYBOX")" = busybox ] || mv "$I/bin/$(basename "$BUSYBOX")" "$I/bin/busybox"
     cp "$BUILD/sim/demo_kernels.so" "$I/kernels/"
-    for f in "$I/bin/saxpy" "$I/kernels/demo_kernels.so"; do
+    for f in "$I/bin/saxpy" "$I/bin/cross_zone" "$I/kernels/demo_kernels.so"; do
       LD_LIBRARY_PATH="$BUILD/libvgpu" ldd "$f" 2>/dev/null | grep -o '/[^ ]*' | grep -v "$BUILD" || true
     done | sort -u | while read -r l; do mkdir -p "$I$(dirname "$l")"; cp -L "$l" "$I$l"; done
     mkdir -p "$I/lib64" "$I/tmp"; cp -L /lib64/ld-linux-x86-64.so.2 "$I/lib64/"

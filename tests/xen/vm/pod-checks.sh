@@ -5,7 +5,8 @@
 # program runs through libvgpu over Xen against gpu-proxy in dom0. Two pods boot at once (each boot is a minute of
 # TCG, so they overlap): pod A through `ctr run` (attached: its output comes through containerd's FIFOs), pod B
 # through CRI as kubelet makes one (RunPodSandbox, CreateContainer, StartContainer; its output in the CRI log
-# file, ExecSync into it). Uses check/t/dump/TO from dom0-checks.sh.
+# file, ExecSync into it), and pod C, whose domain is later destroyed behind the shim's back. Uses
+# check/t/dump/TO from dom0-checks.sh.
 t "(g) Xen-mode pods"
 for m in loop xen-blkback; do insmod /lib/modules/$(uname -r)/$m.ko 2>/dev/null; done
 P=/tmp/pods; mkdir -p $P/root $P/state $P/s
@@ -67,6 +68,8 @@ wait_for() { n=0; while ! "$@" && [ $n -lt 1500 ]; do sleep 0.2; n=$((n+1)); don
 T0=$(up)
 $RUN --rm --annotation xen-gpu.io/memory=96MiB xen-gpu.test/cuda:1 xpodA \
   /bin/busybox sh -c '/bin/saxpy; echo pod-a-sleeps; exec /bin/busybox sleep 600' > $P/a.out 2>&1 & RUNA=$!
+# Pod C, booting beside them, only waits: its domain is destroyed behind the shim's back further down.
+$RUN --rm xen-gpu.test/cuda:1 xpodC /bin/busybox sh -c 'echo pod-c-up; exec /bin/busybox sleep 600' > $P/c.out 2>&1 & RUNC=$!
 # Pod B through CRI: the sandbox (our shim boots the domain; nothing runs in it), then the container.
 ( POD=$($CRI run-pod) && echo "$POD" > $P/pod.id &&
   CID=$($CRI create "$POD" app xen-gpu.test/cuda:1 --env XG_KERNELS=/kernels/demo_kernels.so -- \
@@ -110,6 +113,19 @@ grep -q exec-ok $P/exec.out; check $? pods/exec-into-the-zone "$(tr '\n' ' ' < $
 $TO $CTR tasks exec --exec-id e2 xpodA /bin/busybox env XG_KERNELS=/kernels/demo_kernels.so /bin/saxpy > $P/exec2.out 2>&1
 grep -q "saxpy: OK" $P/exec2.out; check $? pods/exec-runs-cuda-in-the-zone "$(tail -n 1 $P/exec2.out)"
 
+# ---- two pods cannot reach each other's GPU memory: pod A holds 1 MiB filled with 0xA5, pod B is handed its
+# device address and tries to read, write and copy it; A then finds its bytes unchanged
+$CTR tasks exec --exec-id hold xpodA /bin/cross_zone hold /tmp/release-hold > $P/hold.out 2>&1 & HOLDP=$!
+held() { grep -q "hold ptr=" $P/hold.out; }
+wait_for held
+PTR=$(sed -n 's/.*hold ptr=\(0x[0-9a-f]*\).*/\1/p' $P/hold.out | head -n 1)
+OUT=$($TO $CRI exec "$CID" /bin/cross_zone peek "${PTR:-0}" 2>&1); RC=$?
+[ -n "$PTR" ] && [ $RC = 0 ]; check $? pods/other-pods-gpu-memory-refused "A holds ${PTR:-nothing}; in B: $OUT (exit $RC)"
+$TO $CTR tasks exec --exec-id release xpodA /bin/busybox touch /tmp/release-hold
+exited() { ! kill -0 "$1" 2>/dev/null; }
+wait_for exited $HOLDP; wait $HOLDP; RC=$?
+[ $RC = 0 ] && grep -q "hold intact" $P/hold.out; check $? pods/pod-a-memory-intact "$(tail -n 1 $P/hold.out) (exit $RC)"
+
 # ---- pod B's shim SIGKILLed: containerd's `delete` of our shim reclaims the domain and the zone; CRI then stops
 # and removes the pod as kubelet would
 SB=$(ps | awk -v id="$POD" '$0 ~ "containerd-shim-xen-gpu-v1 .*-id " id " " && !/awk/ {print $1}')
@@ -122,6 +138,16 @@ $CRI stop "$CID" > $P/cri-rm.out 2>&1 && $CRI rm "$CID" >> $P/cri-rm.out 2>&1 &&
   $CRI rm-pod "$POD" >> $P/cri-rm.out 2>&1
 check $? pods/cri-stop-and-remove-after-the-shim-died "$(tail -n 1 $P/cri-rm.out)"
 running xpodA; check $? pods/pod-a-unaffected
+
+# ---- pod C's domain dies on its own (xl destroy, as a guest crash would look): the shim reports the container's
+# exit (137), `ctr run --rm` returns it and deletes the task; the pod's zone ends
+grep -q pod-c-up $P/c.out && running xpodC; check $? pods/pod-c-running "$(head -n 1 $P/c.out)"
+xl destroy default.xpodC
+wait_for exited $RUNC; wait $RUNC; RC=$?
+[ $RC = 137 ]; check $? pods/domain-dying-is-the-containers-exit "ctr run returned $RC; shim: $(grep -a 'xpodC' $P/containerd.log | grep -a -i 'gone\|ended\|reclaim' | tail -n 1)"
+gone_c() { ! $XG zones --table | grep -q " default.xpodC "; }
+wait_for gone_c; check $? pods/dead-domains-zone-ended
+running xpodA; check $? pods/pod-a-unaffected-by-c
 
 # ---- pod A killed: the attached `ctr run --rm` returns 137, the pod's domain, zone and workers are gone --------
 $CTR tasks kill -s KILL xpodA >/dev/null 2>&1
