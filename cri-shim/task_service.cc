@@ -563,13 +563,12 @@ RpcReply TaskService::ResizePty(const task::ResizePtyRequest& r, google::protobu
 RpcReply TaskService::Stats(const task::StatsRequest& r, task::StatsResponse& out) {
   pid_t pid = 0;
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     RpcReply err;
     auto p = find(r.id(), "", err);
     if (!p) return err;
     if (is_stopped(*p)) return rpc_error(RpcCode::kNotFound, "container " + r.id() + " has stopped");
-    if (xen_mode_)
-      return rpc_error(RpcCode::kUnimplemented, "stats are not implemented in Xen mode (the container's cgroups are inside the zone, and the control protocol does not carry them yet)");
+    if (xen_mode_) return xen_stats(p, lock, out);
     pid = p->pid;
   }
   std::string error;

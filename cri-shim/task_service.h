@@ -76,6 +76,8 @@ class TaskService {
   RpcReply xen_exec(const containerd::task::v2::ExecProcessRequest& r, Container& c);
   RpcReply xen_kill(const containerd::task::v2::KillRequest& r, const std::shared_ptr<Proc>& p,
                     std::unique_lock<std::mutex>& lock);
+  RpcReply xen_stats(const std::shared_ptr<Proc>& p, std::unique_lock<std::mutex>& lock,
+                     containerd::task::v2::StatsResponse& out);
   RpcReply xen_pids(const std::shared_ptr<Proc>& p, std::unique_lock<std::mutex>& lock,
                     containerd::task::v2::PidsResponse& out);
   RpcReply xen_delete(const containerd::task::v2::DeleteRequest& r, const std::shared_ptr<Proc>& p,

@@ -22,6 +22,7 @@
 #include "cri-shim/task_state.h"
 #include "cri-shim/task_service.h"
 #include "cri-shim/xen_spec.h"
+#include "cri-shim/zone_stats.h"
 
 namespace xg::shim {
 
@@ -296,6 +297,8 @@ RpcReply TaskService::xen_create_container(const CreateReq& r, const nlohmann::j
   if (hostname.empty()) hostname = pod.hostname;
   auto zs = zone_start_for(proc == spec.end() ? nlohmann::json() : *proc, hostname, pod.zone);
   if (auto* why = std::get_if<std::string>(&zs)) return rpc_error(RpcCode::kInvalidArgument, *why);
+  auto limits = zone_resources_for(spec);
+  if (auto* why = std::get_if<std::string>(&limits)) return rpc_error(RpcCode::kInvalidArgument, *why);
   uint32_t disk = 0;
   while (disk < pod.disks.size() && pod.disks[disk]) ++disk;
   if (disk == pod.disks.size())
@@ -341,6 +344,7 @@ RpcReply TaskService::xen_create_container(const CreateReq& r, const nlohmann::j
   s.rootfs_disk = disk;
   s.id = zone_id(r.id(), 'c', p->proc_id);
   s.stdin_open = p->zio->has_stdin();
+  s.resources = std::get<idm::CtlResources>(limits);
   p->zone_start = std::move(s);
   pod.disks[disk] = true;
   pod.procs[p->proc_id] = {r.id(), p};
@@ -444,6 +448,27 @@ RpcReply TaskService::xen_kill(const task::KillRequest& r, const std::shared_ptr
   const int e = ctl->signal(proc_id, static_cast<int>(r.signal()), all);
   if (e == ESRCH) return rpc_error(RpcCode::kNotFound, "process already finished");
   if (e != 0) return rpc_error(RpcCode::kInternal, std::string("the zone could not signal the process: ") + std::strerror(e));
+  return {};
+}
+
+RpcReply TaskService::xen_stats(const std::shared_ptr<Proc>& p, std::unique_lock<std::mutex>& lock,
+                                task::StatsResponse& out) {
+  if (p->proc_id == 0) return rpc_error(RpcCode::kNotFound, "the sandbox runs no process in Xen mode: it has no stats");
+  if (p->status != containerd::v1::types::RUNNING) return rpc_error(RpcCode::kNotFound, "the container is not running");
+  if (!xen_ || xen_->gone) return rpc_error(RpcCode::kNotFound, "the pod's zone is gone");
+  std::shared_ptr<ZoneControl> ctl = xen_->ctl;
+  const uint32_t proc_id = p->proc_id;
+  lock.unlock();
+  idm::CtlStatsRsp rsp{};
+  if (const int e = ctl->stats(proc_id, rsp); e != 0) {
+    // ESRCH/ENOENT: it ended meanwhile; ENOTSUP: the zone's kernel has no cgroup v2.
+    const RpcCode code = e == ESRCH || e == ENOENT ? RpcCode::kNotFound
+                         : e == ENOTSUP            ? RpcCode::kUnimplemented
+                                                   : RpcCode::kInternal;
+    return rpc_error(code, std::string("the zone could not read the container's cgroup: ") + std::strerror(e));
+  }
+  out.mutable_stats()->set_type_url(kCgroupsV2MetricsType);
+  out.mutable_stats()->set_value(metrics_from_zone(rsp).SerializeAsString());
   return {};
 }
 

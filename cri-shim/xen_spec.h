@@ -3,9 +3,12 @@
 // what the zone init starts (ZoneStart). Pure functions, no Xen: unit-tested in shim_test.cc.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 
 #include "cri-shim/shim_config.h"
@@ -30,12 +33,28 @@ inline constexpr const char* kAnnotationZoneVcpus = "xen-gpu.io/zone-vcpus";
 // Where libvgpu sits in a zone (the zone image's copy), first on LD_LIBRARY_PATH.
 inline constexpr const char* kZoneLibDir = "/usr/lib/xen-gpu";
 
-// The ZoneStart for OCI `process` (args, env, cwd, user.uid/gid), with the zone's environment added
-// (LD_LIBRARY_PATH with kZoneLibDir first, XEN_GPU_TRANSPORT=xen, XEN_GPU_ZONE=zone). proc_id, container_proc,
-// rootfs_disk, id and stdin_open are the caller's. The error says what the spec lacks or what Xen mode cannot do
-// (a terminal).
+// The ZoneStart for OCI `process` (args, env, cwd, user.uid/gid/additionalGids, rlimits, capabilities,
+// noNewPrivileges, oomScoreAdj), with the zone's environment added (LD_LIBRARY_PATH with kZoneLibDir first,
+// XEN_GPU_TRANSPORT=xen, XEN_GPU_ZONE=zone). proc_id, container_proc, rootfs_disk, id, stdin_open and resources
+// are the caller's. The error says what the spec lacks or what Xen mode cannot do (a terminal). As under runc: a
+// process without a capabilities object gets none; a capability name this shim does not know is ignored (logged);
+// an unknown rlimit type, a repeated one, or soft above hard is an error.
 [[nodiscard]] std::variant<ZoneStart, std::string> zone_start_for(const nlohmann::json& process,
                                                                   const std::string& hostname,
                                                                   const std::string& zone);
+
+// A container's cgroup limits from the spec's linux.resources: memory.limit -> memory.max, cpu.quota/period ->
+// cpu.max, cpu.shares -> cpu.weight (runc's conversion), pids.limit -> pids.max. What a zone cannot do is an
+// error naming the field (cpuset cpus/mems, realtime CPU, memory reservation/swappiness/disableOOMKiller,
+// blockIO, non-zero hugepage limits, network, rdma, unified). Ignored, as runc on cgroup v2 ignores them or
+// because a zone has nothing to limit: memory.swap (a zone has no swap), memory.kernel/kernelTCP, devices (the
+// container's /dev is the zone init's own short list; no device cgroup).
+[[nodiscard]] std::variant<idm::CtlResources, std::string> zone_resources_for(const nlohmann::json& spec);
+
+// Capability and rlimit names (OCI's "CAP_CHOWN", "RLIMIT_NOFILE") to their numbers; nullopt if unknown.
+[[nodiscard]] std::optional<uint32_t> capability_number(std::string_view name);
+[[nodiscard]] std::optional<uint32_t> rlimit_number(std::string_view name);
+// runc's cpu.shares -> cpu.weight: 1 + (shares - 2) * 9999 / 262142, shares clamped to 2..262144.
+[[nodiscard]] uint32_t cpu_weight_from_shares(uint64_t shares);
 
 }  // namespace xg::shim

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <variant>
@@ -38,6 +39,14 @@ struct ZoneStart {
   bool stdin_open = false;
   std::string id, cwd = "/", hostname;
   std::vector<std::string> argv, env;
+  // The OCI process's set-up (xen_spec.h reads them): additional gids, rlimits, capabilities (always given in
+  // Xen mode: a spec without them gets none, as under runc), no_new_privs, oom_score_adj.
+  std::vector<uint32_t> groups;
+  std::vector<idm::CtlRlimit> rlimits;
+  idm::CtlCaps caps{};
+  bool no_new_privs = false;
+  std::optional<int32_t> oom_score_adj;
+  idm::CtlResources resources{};  // a container's cgroup limits (an exec: none, it joins its container's)
 };
 
 class ZoneControl {
@@ -63,6 +72,9 @@ class ZoneControl {
   [[nodiscard]] int write_stdin(uint32_t proc_id, std::span<const std::byte> bytes, bool close);
   [[nodiscard]] int pids(uint32_t proc_id, std::vector<uint32_t>& out);
   [[nodiscard]] int remove(uint32_t proc_id);
+  // The cgroup figures of the container `proc_id` runs in. An answer that fails idm::check_ctl_stats (the zone
+  // lying) fails the channel like any other broken answer (EPIPE).
+  [[nodiscard]] int stats(uint32_t proc_id, idm::CtlStatsRsp& out);
   // Asks the zone init to stop everything and power off (the caller destroys the domain after it anyway). The
   // channel takes no further calls afterwards, and its end is not reported through `failed`.
   [[nodiscard]] int shutdown(std::chrono::milliseconds grace);

@@ -3,6 +3,8 @@
 // (silent, or answering out of turn) over an in-memory channel pair.
 #include <doctest/doctest.h>
 
+#include <linux/capability.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -17,6 +19,7 @@
 #include "cri-shim/xen_spec.h"
 #include "cri-shim/zone_control.h"
 #include "cri-shim/zone_events.h"
+#include "cri-shim/zone_stats.h"
 #include "idm/codec.h"
 #include "idm/futex_doorbell.h"
 #include "idm/messages.h"
@@ -296,4 +299,264 @@ TEST_CASE("ZoneControl: events reach the callbacks in order; a malformed event s
   CHECK(seen[1] == "exit 4 3");
   CHECK(seen[2].find("malformed event stream") != std::string::npos);
   CHECK(failures == 1);
+}
+
+TEST_CASE("an OCI process's set-up: gids, rlimits, capabilities, noNewPrivileges, oomScoreAdj") {
+  const auto process = nlohmann::json::parse(R"({"args":["/bin/sh"],"cwd":"/",
+      "user":{"uid":1000,"gid":100,"additionalGids":[10,20]},
+      "rlimits":[{"type":"RLIMIT_NOFILE","hard":4096,"soft":1024},{"type":"RLIMIT_CORE","hard":0,"soft":0}],
+      "capabilities":{"bounding":["CAP_CHOWN","CAP_KILL","CAP_NET_BIND_SERVICE","CAP_NO_SUCH_THING"],
+        "effective":["CAP_KILL"],"permitted":["CAP_KILL","CAP_NET_BIND_SERVICE"],
+        "inheritable":["CAP_NET_BIND_SERVICE"],"ambient":["CAP_NET_BIND_SERVICE"]},
+      "noNewPrivileges":true,"oomScoreAdj":-998})");
+  auto s = zone_start_for(process, "h", "z");
+  REQUIRE(std::holds_alternative<ZoneStart>(s));
+  const ZoneStart& z = std::get<ZoneStart>(s);
+  CHECK(z.groups == std::vector<uint32_t>{10, 20});
+  REQUIRE(z.rlimits.size() == 2);
+  CHECK(z.rlimits[0].resource == RLIMIT_NOFILE);
+  CHECK(z.rlimits[0].soft == 1024);
+  CHECK(z.rlimits[0].hard == 4096);
+  CHECK(z.rlimits[1].resource == RLIMIT_CORE);
+  const uint64_t chown = 1ull << CAP_CHOWN, kill = 1ull << CAP_KILL, nbs = 1ull << CAP_NET_BIND_SERVICE;
+  CHECK(z.caps.bounding == (chown | kill | nbs));  // the unknown name ignored, as runc does
+  CHECK(z.caps.effective == kill);
+  CHECK(z.caps.permitted == (kill | nbs));
+  CHECK(z.caps.inheritable == nbs);
+  CHECK(z.caps.ambient == nbs);
+  CHECK(z.no_new_privs);
+  CHECK(z.oom_score_adj == -998);
+  // No capabilities object: none (runc's rule for a root process); no rlimits; no_new_privs off.
+  auto bare = zone_start_for(nlohmann::json::parse(R"({"args":["a"]})"), "", "z");
+  REQUIRE(std::holds_alternative<ZoneStart>(bare));
+  CHECK(std::get<ZoneStart>(bare).caps.bounding == 0);
+  CHECK(std::get<ZoneStart>(bare).rlimits.empty());
+  CHECK(!std::get<ZoneStart>(bare).no_new_privs);
+  CHECK(!std::get<ZoneStart>(bare).oom_score_adj);
+  // Refused, each with a reason: what runc or the kernel would refuse.
+  for (const char* bad : {
+           R"({"args":["a"],"rlimits":[{"type":"RLIMIT_BOGUS","hard":1,"soft":1}]})",
+           R"({"args":["a"],"rlimits":[{"type":"RLIMIT_NOFILE","hard":1,"soft":2}]})",
+           R"({"args":["a"],"rlimits":[{"type":"RLIMIT_NOFILE","hard":1,"soft":1},{"type":"RLIMIT_NOFILE","hard":2,"soft":2}]})",
+           R"({"args":["a"],"rlimits":[{"type":"RLIMIT_NOFILE","hard":-1,"soft":1}]})",
+           R"({"args":["a"],"rlimits":"x"})",
+           R"({"args":["a"],"capabilities":{"effective":["CAP_KILL"],"permitted":[]}})",
+           R"({"args":["a"],"capabilities":{"bounding":[],"inheritable":["CAP_KILL"]}})",
+           R"({"args":["a"],"capabilities":{"bounding":["CAP_KILL"],"permitted":["CAP_KILL"],"ambient":["CAP_KILL"]}})",
+           R"({"args":["a"],"capabilities":{"bounding":"CAP_KILL"}})",
+           R"({"args":["a"],"noNewPrivileges":"yes"})",
+           R"({"args":["a"],"oomScoreAdj":1001})",
+           R"({"args":["a"],"user":{"uid":0,"gid":0,"additionalGids":[-1]}})",
+       }) {
+    auto e = zone_start_for(nlohmann::json::parse(bad), "", "z");
+    CHECK_MESSAGE(std::holds_alternative<std::string>(e), bad);
+  }
+  std::string many = R"({"args":["a"],"user":{"uid":0,"gid":0,"additionalGids":[)";
+  for (int i = 0; i <= 64; ++i) many += (i ? "," : "") + std::to_string(i);
+  many += "]}}";
+  CHECK(std::holds_alternative<std::string>(zone_start_for(nlohmann::json::parse(many), "", "z")));
+}
+
+TEST_CASE("capability and rlimit names are the kernel's numbers") {
+  CHECK(capability_number("CAP_CHOWN") == CAP_CHOWN);
+  CHECK(capability_number("CAP_NET_RAW") == CAP_NET_RAW);
+  CHECK(capability_number("CAP_SYS_ADMIN") == CAP_SYS_ADMIN);
+  CHECK(capability_number("CAP_SETFCAP") == CAP_SETFCAP);
+  CHECK(capability_number("CAP_AUDIT_READ") == CAP_AUDIT_READ);
+  CHECK(capability_number("CAP_CHECKPOINT_RESTORE") == CAP_CHECKPOINT_RESTORE);
+  CHECK(CAP_LAST_CAP + 1 == xg::idm::kCtlCapCount);
+  CHECK(!capability_number("CHOWN"));
+  CHECK(rlimit_number("RLIMIT_NOFILE") == RLIMIT_NOFILE);
+  CHECK(rlimit_number("RLIMIT_NPROC") == RLIMIT_NPROC);
+  CHECK(rlimit_number("RLIMIT_RTTIME") == RLIMIT_RTTIME);
+  CHECK(rlimit_number("RLIMIT_MEMLOCK") == RLIMIT_MEMLOCK);
+  CHECK(!rlimit_number("NOFILE"));
+}
+
+TEST_CASE("linux.resources become the zone's cgroup limits; what a zone cannot do is refused by name") {
+  auto spec = nlohmann::json::parse(R"({"linux":{"resources":{
+      "memory":{"limit":50331648,"swap":50331648,"kernel":0},
+      "cpu":{"shares":512,"quota":25000,"period":100000},
+      "pids":{"limit":100},
+      "devices":[{"allow":false,"access":"rwm"}],
+      "hugepageLimits":[{"pageSize":"2MB","limit":0}]}}})");
+  auto r = zone_resources_for(spec);
+  REQUIRE(std::holds_alternative<xg::idm::CtlResources>(r));
+  const auto& l = std::get<xg::idm::CtlResources>(r);
+  CHECK(l.memory_max == 50331648);
+  CHECK(l.cpu_quota_us == 25000);
+  CHECK(l.cpu_period_us == 100000);
+  CHECK(l.cpu_weight == 20);  // runc: 1 + (512 - 2) * 9999 / 262142
+  CHECK(l.pids_max == 100);
+  CHECK(xg::idm::valid_ctl_resources(l));
+  CHECK(cpu_weight_from_shares(2) == 1);
+  CHECK(cpu_weight_from_shares(1024) == 39);
+  CHECK(cpu_weight_from_shares(262144) == 10000);
+  CHECK(cpu_weight_from_shares(1) == 1);
+  CHECK(cpu_weight_from_shares(1u << 30) == 10000);
+  // Unlimited spellings: -1 and 0 mean none.
+  auto unl = zone_resources_for(nlohmann::json::parse(
+      R"({"linux":{"resources":{"memory":{"limit":-1},"cpu":{"quota":-1,"period":100000},"pids":{"limit":0}}}})"));
+  REQUIRE(std::holds_alternative<xg::idm::CtlResources>(unl));
+  CHECK(std::get<xg::idm::CtlResources>(unl).memory_max == 0);
+  CHECK(std::get<xg::idm::CtlResources>(unl).cpu_quota_us == 0);
+  CHECK(std::get<xg::idm::CtlResources>(unl).cpu_period_us == 0);
+  CHECK(std::holds_alternative<xg::idm::CtlResources>(zone_resources_for(nlohmann::json::parse(R"({})"))));
+  for (const char* bad : {
+           R"({"linux":{"resources":{"cpu":{"cpus":"0-1"}}}})",
+           R"({"linux":{"resources":{"cpu":{"realtimeRuntime":1000}}}})",
+           R"({"linux":{"resources":{"cpu":{"quota":500}}}})",
+           R"({"linux":{"resources":{"cpu":{"quota":50000,"period":10}}}})",
+           R"({"linux":{"resources":{"cpu":{"shares":"lots"}}}})",
+           R"({"linux":{"resources":{"memory":{"reservation":1048576}}}})",
+           R"({"linux":{"resources":{"memory":{"disableOOMKiller":true}}}})",
+           R"({"linux":{"resources":{"memory":{"limit":1.5}}}})",
+           R"({"linux":{"resources":{"blockIO":{"weight":100}}}})",
+           R"({"linux":{"resources":{"hugepageLimits":[{"pageSize":"2MB","limit":2097152}]}}})",
+           R"({"linux":{"resources":{"unified":{"memory.high":"1G"}}}})",
+           R"({"linux":{"resources":{"pids":{"limit":99999999}}}})",
+           R"({"linux":{"resources":"x"}})",
+       }) {
+    auto e = zone_resources_for(nlohmann::json::parse(bad));
+    REQUIRE_MESSAGE(std::holds_alternative<std::string>(e), bad);
+    CHECK_MESSAGE(std::get<std::string>(e).find("linux.resources") != std::string::npos, std::get<std::string>(e));
+  }
+}
+
+namespace {
+
+// A scripted zone: answers CtlHello, every CtlPoll (nothing happened) and each CtlStats with `stats` (raw fixed
+// bytes and tail: a transcript may be malformed on purpose), until `stop` or a second of silence after it.
+struct ScriptedZone {
+  std::vector<std::byte> fixed, tail;
+  std::atomic<bool> stop{false};
+  std::thread thread;
+  void run(xg::idm::Endpoint& zone) {
+    thread = std::thread([this, &zone] {
+      using namespace xg::idm;
+      std::vector<std::byte> buf(zone.channel.geometry().max_payload);
+      while (!stop) {
+        auto n = zone.channel.rx().pop(buf, std::chrono::steady_clock::now() + std::chrono::milliseconds(100));
+        if (!n) continue;
+        auto m = decode(std::span<const std::byte>(buf).first(*n), Direction::kRequest, Path::kRing);
+        if (!m) continue;
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        if (m->op() == Op::CtlHello)
+          (void)send_response(zone.channel.tx(), m->header, 0, CtlHelloRsp{kCtlProtocolVersion, 1, 0});
+        else if (m->op() == Op::CtlPoll)
+          (void)send_response(zone.channel.tx(), m->header, 0, CtlPollRsp{0, 0});
+        else if (m->op() == Op::CtlStats)
+          (void)send_response_bytes(zone.channel.tx(), m->header, 0, fixed, tail, deadline);
+      }
+    });
+  }
+  ~ScriptedZone() {
+    stop = true;
+    if (thread.joinable()) thread.join();
+  }
+};
+
+xg::idm::CtlStatsRsp sample_stats() {
+  using namespace xg::idm;
+  CtlStatsRsp s{};
+  s.present = kCtlStatsCpu | kCtlStatsCpuThrottle | kCtlStatsMemory | kCtlStatsPids | kCtlStatsIo;
+  s.cpu_usage_usec = 123456;
+  s.cpu_user_usec = 100000;
+  s.cpu_system_usec = 23456;
+  s.cpu_nr_periods = 50;
+  s.cpu_nr_throttled = 5;
+  s.cpu_throttled_usec = 777;
+  s.memory_current = 40 << 20;
+  s.memory_max = kCtlUnlimited;
+  s.memory_stat[0] = 10 << 20;   // anon
+  s.memory_stat[13] = 8 << 20;   // inactive_file
+  s.memory_stat[9] = 4242;       // pgfault
+  s.memory_events[4] = 2;        // oom_kill
+  s.pids_current = 3;
+  s.pids_max = 100;
+  s.io_rbytes = 4096;
+  s.io_wios = 9;
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("ZoneControl::stats: figures become containerd's v2 Metrics; garbage, oversized and lying answers fail") {
+  using namespace xg::idm;
+  namespace m2 = io::containerd::cgroups::v2;
+  const CtlStatsRsp good = sample_stats();
+  const auto good_bytes = bytes_of(good);
+  CtlStatsRsp lying = good;
+  lying.cpu_nr_throttled = lying.cpu_nr_periods + 1;
+  enum Kind { kGood, kLying, kOversized, kShort, kAbsentButFilled };
+  for (Kind kind : {kGood, kLying, kOversized, kShort, kAbsentButFilled}) {
+    CAPTURE(static_cast<int>(kind));
+    auto pair = channel_pair();
+    ScriptedZone zone;
+    switch (kind) {
+      case kGood: zone.fixed.assign(good_bytes.begin(), good_bytes.end()); break;
+      case kLying: {
+        const auto b = bytes_of(lying);
+        zone.fixed.assign(b.begin(), b.end());
+        break;
+      }
+      case kOversized:  // a tail where the table allows none
+        zone.fixed.assign(good_bytes.begin(), good_bytes.end());
+        zone.tail.assign(64, std::byte{1});
+        break;
+      case kShort: zone.fixed.assign(good_bytes.begin(), good_bytes.begin() + 40); break;
+      case kAbsentButFilled: {
+        CtlStatsRsp b = good;
+        b.present &= ~uint32_t{kCtlStatsPids};
+        const auto bb = bytes_of(b);
+        zone.fixed.assign(bb.begin(), bb.end());
+        break;
+      }
+    }
+    zone.run(*pair.zone);
+    auto zc = ZoneControl::over(std::move(pair.shim), ZoneEvents{}, std::chrono::milliseconds(3'000));
+    REQUIRE(std::holds_alternative<std::unique_ptr<ZoneControl>>(zc));
+    auto& ctl = *std::get<std::unique_ptr<ZoneControl>>(zc);
+    CtlStatsRsp got{};
+    const int e = ctl.stats(7, got);
+    if (kind != kGood) {
+      CHECK(e == EPIPE);
+      CHECK(!ctl.healthy());
+      CHECK(ctl.stats(7, got) == EPIPE);  // every later call fails at once
+      continue;
+    }
+    REQUIRE(e == 0);
+    CHECK(ctl.healthy());
+    m2::Metrics m;
+    REQUIRE(m.ParseFromString(metrics_from_zone(got).SerializeAsString()));
+    CHECK(m.cpu().usage_usec() == 123456);
+    CHECK(m.cpu().user_usec() == 100000);
+    CHECK(m.cpu().system_usec() == 23456);
+    CHECK(m.cpu().nr_periods() == 50);
+    CHECK(m.cpu().nr_throttled() == 5);
+    CHECK(m.cpu().throttled_usec() == 777);
+    CHECK(m.memory().usage() == 40u << 20);
+    CHECK(m.memory().usage_limit() == UINT64_MAX);  // "max", as containerd itself reports it
+    CHECK(m.memory().anon() == 10u << 20);
+    CHECK(m.memory().inactive_file() == 8u << 20);
+    CHECK(m.memory().pgfault() == 4242);
+    // containerd's CRI working set: usage - inactive_file.
+    CHECK(m.memory().usage() - m.memory().inactive_file() == 32u << 20);
+    CHECK(m.memory_events().oom_kill() == 2);
+    CHECK(m.pids().current() == 3);
+    CHECK(m.pids().limit() == 100);
+    REQUIRE(m.io().usage_size() == 1);
+    CHECK(m.io().usage(0).rbytes() == 4096);
+    CHECK(m.io().usage(0).wios() == 9);
+  }
+  // Groups the zone did not report are absent from the message.
+  CtlStatsRsp only_cpu{};
+  only_cpu.present = kCtlStatsCpu;
+  only_cpu.cpu_usage_usec = 5;
+  const auto m = metrics_from_zone(only_cpu);
+  CHECK(m.has_cpu());
+  CHECK(!m.has_memory());
+  CHECK(!m.has_pids());
+  CHECK(!m.has_io());
+  CHECK(m.cpu().nr_periods() == 0);
 }

@@ -40,8 +40,25 @@ size_t padded(size_t n) noexcept { return (n + 3) & ~size_t{3}; }
 
 std::optional<CtlStartStrings> parse_ctl_start(const CtlStartReq& req, std::span<const std::byte> tail) {
   if (req.argc == 0 || req.argc > kMaxCtlStrings || req.envc > kMaxCtlStrings ||
-      req.argc + req.envc > kMaxCtlStrings || tail.size() > kMaxCtlStartTail)
+      req.argc + req.envc > kMaxCtlStrings || tail.size() > kMaxCtlStartTail || req.ngroups > kMaxCtlGroups ||
+      req.nrlimits > kMaxCtlRlimits)
     return std::nullopt;
+  // The binary part first: gids, then rlimits (counts bounded above, so no overflow).
+  const size_t binary = size_t{req.ngroups} * sizeof(uint32_t) + size_t{req.nrlimits} * sizeof(CtlRlimit);
+  if (binary > tail.size()) return std::nullopt;
+  CtlStartStrings s;
+  s.groups.resize(req.ngroups);
+  if (req.ngroups) std::memcpy(s.groups.data(), tail.data(), req.ngroups * sizeof(uint32_t));
+  s.rlimits.resize(req.nrlimits);
+  if (req.nrlimits)
+    std::memcpy(s.rlimits.data(), tail.data() + req.ngroups * sizeof(uint32_t), req.nrlimits * sizeof(CtlRlimit));
+  uint32_t seen = 0;
+  for (const CtlRlimit& r : s.rlimits) {
+    if (r.resource >= kMaxCtlRlimits || r.reserved != 0 || r.soft > r.hard || (seen & (1u << r.resource)))
+      return std::nullopt;
+    seen |= 1u << r.resource;
+  }
+  tail = tail.subspan(binary);
   const std::string_view all(reinterpret_cast<const char*>(tail.data()), tail.size());
   std::vector<std::string_view> parts;
   const size_t want = 3 + size_t{req.argc} + req.envc;
@@ -55,7 +72,6 @@ std::optional<CtlStartStrings> parse_ctl_start(const CtlStartReq& req, std::span
     pos = nul + 1;
   }
   if (parts.size() != want) return std::nullopt;
-  CtlStartStrings s;
   s.id = parts[0];
   s.cwd = parts[1];
   s.hostname = parts[2];
@@ -66,10 +82,35 @@ std::optional<CtlStartStrings> parse_ctl_start(const CtlStartReq& req, std::span
   return s;
 }
 
+bool valid_ctl_caps(const CtlCaps& c) noexcept {
+  for (uint64_t m : {c.bounding, c.effective, c.permitted, c.inheritable, c.ambient})
+    if (m & ~kCtlCapsKnown) return false;
+  // What capset(2) and PR_CAP_AMBIENT_RAISE would refuse anyway, refused up front with a clear errno.
+  return (c.effective & ~c.permitted) == 0 && (c.ambient & ~(c.permitted & c.inheritable)) == 0;
+}
+
+bool valid_ctl_resources(const CtlResources& r) noexcept {
+  if (r.reserved != 0 || r.cpu_weight > 10'000) return false;
+  if (r.cpu_period_us != 0 && (r.cpu_period_us < 1000 || r.cpu_period_us > 1'000'000)) return false;
+  if (r.cpu_quota_us != 0 && (r.cpu_quota_us < 1000 || r.cpu_quota_us > (uint64_t{1} << 40))) return false;
+  if (r.cpu_period_us != 0 && r.cpu_quota_us == 0) return false;  // a period alone limits nothing
+  return r.memory_max <= (uint64_t{1} << 48) && r.pids_max <= (uint64_t{1} << 22);
+}
+
 bool CtlStartReq::valid(std::span<const std::byte> tail) const noexcept {
-  if (proc_id == 0 || (flags & ~uint32_t{kCtlStartFlagsKnown}) != 0) return false;
+  if (proc_id == 0 || (flags & ~uint32_t{kCtlStartFlagsKnown}) != 0 || reserved != 0) return false;
   if (container_proc == 0 ? rootfs_disk >= kMaxCtlDisks : (rootfs_disk != 0 || container_proc == proc_id))
     return false;
+  if ((flags & kCtlStartOomScoreAdj) ? (oom_score_adj < -1000 || oom_score_adj > 1000) : oom_score_adj != 0)
+    return false;
+  if (!valid_ctl_caps(caps)) return false;
+  if (!(flags & kCtlStartCaps) &&
+      (caps.bounding | caps.effective | caps.permitted | caps.inheritable | caps.ambient) != 0)
+    return false;
+  if (!valid_ctl_resources(resources)) return false;
+  if (container_proc != 0 && (resources.memory_max | resources.cpu_quota_us | resources.cpu_period_us |
+                              resources.pids_max | resources.cpu_weight) != 0)
+    return false;  // an exec has its container's limits
   try {
     return parse_ctl_start(*this, tail).has_value();
   } catch (...) {  // allocation failure: refuse, never throw out of a validator
@@ -79,9 +120,15 @@ bool CtlStartReq::valid(std::span<const std::byte> tail) const noexcept {
 
 std::vector<std::byte> encode_ctl_start(const CtlStartStrings& s) {
   std::vector<std::byte> out;
+  if (s.groups.size() > kMaxCtlGroups || s.rlimits.size() > kMaxCtlRlimits) return out;
+  const auto raw = [&](const void* p, size_t n) {
+    const auto* b = static_cast<const std::byte*>(p);
+    out.insert(out.end(), b, b + n);
+  };
+  if (!s.groups.empty()) raw(s.groups.data(), s.groups.size() * sizeof(uint32_t));
+  if (!s.rlimits.empty()) raw(s.rlimits.data(), s.rlimits.size() * sizeof(CtlRlimit));
   auto put = [&](std::string_view v) {
-    const auto* p = reinterpret_cast<const std::byte*>(v.data());
-    out.insert(out.end(), p, p + v.size());
+    raw(v.data(), v.size());
     out.push_back(std::byte{0});
   };
   put(s.id);
@@ -91,6 +138,48 @@ std::vector<std::byte> encode_ctl_start(const CtlStartStrings& s) {
   for (auto e : s.env) put(e);
   if (out.size() > kMaxCtlStartTail) out.clear();
   return out;
+}
+
+bool check_ctl_stats(const CtlStatsRsp& s, std::string& why) {
+  // Far above any zone (64 GiB, 64 vCPUs) yet far below where a sum or a unit conversion could overflow.
+  constexpr uint64_t kMaxBytes = uint64_t{1} << 50;
+  constexpr uint64_t kMaxCount = uint64_t{1} << 50;
+  constexpr uint64_t kMaxUsec = uint64_t{1} << 52;  // x1000 for nanoseconds stays below 2^62
+  constexpr uint64_t kMaxPids = uint64_t{1} << 22;  // PID_MAX_LIMIT
+  auto bad = [&](const std::string& w) {
+    why = w;
+    return false;
+  };
+  if ((s.present & ~uint32_t{kCtlStatsKnown}) != 0 || s.reserved != 0) return bad("unknown present bits or reserved");
+  auto absent_zero = [&](uint32_t bit, std::initializer_list<uint64_t> v) {
+    if (s.present & bit) return true;
+    for (uint64_t x : v)
+      if (x) return false;
+    return true;
+  };
+  uint64_t mem_any = s.memory_current | s.memory_max;
+  for (uint64_t v : s.memory_stat) mem_any |= v;
+  for (uint64_t v : s.memory_events) mem_any |= v;
+  if (!absent_zero(kCtlStatsCpu, {s.cpu_usage_usec, s.cpu_user_usec, s.cpu_system_usec}) ||
+      !absent_zero(kCtlStatsCpuThrottle, {s.cpu_nr_periods, s.cpu_nr_throttled, s.cpu_throttled_usec}) ||
+      !absent_zero(kCtlStatsMemory, {mem_any}) || !absent_zero(kCtlStatsPids, {s.pids_current, s.pids_max}) ||
+      !absent_zero(kCtlStatsIo, {s.io_rbytes, s.io_wbytes, s.io_rios, s.io_wios}))
+    return bad("figures of a group marked absent");
+  for (uint64_t v : {s.cpu_usage_usec, s.cpu_user_usec, s.cpu_system_usec, s.cpu_throttled_usec})
+    if (v > kMaxUsec) return bad("a cpu time past 2^52 us");
+  if (s.cpu_nr_periods > kMaxCount || s.cpu_nr_throttled > s.cpu_nr_periods)
+    return bad("more throttled periods than periods");
+  if (s.memory_current > kMaxBytes || (s.memory_max != kCtlUnlimited && s.memory_max > kMaxBytes))
+    return bad("memory figures past 2^50 bytes");
+  for (uint64_t v : s.memory_stat)
+    if (v > kMaxBytes) return bad("a memory.stat figure past 2^50");
+  for (uint64_t v : s.memory_events)
+    if (v > kMaxCount) return bad("a memory event count past 2^50");
+  if (s.pids_current > kMaxPids || (s.pids_max != kCtlUnlimited && s.pids_max > kMaxPids))
+    return bad("pids past PID_MAX_LIMIT");
+  for (uint64_t v : {s.io_rbytes, s.io_wbytes, s.io_rios, s.io_wios})
+    if (v > kMaxBytes) return bad("an io figure past 2^50");
+  return true;
 }
 
 bool parse_ctl_events(std::span<const std::byte> tail, uint32_t events,

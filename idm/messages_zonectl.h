@@ -13,15 +13,19 @@
 
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
 namespace xg::idm {
 
 inline constexpr const char* kCtlDeviceType = "xen-gpu-ctl";
-inline constexpr uint32_t kCtlProtocolVersion = 1;
+// 2: CtlStart carries a container's cgroup limits and the process's rlimits, capabilities, no_new_privs and
+// additional gids; CtlStats.
+inline constexpr uint32_t kCtlProtocolVersion = 2;
 
 // Bounds (also what the zone init promises in CtlHelloRsp).
 inline constexpr uint32_t kMaxCtlStartTail = 48 * 1024;  // id, cwd, hostname, argv, env: NUL-terminated strings
@@ -32,6 +36,13 @@ inline constexpr uint32_t kMaxCtlPollTail = 60 * 1024;   // events + output byte
 inline constexpr uint32_t kMaxCtlPollWaitMs = 200;
 inline constexpr uint32_t kMaxCtlPids = 1024;
 inline constexpr uint32_t kMaxCtlDisks = 26;  // rootfs images are the PV disks xvda..xvdz
+inline constexpr uint32_t kMaxCtlGroups = 64;   // additional gids of one process
+inline constexpr uint32_t kMaxCtlRlimits = 16;  // one per resource: RLIMIT_CPU (0) .. RLIMIT_RTTIME (15)
+// Capabilities 0 (CAP_CHOWN) .. 40 (CAP_CHECKPOINT_RESTORE), the ones Linux 6.x knows. A zone kernel that knows
+// fewer ignores the rest (as runc ignores capabilities its kernel lacks).
+inline constexpr uint32_t kCtlCapCount = 41;
+inline constexpr uint64_t kCtlCapsKnown = (uint64_t{1} << kCtlCapCount) - 1;
+inline constexpr uint64_t kCtlUnlimited = ~uint64_t{0};  // a limit of "max" (how containerd represents it too)
 
 // Shim -> zone, first on a fresh channel: which protocol we speak; the zone answers its own limits.
 struct CtlHelloReq {
@@ -45,12 +56,36 @@ struct CtlHelloRsp {
   uint64_t mem_total_kib;  // the zone's memory as its kernel sees it (informational)
 };
 
-// Starts a process. container_proc == 0: a container's first process, in new mount, PID and UTS namespaces, its
-// root an overlay of the read-only image on disk `rootfs_disk` (xvda + n) and a writable tmpfs. Otherwise an
-// exec: the process joins the namespaces of the running container `container_proc`.
+// Starts a process. container_proc == 0: a container's first process, in new mount, PID and UTS namespaces and a
+// cgroup of its own (limits from `resources`), its root an overlay of the read-only image on disk `rootfs_disk`
+// (xvda + n) and a writable tmpfs. Otherwise an exec: the process joins the namespaces and the cgroup of the
+// running container `container_proc`.
 enum CtlStartFlags : uint32_t {
-  kCtlStartStdin = 1u << 0,  // keep a stdin pipe open (fed by CtlStdin); otherwise stdin is /dev/null
-  kCtlStartFlagsKnown = kCtlStartStdin,
+  kCtlStartStdin = 1u << 0,        // keep a stdin pipe open (fed by CtlStdin); otherwise stdin is /dev/null
+  kCtlStartCaps = 1u << 1,         // set the capability sets in `caps`; otherwise the process keeps the zone init's
+  kCtlStartNoNewPrivs = 1u << 2,   // PR_SET_NO_NEW_PRIVS before exec
+  kCtlStartOomScoreAdj = 1u << 3,  // write `oom_score_adj`
+  kCtlStartFlagsKnown = kCtlStartStdin | kCtlStartCaps | kCtlStartNoNewPrivs | kCtlStartOomScoreAdj,
+};
+// An OCI process's capability sets, bit n = capability n. Valid: only known bits, effective within permitted,
+// ambient within permitted and inheritable (the kernel raises no other ambient capability).
+struct CtlCaps {
+  uint64_t bounding, effective, permitted, inheritable, ambient;
+};
+// A container's cgroup limits (cgroup v2 files); 0 in a field means "not limited" (the kernel's default).
+struct CtlResources {
+  uint64_t memory_max;     // memory.max, bytes
+  uint64_t cpu_quota_us;   // cpu.max's quota (>= 1000)
+  uint64_t cpu_period_us;  // cpu.max's period (1000..1000000); 0 with a quota: 100000
+  uint64_t pids_max;       // pids.max
+  uint32_t cpu_weight;     // cpu.weight, 1..10000
+  uint32_t reserved;
+};
+// setrlimit(resource, {soft, hard}); soft <= hard; kCtlUnlimited is RLIM_INFINITY.
+struct CtlRlimit {
+  uint32_t resource;  // < kMaxCtlRlimits (24 bytes a record)
+  uint32_t reserved;
+  uint64_t soft, hard;
 };
 struct CtlStartReq {
   uint32_t proc_id;
@@ -61,7 +96,14 @@ struct CtlStartReq {
   uint32_t flags;  // CtlStartFlags
   uint32_t argc;   // >= 1
   uint32_t envc;
-  // Tail: id, cwd (absolute), hostname (may be empty), argv[argc], env[envc]; each NUL-terminated, nothing after.
+  uint32_t ngroups;        // <= kMaxCtlGroups
+  uint32_t nrlimits;       // <= kMaxCtlRlimits, each resource at most once
+  int32_t oom_score_adj;   // -1000..1000 with kCtlStartOomScoreAdj, else 0
+  uint32_t reserved;
+  CtlCaps caps;            // all 0 without kCtlStartCaps
+  CtlResources resources;  // an exec: all 0 (it joins its container's cgroup)
+  // Tail: ngroups uint32 gids, nrlimits CtlRlimit records, then the strings: id, cwd (absolute), hostname (may be
+  // empty), argv[argc], env[envc]; each NUL-terminated, nothing after.
   [[nodiscard]] bool valid(std::span<const std::byte> tail) const noexcept;
 };
 struct CtlStartRsp {
@@ -69,16 +111,22 @@ struct CtlStartRsp {
   uint32_t reserved;
 };
 
-// The strings of a CtlStart, as views into the caller's private copy of the tail.
+// A CtlStart's tail, decoded: the strings as views into the caller's private copy of the tail, the gids and
+// rlimits copied out.
 struct CtlStartStrings {
   std::string_view id, cwd, hostname;
   std::vector<std::string_view> argv, env;
+  std::vector<uint32_t> groups;
+  std::vector<CtlRlimit> rlimits;
 };
 // nullopt unless the tail is exactly what `req` announces (counts, terminators, bounds, an id of the allowed
-// characters, an absolute cwd without "..", a non-empty argv[0]).
+// characters, an absolute cwd without "..", a non-empty argv[0], rlimits in range and each resource once).
 [[nodiscard]] std::optional<CtlStartStrings> parse_ctl_start(const CtlStartReq& req, std::span<const std::byte> tail);
-// The tail for `s` (the shim's side); empty when it would not fit kMaxCtlStartTail.
+// The tail for `s` (the shim's side); empty when it would not fit kMaxCtlStartTail or exceeds a count's bound.
 [[nodiscard]] std::vector<std::byte> encode_ctl_start(const CtlStartStrings& s);
+// The fixed fields' own rules (flags, caps, resources), apart from the tail; CtlStartReq::valid applies both.
+[[nodiscard]] bool valid_ctl_caps(const CtlCaps& c) noexcept;
+[[nodiscard]] bool valid_ctl_resources(const CtlResources& r) noexcept;
 
 struct CtlSignalReq {
   uint32_t proc_id;
@@ -145,5 +193,45 @@ struct CtlShutdownReq {
   uint32_t reserved;
   [[nodiscard]] bool valid(std::span<const std::byte>) const noexcept { return grace_ms <= 10'000 && reserved == 0; }
 };
+
+// A container's cgroup figures (CtlStats on a container's or an exec's proc_id; the container's cgroup either
+// way). Groups whose controller the zone's kernel lacks are absent: their bit clear in `present`, fields 0.
+enum CtlStatsPresent : uint32_t {
+  kCtlStatsCpu = 1u << 0,          // cpu.stat's usage (always there in cgroup v2)
+  kCtlStatsCpuThrottle = 1u << 1,  // cpu.stat's nr_periods, nr_throttled, throttled_usec (the cpu controller)
+  kCtlStatsMemory = 1u << 2,       // memory.current, memory.max, memory.stat, memory.events
+  kCtlStatsPids = 1u << 3,
+  kCtlStatsIo = 1u << 4,
+  kCtlStatsKnown = kCtlStatsCpu | kCtlStatsCpuThrottle | kCtlStatsMemory | kCtlStatsPids | kCtlStatsIo,
+};
+// memory.stat's keys the zone reports, in CtlStatsRsp::memory_stat's order (containerd's v2 MemoryStat has
+// fields of these names).
+inline constexpr const char* kCtlMemoryStatKeys[] = {
+    "anon",       "file",       "kernel_stack",  "slab",          "sock",          "shmem",
+    "file_mapped", "file_dirty", "file_writeback", "pgfault",      "pgmajfault",    "inactive_anon",
+    "active_anon", "inactive_file", "active_file", "unevictable"};
+inline constexpr uint32_t kCtlMemoryStatCount = 16;
+static_assert(std::size(kCtlMemoryStatKeys) == kCtlMemoryStatCount);
+// memory.events' keys, in CtlStatsRsp::memory_events' order.
+inline constexpr const char* kCtlMemoryEventKeys[] = {"low", "high", "max", "oom", "oom_kill"};
+inline constexpr uint32_t kCtlMemoryEventCount = 5;
+static_assert(std::size(kCtlMemoryEventKeys) == kCtlMemoryEventCount);
+struct CtlStatsRsp {
+  uint32_t present;  // CtlStatsPresent
+  uint32_t reserved;
+  uint64_t cpu_usage_usec, cpu_user_usec, cpu_system_usec;
+  uint64_t cpu_nr_periods, cpu_nr_throttled, cpu_throttled_usec;
+  uint64_t memory_current;
+  uint64_t memory_max;  // kCtlUnlimited for "max"
+  uint64_t memory_stat[kCtlMemoryStatCount];
+  uint64_t memory_events[kCtlMemoryEventCount];
+  uint64_t pids_current;
+  uint64_t pids_max;  // kCtlUnlimited for "max"
+  uint64_t io_rbytes, io_wbytes, io_rios, io_wios;  // io.stat summed over devices
+};
+// The shim's check of a zone's answer, beyond its size: only known `present` bits, reserved 0, absent groups all
+// zero, and every figure within what a zone can have (bytes and counts far below 2^63, pids below the kernel's
+// PID_MAX_LIMIT, no more throttled periods than periods). False with `why` set when the zone lied.
+[[nodiscard]] bool check_ctl_stats(const CtlStatsRsp& s, std::string& why);
 
 }  // namespace xg::idm

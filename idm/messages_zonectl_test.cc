@@ -16,10 +16,27 @@ std::vector<std::byte> raw(std::string_view s) {
   return {p, p + s.size()};
 }
 
-CtlStartReq req_for(uint32_t argc, uint32_t envc) { return CtlStartReq{1, 0, 0, 0, 0, 0, argc, envc}; }
+CtlStartReq req_for(uint32_t argc, uint32_t envc) {
+  CtlStartReq r{};
+  r.proc_id = 1;
+  r.argc = argc;
+  r.envc = envc;
+  return r;
+}
+
+CtlStartStrings strings(std::string_view id, std::string_view cwd, std::vector<std::string_view> argv,
+                        std::vector<std::string_view> env = {}) {
+  CtlStartStrings s;
+  s.id = id;
+  s.cwd = cwd;
+  s.argv = std::move(argv);
+  s.env = std::move(env);
+  return s;
+}
 
 TEST_CASE("parse_ctl_start: a well-formed tail round-trips through encode_ctl_start") {
-  CtlStartStrings s{"pod-1.c_2", "/work/dir", "host", {"/bin/sh", "-c", "echo hi"}, {"PATH=/bin", "A="}};
+  CtlStartStrings s = strings("pod-1.c_2", "/work/dir", {"/bin/sh", "-c", "echo hi"}, {"PATH=/bin", "A="});
+  s.hostname = "host";
   auto tail = encode_ctl_start(s);
   REQUIRE_FALSE(tail.empty());
   auto p = parse_ctl_start(req_for(3, 2), tail);
@@ -65,6 +82,145 @@ TEST_CASE("parse_ctl_start refuses what the request does not announce exactly") 
   CHECK_FALSE(r.valid(ok));
   r.rootfs_disk = 0;
   CHECK(r.valid(ok));
+}
+
+TEST_CASE("CtlStart's binary tail: gids and rlimits round-trip, bounds and lies refused") {
+  CtlStartStrings s = strings("c", "/", {"prog"});
+  s.groups = {1000, 2000};
+  s.rlimits = {CtlRlimit{7, 0, 1024, 4096}, CtlRlimit{0, 0, 5, 10}};
+  auto tail = encode_ctl_start(s);
+  REQUIRE(tail.size() == 2 * 4 + 2 * sizeof(CtlRlimit) + 10);  // "c" "/" "" "prog", each NUL-terminated
+  CtlStartReq r = req_for(1, 0);
+  r.ngroups = 2;
+  r.nrlimits = 2;
+  auto p = parse_ctl_start(r, tail);
+  REQUIRE(p);
+  CHECK(p->groups == std::vector<uint32_t>{1000, 2000});
+  REQUIRE(p->rlimits.size() == 2);
+  CHECK(p->rlimits[0].resource == 7);
+  CHECK(p->rlimits[0].soft == 1024);
+  CHECK(p->rlimits[0].hard == 4096);
+  CHECK(p->argv.at(0) == "prog");
+  CHECK(r.valid(tail));
+  // Counts that disagree with the tail: the strings no longer line up.
+  for (auto [g, l] : {std::pair{1u, 2u}, std::pair{2u, 1u}, std::pair{0u, 0u}, std::pair{3u, 2u}}) {
+    CtlStartReq q = r;
+    q.ngroups = g;
+    q.nrlimits = l;
+    CHECK_FALSE(parse_ctl_start(q, tail));
+  }
+  // Past the bounds, even with a tail that long.
+  CtlStartReq big = r;
+  big.ngroups = kMaxCtlGroups + 1;
+  CHECK_FALSE(parse_ctl_start(big, std::vector<std::byte>(kMaxCtlStartTail)));
+  big = r;
+  big.nrlimits = kMaxCtlRlimits + 1;
+  CHECK_FALSE(parse_ctl_start(big, std::vector<std::byte>(kMaxCtlStartTail)));
+  // A binary part longer than the whole tail.
+  CtlStartReq over = r;
+  over.ngroups = kMaxCtlGroups;
+  CHECK_FALSE(parse_ctl_start(over, std::span(tail).first(16)));
+  // Bad rlimit records: unknown resource, reserved set, soft above hard, a resource twice.
+  for (CtlRlimit bad : {CtlRlimit{16, 0, 1, 1}, CtlRlimit{7, 1, 1, 1}, CtlRlimit{7, 0, 2, 1}, CtlRlimit{0, 0, 1, 1}}) {
+    CtlStartStrings b = s;
+    b.rlimits[0] = bad;
+    if (bad.resource == 0 && bad.soft == 1) b.rlimits[1] = CtlRlimit{0, 0, 1, 1};
+    CHECK_FALSE(parse_ctl_start(r, encode_ctl_start(b)));
+  }
+  CtlRlimit inf{3, 0, kCtlUnlimited, kCtlUnlimited};
+  CtlStartStrings u = strings("c", "/", {"prog"});
+  u.rlimits = {inf};
+  CtlStartReq ur = req_for(1, 0);
+  ur.nrlimits = 1;
+  CHECK(parse_ctl_start(ur, encode_ctl_start(u)));
+  // encode refuses counts past the bounds instead of sending what the zone would refuse.
+  CtlStartStrings many = s;
+  many.groups.assign(kMaxCtlGroups + 1, 5);
+  CHECK(encode_ctl_start(many).empty());
+}
+
+TEST_CASE("CtlStart's fixed fields: flags, capabilities, oom_score_adj and resources") {
+  const auto ok = raw(std::string("id\0/\0\0prog\0", 11));
+  CtlStartReq r = req_for(1, 0);
+  REQUIRE(r.valid(ok));
+  r.flags = kCtlStartCaps | kCtlStartNoNewPrivs;
+  r.caps = CtlCaps{0xa1, 0x21, 0x21, 0x1, 0x1};
+  CHECK(r.valid(ok));
+  r.caps.effective = 0x80;  // not in permitted
+  CHECK_FALSE(r.valid(ok));
+  r.caps = CtlCaps{0xa1, 0x21, 0x21, 0, 0x1};  // ambient not in inheritable
+  CHECK_FALSE(r.valid(ok));
+  r.caps = CtlCaps{kCtlCapsKnown + 1, 0, 0, 0, 0};  // an unknown capability bit
+  CHECK_FALSE(r.valid(ok));
+  r.caps = CtlCaps{0x1, 0, 0, 0, 0};
+  r.flags = 0;  // sets without kCtlStartCaps
+  CHECK_FALSE(r.valid(ok));
+  r = req_for(1, 0);
+  r.flags = 1u << 9;  // unknown flag
+  CHECK_FALSE(r.valid(ok));
+  r = req_for(1, 0);
+  r.oom_score_adj = 5;  // without its flag
+  CHECK_FALSE(r.valid(ok));
+  r.flags = kCtlStartOomScoreAdj;
+  CHECK(r.valid(ok));
+  r.oom_score_adj = 1001;
+  CHECK_FALSE(r.valid(ok));
+  r = req_for(1, 0);
+  r.reserved = 1;
+  CHECK_FALSE(r.valid(ok));
+  r = req_for(1, 0);
+  r.resources = CtlResources{64 << 20, 50'000, 100'000, 100, 20, 0};
+  CHECK(r.valid(ok));
+  r.container_proc = 2;  // an exec carries no limits of its own
+  CHECK_FALSE(r.valid(ok));
+  for (CtlResources bad : {CtlResources{0, 500, 0, 0, 0, 0},          // quota under the kernel's 1 ms
+                           CtlResources{0, 50'000, 999, 0, 0, 0},     // period under 1 ms
+                           CtlResources{0, 50'000, 2'000'000, 0, 0, 0},
+                           CtlResources{0, 0, 100'000, 0, 0, 0},      // a period alone
+                           CtlResources{0, 0, 0, 0, 10'001, 0},       // weight past 10000
+                           CtlResources{0, 0, 0, (1u << 22) + 1, 0, 0},
+                           CtlResources{(uint64_t{1} << 48) + 1, 0, 0, 0, 0, 0},
+                           CtlResources{0, 0, 0, 0, 0, 1}}) {
+    CHECK_FALSE(valid_ctl_resources(bad));
+  }
+}
+
+TEST_CASE("check_ctl_stats: a sound answer passes; lies are refused with a reason") {
+  CtlStatsRsp s{};
+  s.present = kCtlStatsCpu | kCtlStatsCpuThrottle | kCtlStatsMemory | kCtlStatsPids | kCtlStatsIo;
+  s.cpu_usage_usec = 1000;
+  s.cpu_nr_periods = 10;
+  s.cpu_nr_throttled = 3;
+  s.memory_current = 5 << 20;
+  s.memory_max = kCtlUnlimited;
+  s.memory_stat[13] = 1 << 20;
+  s.pids_current = 3;
+  s.pids_max = kCtlUnlimited;
+  std::string why;
+  CHECK(check_ctl_stats(s, why));
+  CHECK(check_ctl_stats(CtlStatsRsp{}, why));  // nothing present: nothing claimed
+  auto refused = [&](auto change) {
+    CtlStatsRsp b = s;
+    change(b);
+    std::string w;
+    const bool ok = check_ctl_stats(b, w);
+    return !ok && !w.empty();
+  };
+  CHECK(refused([](CtlStatsRsp& b) { b.present |= 1u << 7; }));
+  CHECK(refused([](CtlStatsRsp& b) { b.reserved = 1; }));
+  CHECK(refused([](CtlStatsRsp& b) { b.cpu_nr_throttled = 11; }));
+  CHECK(refused([](CtlStatsRsp& b) { b.cpu_usage_usec = uint64_t{1} << 60; }));
+  CHECK(refused([](CtlStatsRsp& b) { b.memory_current = uint64_t{1} << 60; }));
+  CHECK(refused([](CtlStatsRsp& b) { b.memory_max = (uint64_t{1} << 60); }));
+  CHECK(refused([](CtlStatsRsp& b) { b.memory_stat[0] = ~uint64_t{0}; }));
+  CHECK(refused([](CtlStatsRsp& b) { b.pids_current = 1u << 23; }));
+  CHECK(refused([](CtlStatsRsp& b) { b.io_rbytes = ~uint64_t{0}; }));
+  CHECK(refused([](CtlStatsRsp& b) {  // figures of a group said to be absent
+    b.present &= ~uint32_t{kCtlStatsPids};
+  }));
+  CHECK(refused([](CtlStatsRsp& b) {
+    b.present &= ~uint32_t{kCtlStatsMemory};
+  }));
 }
 
 TEST_CASE("CtlPoll events: append_ctl_event and parse_ctl_events round-trip") {

@@ -200,11 +200,11 @@ ContainerHost::ContainerHost(ContainerOptions options) : opt_(std::move(options)
 }
 
 int ContainerHost::start(const StartRequest& req, Spawned& out) {
-  SpawnPlan plan = make_plan(*req.strings);
-  plan.uid = req.uid;
-  plan.gid = req.gid;
-  plan.stdin_pipe = req.stdin_pipe;
+  SpawnPlan plan = make_plan(req);
   plan.make_cwd = true;
+  idm::UniqueFd cgroup;
+  if (int e = cgroup_for_start(opt_.cgroups, req, cgroup); e != 0) return e;
+  plan.cgroup_procs = cgroup.valid() ? cgroup.get() : -1;
   std::array<idm::UniqueFd, 3> ns_fds;
   std::array<int, 3> ns_raw{};
   Setup s;
@@ -254,7 +254,16 @@ int ContainerHost::start(const StartRequest& req, Spawned& out) {
     idm::log_line("container " + std::string(req.strings->id) + ": " +
                   step_name(stage - static_cast<int32_t>(SpawnStage::kSetup)) + " failed (" +
                   (s.disk.empty() ? std::string() : s.disk + ", ") + std::strerror(e) + ")");
+  if (e != 0 && !req.container_pid && opt_.cgroups) opt_.cgroups->release(req.proc_id);
   return e;
+}
+
+int ContainerHost::stats(uint32_t proc_id, idm::CtlStatsRsp& out) {
+  return opt_.cgroups ? opt_.cgroups->stats(proc_id, out) : ENOTSUP;
+}
+
+void ContainerHost::container_gone(uint32_t proc_id) {
+  if (opt_.cgroups) opt_.cgroups->release(proc_id);
 }
 
 int ContainerHost::signal_all(pid_t container_pid, int sig) {

@@ -20,6 +20,7 @@
 #include <chrono>
 #include <string>
 
+#include "cri-shim/zone/cgroups.h"
 #include "cri-shim/zone/process_host.h"
 
 namespace xg::zone {
@@ -33,6 +34,7 @@ struct ContainerOptions {
   std::chrono::milliseconds disk_wait{7'000};
   std::string gpu_lib_dir = "/opt/xen-gpu/lib";
   std::string scratch = "/run";  // where each container's mount namespace puts its private tmpfs
+  ZoneCgroups* cgroups = nullptr;  // a cgroup per container (cgroups.h); none without
 };
 
 class ContainerHost final : public ProcessHost {
@@ -43,6 +45,8 @@ class ContainerHost final : public ProcessHost {
   [[nodiscard]] int start(const StartRequest& req, Spawned& out) override;
   [[nodiscard]] int signal_all(pid_t container_pid, int sig) override;
   [[nodiscard]] int pids(pid_t container_pid, std::vector<uint32_t>& out) override;
+  [[nodiscard]] int stats(uint32_t proc_id, idm::CtlStatsRsp& out) override;
+  void container_gone(uint32_t proc_id) override;
 
  private:
   ContainerOptions opt_;

@@ -37,13 +37,23 @@ pid_t pgrp_of(const char* pid) {
 }  // namespace
 
 int PlainHost::start(const StartRequest& req, Spawned& out) {
-  SpawnPlan plan = make_plan(*req.strings);
-  plan.uid = req.uid;
-  plan.gid = req.gid;
-  plan.set_ids = req.uid != ::geteuid() || req.gid != ::getegid();
-  plan.stdin_pipe = req.stdin_pipe;
+  SpawnPlan plan = make_plan(req);
+  plan.set_ids = req.uid != ::geteuid() || req.gid != ::getegid() || !plan.groups.empty();
   plan.pgrp = req.container_pid ? req.container_pid : 0;
-  return spawn(plan, out);
+  idm::UniqueFd cgroup;
+  if (int e = cgroup_for_start(cgroups_, req, cgroup); e != 0) return e;
+  plan.cgroup_procs = cgroup.valid() ? cgroup.get() : -1;
+  const int e = spawn(plan, out);
+  if (e != 0 && !req.container_pid && cgroups_) cgroups_->release(req.proc_id);
+  return e;
+}
+
+int PlainHost::stats(uint32_t proc_id, idm::CtlStatsRsp& out) {
+  return cgroups_ ? cgroups_->stats(proc_id, out) : ENOTSUP;
+}
+
+void PlainHost::container_gone(uint32_t proc_id) {
+  if (cgroups_) cgroups_->release(proc_id);
 }
 
 int PlainHost::signal_all(pid_t container_pid, int sig) {

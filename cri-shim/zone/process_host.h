@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "idm/messages_zonectl.h"
@@ -15,11 +16,17 @@ namespace xg::zone {
 // One CtlStart, validated. `strings` views the server's private copy of the request.
 struct StartRequest {
   uint32_t proc_id = 0;
-  pid_t container_pid = 0;  // an exec: the container's first process (0 for a container)
+  pid_t container_pid = 0;      // an exec: the container's first process (0 for a container)
+  uint32_t container_proc = 0;  // an exec: the container's proc_id (its cgroup)
   uint32_t rootfs_disk = 0;
   uint32_t uid = 0, gid = 0;
   bool stdin_pipe = false;
-  const idm::CtlStartStrings* strings = nullptr;
+  bool no_new_privs = false;
+  bool set_caps = false;
+  idm::CtlCaps caps{};
+  std::optional<int> oom_score_adj;
+  idm::CtlResources resources{};  // a container's cgroup limits
+  const idm::CtlStartStrings* strings = nullptr;  // also the gids and rlimits
 };
 
 // What start() hands over: the pid (in the zone init's PID namespace) and our ends of the child's pipes
@@ -40,6 +47,11 @@ class ProcessHost {
   [[nodiscard]] virtual int signal_all(pid_t container_pid, int sig) = 0;
   // The pids (zone init's namespace) of every process of that container.
   [[nodiscard]] virtual int pids(pid_t container_pid, std::vector<uint32_t>& out) = 0;
+  // Container `proc_id`'s cgroup figures; 0 or an errno (ENOENT: it has no cgroup).
+  [[nodiscard]] virtual int stats(uint32_t proc_id, idm::CtlStatsRsp& out) = 0;
+  // Container `proc_id`'s first process was reaped, or the container was removed: its cgroup can go. May be
+  // called from the supervisor's reaper, with the supervisor's lock held: must not call into it.
+  virtual void container_gone(uint32_t proc_id) = 0;
 };
 
 }  // namespace xg::zone

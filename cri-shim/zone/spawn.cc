@@ -1,14 +1,17 @@
 #include "cri-shim/zone/spawn.h"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -67,9 +70,45 @@ struct ChildFds {
   int pid_pipe = -1;                // an exec's first child writes the second child's pid here
 };
 
-// The common steps after the host's setup, ending in exec. Never returns.
+[[noreturn]] void child_fail(const ChildFds& fds, SpawnStage stage, int err) noexcept {
+  child_report(fds.report, static_cast<int32_t>(stage), err);
+  ::_exit(127);
+}
+
+// Before the uid switch: the bounding set (PR_CAPBSET_DROP needs CAP_SETPCAP, which we still have), and
+// keep-caps so that the switch does not empty the permitted set.
+int drop_bounding(const SpawnPlan& plan) noexcept {
+  for (int c = 0; c <= plan.cap_last && c < 64; ++c)
+    if (!((plan.caps.bounding >> c) & 1) && ::prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0 && errno != EINVAL)
+      return errno;
+  return ::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) == 0 ? 0 : errno;
+}
+
+// After the uid switch: the three sets, then the ambient set (each ambient capability is in permitted and
+// inheritable: CtlStartReq::valid).
+int set_capabilities(const SpawnPlan& plan) noexcept {
+  if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) return errno;
+  const uint64_t known = plan.cap_last >= 63 ? ~uint64_t{0} : (uint64_t{1} << (plan.cap_last + 1)) - 1;
+  const uint64_t eff = plan.caps.effective & known, prm = plan.caps.permitted & known,
+                 inh = plan.caps.inheritable & known;
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {
+      {static_cast<uint32_t>(eff), static_cast<uint32_t>(prm), static_cast<uint32_t>(inh)},
+      {static_cast<uint32_t>(eff >> 32), static_cast<uint32_t>(prm >> 32), static_cast<uint32_t>(inh >> 32)}};
+  if (::syscall(SYS_capset, &hdr, data) != 0) return errno;
+  if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) return errno;
+  for (int c = 0; c <= plan.cap_last && c < 64; ++c)
+    if (((plan.caps.ambient & known) >> c) & 1)
+      if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) != 0) return errno;
+  return 0;
+}
+
+// The common steps after the host's setup, ending in exec. Never returns. Order as runc's init: cgroup, (the
+// host's mounts), stdio, signals, cwd, rlimits, oom_score_adj, no_new_privs, bounding set, ids, capabilities.
 [[noreturn]] void child_exec(const SpawnPlan& plan, const ChildFds& fds, char* const* argv, char* const* envp,
                              const char* const* candidates) noexcept {
+  // First, so that everything the setup allocates is charged to the container.
+  if (plan.cgroup_procs >= 0 && ::write(plan.cgroup_procs, "0", 1) != 1) child_fail(fds, SpawnStage::kCgroup, errno);
   if (plan.setup) {
     int32_t step = 0;
     if (int e = plan.setup(plan.setup_ctx, &step); e != 0) {
@@ -105,15 +144,33 @@ struct ChildFds {
     child_report(fds.report, static_cast<int32_t>(SpawnStage::kCwd), errno);
     ::_exit(127);
   }
+  for (const idm::CtlRlimit& r : plan.rlimits) {
+    const uint64_t lim[2] = {r.soft, r.hard};  // struct rlimit64; kCtlUnlimited is RLIM64_INFINITY
+    if (::syscall(SYS_prlimit64, 0, r.resource, lim, nullptr) != 0) child_fail(fds, SpawnStage::kRlimits, errno);
+  }
+  if (plan.set_oom_score_adj) {
+    const int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd < 0) child_fail(fds, SpawnStage::kOomScoreAdj, errno);
+    const ssize_t n = ::write(fd, plan.oom_score_adj.data(), plan.oom_score_adj.size());
+    const int e = errno;
+    ::close(fd);
+    if (n != static_cast<ssize_t>(plan.oom_score_adj.size())) child_fail(fds, SpawnStage::kOomScoreAdj, n < 0 ? e : EIO);
+  }
+  if (plan.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) child_fail(fds, SpawnStage::kNoNewPrivs, errno);
+  if (plan.set_caps)
+    if (int e = drop_bounding(plan); e != 0) child_fail(fds, SpawnStage::kCapabilities, e);
   if (plan.set_ids) {
     // Raw system calls: glibc's wrappers would try to apply the change to the parent's other threads, which do
     // not exist in this child.
-    if (::syscall(SYS_setgroups, 0, nullptr) != 0 || ::syscall(SYS_setresgid, plan.gid, plan.gid, plan.gid) != 0 ||
+    if (::syscall(SYS_setgroups, plan.groups.size(), plan.groups.empty() ? nullptr : plan.groups.data()) != 0 ||
+        ::syscall(SYS_setresgid, plan.gid, plan.gid, plan.gid) != 0 ||
         ::syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) != 0) {
       child_report(fds.report, static_cast<int32_t>(SpawnStage::kIds), errno);
       ::_exit(127);
     }
   }
+  if (plan.set_caps)
+    if (int e = set_capabilities(plan); e != 0) child_fail(fds, SpawnStage::kCapabilities, e);
   // The first candidate's error wins unless a later one exists and fails otherwise (execvp's rule: ENOENT is
   // the least informative).
   int err = ENOENT;
@@ -136,6 +193,11 @@ const char* stage_name(int32_t stage) noexcept {
     case SpawnStage::kCwd: return "cwd";
     case SpawnStage::kIds: return "uid/gid";
     case SpawnStage::kExec: return "exec";
+    case SpawnStage::kCgroup: return "joining the container's cgroup";
+    case SpawnStage::kRlimits: return "rlimits";
+    case SpawnStage::kOomScoreAdj: return "oom_score_adj";
+    case SpawnStage::kNoNewPrivs: return "no_new_privs";
+    case SpawnStage::kCapabilities: return "capabilities";
     default: return stage >= static_cast<int32_t>(SpawnStage::kSetup) ? "container setup" : "?";
   }
 }
@@ -162,8 +224,29 @@ int mkdir_p(const char* path, unsigned mode) noexcept {
   return 0;
 }
 
-SpawnPlan make_plan(const idm::CtlStartStrings& s) {
+int cap_last_cap() {
+  int v = 40;
+  if (FILE* f = std::fopen("/proc/sys/kernel/cap_last_cap", "re")) {
+    if (std::fscanf(f, "%d", &v) != 1 || v < 0 || v > 63) v = 40;
+    std::fclose(f);
+  }
+  return v;
+}
+
+SpawnPlan make_plan(const StartRequest& req) {
+  const idm::CtlStartStrings& s = *req.strings;
   SpawnPlan p;
+  p.uid = req.uid;
+  p.gid = req.gid;
+  p.groups.assign(s.groups.begin(), s.groups.end());
+  p.rlimits = s.rlimits;
+  p.stdin_pipe = req.stdin_pipe;
+  p.no_new_privs = req.no_new_privs;
+  p.set_oom_score_adj = req.oom_score_adj.has_value();
+  if (req.oom_score_adj) p.oom_score_adj = std::to_string(*req.oom_score_adj);
+  p.set_caps = req.set_caps;
+  p.caps = req.caps;
+  if (p.set_caps) p.cap_last = cap_last_cap();
   for (auto a : s.argv) p.argv.emplace_back(a);
   for (auto e : s.env) p.env.emplace_back(e);
   p.cwd = std::string(s.cwd);

@@ -25,6 +25,11 @@ enum class SpawnStage : int32_t {
   kCwd,
   kIds,
   kExec,
+  kCgroup,       // joining the container's cgroup
+  kRlimits,
+  kOomScoreAdj,
+  kNoNewPrivs,
+  kCapabilities,  // bounding set, keep-caps, capset, ambient
   kSetup = 100,  // the host's own steps (mounts, namespaces): kSetup + the host's step number
 };
 [[nodiscard]] const char* stage_name(int32_t stage) noexcept;
@@ -39,6 +44,17 @@ struct SpawnPlan {
   std::string cwd;
   uint32_t uid = 0, gid = 0;
   bool set_ids = true;    // setgroups/setresgid/setresuid (skipped by the plain host when they are ours)
+  std::vector<gid_t> groups;  // setgroups' list (additional gids), with set_ids
+  std::vector<idm::CtlRlimit> rlimits;
+  bool no_new_privs = false;
+  bool set_oom_score_adj = false;
+  std::string oom_score_adj;  // its text, made before the fork
+  // Capabilities, applied as runc applies them: the bounding set dropped, keep-caps across the uid switch, then
+  // capset(effective, permitted, inheritable) and the ambient set. Bits past the kernel's cap_last_cap ignored.
+  bool set_caps = false;
+  idm::CtlCaps caps{};
+  int cap_last = 40;
+  int cgroup_procs = -1;  // the container cgroup's cgroup.procs: the child writes "0" (itself) first
   bool make_cwd = false;  // create the cwd if missing (containers, as runc does)
   bool stdin_pipe = false;
   unsigned long clone_flags = 0;  // namespaces of a container's first process
@@ -49,8 +65,11 @@ struct SpawnPlan {
 };
 
 // Builds argv, env and the exec candidates (argv[0] without '/': every PATH entry of `env`, else a default
-// PATH, as runc resolves it).
-[[nodiscard]] SpawnPlan make_plan(const idm::CtlStartStrings& s);
+// PATH, as runc resolves it), and the process settings of `req` (ids, gids, rlimits, capabilities,
+// no_new_privs, oom_score_adj, stdin).
+[[nodiscard]] SpawnPlan make_plan(const StartRequest& req);
+// The kernel's highest capability number (/proc/sys/kernel/cap_last_cap; 40 if unreadable).
+[[nodiscard]] int cap_last_cap();
 
 // Starts the child; 0 or an errno (logged with its stage; `stage`, when given, receives it).
 [[nodiscard]] int spawn(const SpawnPlan& plan, Spawned& out, int32_t* stage = nullptr);

@@ -80,6 +80,11 @@ std::optional<Supervisor::Entry> Supervisor::find(uint32_t proc_id) {
   return Entry{it->second.pid, it->second.container_proc, it->second.exited};
 }
 
+void Supervisor::set_on_container_exit(std::function<void(uint32_t)> fn) {
+  std::lock_guard l(mu_);
+  on_container_exit_ = std::move(fn);
+}
+
 bool Supervisor::full() {
   std::lock_guard l(mu_);
   return procs_.size() >= limits_.max_procs;
@@ -255,6 +260,7 @@ void Supervisor::reap_locked() {
       p.exited = true;
       p.status = shell_status(st);
       p.exited_at = Clock::now();
+      if (p.container_proc == 0 && on_container_exit_) on_container_exit_(id);
       ready_cv_.notify_all();
       break;
     }

@@ -80,6 +80,9 @@ class Supervisor {
   [[nodiscard]] PollBatch poll(size_t max_bytes, std::chrono::milliseconds wait,
                                const std::function<bool()>& interrupt);
   [[nodiscard]] size_t running();
+  // Called by the reaper, with the table locked, when a container's first process (container_proc 0) is reaped:
+  // every process of a container in its own PID namespace is gone then. Must not call back into the Supervisor.
+  void set_on_container_exit(std::function<void(uint32_t proc_id)> fn);
 
  private:
   struct Stream {
@@ -121,6 +124,7 @@ class Supervisor {
   std::condition_variable ready_cv_;
   std::map<uint32_t, Proc> procs_;
   uint32_t rr_ = 0;  // the last proc_id a Poll served first, for fairness
+  std::function<void(uint32_t)> on_container_exit_;  // guarded by mu_
   idm::UniqueFd epoll_, sigfd_, wake_;
   bool stopping_ = false;
   std::thread io_;

@@ -30,7 +30,11 @@ void put_fixed(ZoneCtlServer::Reply& r, const T& v) {
 }  // namespace
 
 ZoneCtlServer::ZoneCtlServer(Channel& channel, ProcessHost& host, Supervisor& supervisor)
-    : ch_(channel), host_(host), sup_(supervisor), rx_(channel.geometry().max_payload) {}
+    : ch_(channel), host_(host), sup_(supervisor), rx_(channel.geometry().max_payload) {
+  sup_.set_on_container_exit([&host](uint32_t proc_id) { host.container_gone(proc_id); });
+}
+
+ZoneCtlServer::~ZoneCtlServer() { sup_.set_on_container_exit(nullptr); }
 
 void ZoneCtlServer::log_refusal(const char* op, uint32_t proc_id, uint32_t err) {
   // One line per refused request, rate-limited so a misbehaving shim cannot flood the console: the first 100,
@@ -57,10 +61,16 @@ uint32_t ZoneCtlServer::on(OpTag<Op::CtlStart>, const CtlStartReq& r, std::span<
   if (sup_.full()) return ENOSPC;  // the table is bounded: the shim must Remove what it has collected
   StartRequest req;
   req.proc_id = r.proc_id;
+  req.container_proc = r.container_proc;
   req.rootfs_disk = r.rootfs_disk;
   req.uid = r.uid;
   req.gid = r.gid;
   req.stdin_pipe = (r.flags & kCtlStartStdin) != 0;
+  req.no_new_privs = (r.flags & kCtlStartNoNewPrivs) != 0;
+  req.set_caps = (r.flags & kCtlStartCaps) != 0;
+  req.caps = r.caps;
+  if (r.flags & kCtlStartOomScoreAdj) req.oom_score_adj = r.oom_score_adj;
+  req.resources = r.resources;
   req.strings = &*strings;
   if (r.container_proc != 0) {
     auto c = sup_.find(r.container_proc);
@@ -127,7 +137,28 @@ uint32_t ZoneCtlServer::on(OpTag<Op::CtlPids>, const CtlProcReq& r, std::span<co
 
 uint32_t ZoneCtlServer::on(OpTag<Op::CtlRemove>, const CtlProcReq& r, std::span<const std::byte>, Reply&) {
   current_proc_ = r.proc_id;
-  return static_cast<uint32_t>(sup_.remove(r.proc_id));
+  const auto e = sup_.find(r.proc_id);
+  if (int err = sup_.remove(r.proc_id); err != 0) return static_cast<uint32_t>(err);
+  // Normally gone with its first process already; a cgroup that something still held then goes now.
+  if (e && e->container_proc == 0) host_.container_gone(r.proc_id);
+  return 0;
+}
+
+uint32_t ZoneCtlServer::on(OpTag<Op::CtlStats>, const CtlProcReq& r, std::span<const std::byte>, Reply& reply) {
+  current_proc_ = r.proc_id;
+  auto e = sup_.find(r.proc_id);
+  if (!e) return ENOENT;
+  // An exec's figures are its container's (one cgroup per container).
+  const uint32_t container = e->container_proc ? e->container_proc : r.proc_id;
+  if (container != r.proc_id) {
+    e = sup_.find(container);
+    if (!e) return ENOENT;
+  }
+  if (e->exited) return ESRCH;  // its cgroup went with it
+  CtlStatsRsp rsp{};
+  if (int err = host_.stats(container, rsp); err != 0) return static_cast<uint32_t>(err);
+  put_fixed(reply, rsp);
+  return 0;
 }
 
 uint32_t ZoneCtlServer::on(OpTag<Op::CtlShutdown>, const CtlShutdownReq& r, std::span<const std::byte>, Reply&) {

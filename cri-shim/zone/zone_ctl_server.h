@@ -33,7 +33,11 @@ struct ServeResult {
 
 class ZoneCtlServer {
  public:
+  // Registers the host's container_gone with the supervisor (undone by the destructor).
   ZoneCtlServer(idm::Channel& channel, ProcessHost& host, Supervisor& supervisor);
+  ~ZoneCtlServer();
+  ZoneCtlServer(const ZoneCtlServer&) = delete;
+  ZoneCtlServer& operator=(const ZoneCtlServer&) = delete;
   [[nodiscard]] ServeResult serve(const std::atomic<bool>& stop);
 
   // One decoded request's answer: its fixed payload and tail. Public for the dispatch lambda only.
@@ -54,6 +58,7 @@ class ZoneCtlServer {
   uint32_t on(idm::OpTag<idm::Op::CtlPids>, const idm::CtlProcReq& r, std::span<const std::byte>, Reply& reply);
   uint32_t on(idm::OpTag<idm::Op::CtlRemove>, const idm::CtlProcReq& r, std::span<const std::byte>, Reply&);
   uint32_t on(idm::OpTag<idm::Op::CtlShutdown>, const idm::CtlShutdownReq& r, std::span<const std::byte>, Reply&);
+  uint32_t on(idm::OpTag<idm::Op::CtlStats>, const idm::CtlProcReq& r, std::span<const std::byte>, Reply& reply);
   // Everything else in the table (CUDA and core opcodes) is not ours.
   template <idm::Op op, typename Req>
   uint32_t on(idm::OpTag<op>, const Req&, std::span<const std::byte>, Reply&);

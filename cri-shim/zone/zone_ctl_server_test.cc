@@ -3,6 +3,8 @@
 // parse_ctl_events().
 #include <doctest/doctest.h>
 #include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,12 +12,14 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "cri-shim/zone/cgroups.h"
 #include "cri-shim/zone/plain_host.h"
 #include "cri-shim/zone/supervisor.h"
 #include "cri-shim/zone/zone_ctl_server.h"
@@ -67,8 +71,19 @@ std::vector<std::byte> bytes(std::string_view s) {
   return {p, p + s.size()};
 }
 
+// A CtlStart's strings for `argv` in container "c1" (views: `argv` must outlive the result).
+CtlStartStrings strings_for(const std::vector<std::string>& argv, std::string_view cwd = "/") {
+  CtlStartStrings s;
+  s.id = "c1";
+  s.cwd = cwd;
+  for (auto& a : argv) s.argv.push_back(a);
+  s.env = {"PATH=/usr/bin:/bin", "LC_ALL=C"};
+  return s;
+}
+
 // The server on its own thread, and a client making the shim's calls.
 struct Fixture {
+  explicit Fixture(ZoneCgroups* cgroups = nullptr) : host(cgroups) {}
   MemoryChannel mc;
   PlainHost host;
   Supervisor sup;
@@ -105,16 +120,21 @@ struct Fixture {
   // A container's first process (container == 0) or an exec into `container`.
   Answer start(uint32_t proc_id, std::vector<std::string> argv, uint32_t container = 0, bool with_stdin = false,
                std::string cwd = "/") {
-    CtlStartStrings s;
-    s.id = "c1";
-    s.cwd = cwd;
-    s.hostname = "";
-    for (auto& a : argv) s.argv.push_back(a);
-    s.env = {"PATH=/usr/bin:/bin", "LC_ALL=C"};
-    auto tail = encode_ctl_start(s);
-    CtlStartReq r{proc_id, container, 0, ::getuid(), ::getgid(), with_stdin ? uint32_t{kCtlStartStdin} : 0,
-                  static_cast<uint32_t>(s.argv.size()), static_cast<uint32_t>(s.env.size())};
-    return call<Op::CtlStart>(r, tail);
+    CtlStartReq r{};
+    r.container_proc = container;
+    r.uid = ::getuid();
+    r.gid = ::getgid();
+    r.flags = with_stdin ? uint32_t{kCtlStartStdin} : 0;
+    return start_with(proc_id, r, strings_for(argv, cwd));
+  }
+  // The same with the caller's fixed fields (proc_id, counts and the tail filled in here).
+  Answer start_with(uint32_t proc_id, CtlStartReq r, const CtlStartStrings& s) {
+    r.proc_id = proc_id;
+    r.argc = static_cast<uint32_t>(s.argv.size());
+    r.envc = static_cast<uint32_t>(s.env.size());
+    r.ngroups = static_cast<uint32_t>(s.groups.size());
+    r.nrlimits = static_cast<uint32_t>(s.rlimits.size());
+    return call<Op::CtlStart>(r, encode_ctl_start(s));
   }
 
   struct Collected {
@@ -232,11 +252,22 @@ TEST_CASE("bad requests: an errno each, and the server keeps serving") {
   // Strings the validator refuses (a relative cwd; a count that disagrees with the tail): EINVAL.
   CHECK(f.start(9, {"true"}, 0, false, "relative").result == EINVAL);
   {
-    CtlStartStrings s{"c1", "/", "", {"true"}, {}};
-    auto tail = encode_ctl_start(s);
-    CHECK(f.call<Op::CtlStart>(CtlStartReq{9, 0, 0, 0, 0, 0, 2, 0}, tail).result == EINVAL);
-    CHECK(f.call<Op::CtlStart>(CtlStartReq{9, 0, 0, 0, 0, 0x80, 1, 0}, tail).result == EINVAL);  // unknown flag
-    CHECK(f.call<Op::CtlStart>(CtlStartReq{9, 0, 40, 0, 0, 0, 1, 0}, tail).result == EINVAL);    // no such disk
+    auto tail = encode_ctl_start(strings_for({"true"}));
+    auto req = [](uint32_t disk, uint32_t flags, uint32_t argc) {
+      CtlStartReq r{};
+      r.proc_id = 9;
+      r.rootfs_disk = disk;
+      r.flags = flags;
+      r.argc = argc;
+      r.envc = 2;
+      return r;
+    };
+    CHECK(f.call<Op::CtlStart>(req(0, 0, 2), tail).result == EINVAL);
+    CHECK(f.call<Op::CtlStart>(req(0, 0x80, 1), tail).result == EINVAL);  // unknown flag
+    CHECK(f.call<Op::CtlStart>(req(40, 0, 1), tail).result == EINVAL);    // no such disk
+    CtlStartReq caps = req(0, kCtlStartCaps, 1);
+    caps.caps = CtlCaps{0x1, 0x2, 0x1, 0, 0};  // effective not within permitted
+    CHECK(f.call<Op::CtlStart>(caps, tail).result == EINVAL);
   }
   CHECK(f.call<Op::CtlSignal>(CtlSignalReq{4, 0, 0, 0}).result == EINVAL);  // signal 0
   CHECK(f.call<Op::CtlPoll>(CtlPollReq{kMaxCtlPollTail + 1, 0}).result == EINVAL);
@@ -269,6 +300,191 @@ TEST_CASE("a background child holding the pipe does not hold the exit back for e
   auto c = f.poll_until_exit({30});
   CHECK(c.out[30] == "before\n");
   CHECK(c.status[30] == 4);
+}
+
+// /proc/<pid>/status's line `key`, without the key ("" if none).
+std::string status_line(const std::string& text, const std::string& key) {
+  const auto at = text.find(key + ":\t");
+  if (at == std::string::npos) return {};
+  const auto end = text.find('\n', at);
+  return text.substr(at + key.size() + 2, end - at - key.size() - 2);
+}
+
+TEST_CASE("process set-up as runc does it: rlimits, no_new_privs, capabilities, gids, oom_score_adj") {
+  if (::geteuid() != 0) {
+    MESSAGE("SKIP: needs root (capabilities, gids, a raised oom_score_adj)");
+    return;
+  }
+  Fixture f;
+  const std::string probe =
+      "grep -E '^(CapBnd|CapEff|CapPrm|CapAmb|NoNewPrivs|Groups):' /proc/self/status; "
+      "echo nofile=$(ulimit -n)/$(ulimit -H -n); echo oom=$(cat /proc/self/oom_score_adj)";
+  CtlStartReq r{};
+  r.flags = kCtlStartCaps | kCtlStartNoNewPrivs | kCtlStartOomScoreAdj;
+  // Bounding CHOWN|KILL|SETUID; permitted and effective CHOWN|KILL. As root, exec gives bounding | inheritable,
+  // which no_new_privs cuts back to the permitted set the process had.
+  r.caps = CtlCaps{0xa1, 0x21, 0x21, 0, 0};
+  r.oom_score_adj = 500;
+  const std::vector<std::string> argv = {"/bin/sh", "-c", probe};
+  CtlStartStrings s = strings_for(argv);
+  s.groups = {1234, 5678};
+  s.rlimits = {CtlRlimit{7, 0, 123, 456}};  // RLIMIT_NOFILE
+  r.uid = 0;
+  r.gid = 0;
+  REQUIRE(f.start_with(50, r, s).result == 0);
+  // Without root's privilege: uid/gid 65534, NET_BIND_SERVICE kept through the switch as an ambient capability.
+  CtlStartReq n{};
+  n.flags = kCtlStartCaps;
+  n.uid = n.gid = 65534;
+  n.caps = CtlCaps{0x400, 0x400, 0x400, 0x400, 0x400};
+  REQUIRE(f.start_with(51, n, strings_for(argv)).result == 0);
+  auto c = f.poll_until_exit({50, 51});
+  INFO("root: " << c.out[50] << c.err[50]);
+  INFO("nobody: " << c.out[51] << c.err[51]);
+  CHECK(c.status[50] == 0);
+  CHECK(status_line(c.out[50], "CapBnd") == "00000000000000a1");
+  CHECK(status_line(c.out[50], "CapEff") == "0000000000000021");
+  CHECK(status_line(c.out[50], "CapPrm") == "0000000000000021");
+  CHECK(status_line(c.out[50], "NoNewPrivs") == "1");
+  CHECK(status_line(c.out[50], "Groups").find("1234 5678") == 0);
+  CHECK(c.out[50].find("nofile=123/456\n") != std::string::npos);
+  CHECK(c.out[50].find("oom=500\n") != std::string::npos);
+  CHECK(c.status[51] == 0);
+  CHECK(status_line(c.out[51], "CapBnd") == "0000000000000400");
+  CHECK(status_line(c.out[51], "CapEff") == "0000000000000400");
+  CHECK(status_line(c.out[51], "CapAmb") == "0000000000000400");
+  CHECK(status_line(c.out[51], "NoNewPrivs") == "0");
+  // A limit the kernel refuses (NOFILE past fs.nr_open) fails the start with its errno, not as an exit.
+  const std::vector<std::string> t = {"true"};
+  CtlStartStrings big = strings_for(t);
+  big.rlimits = {CtlRlimit{7, 0, uint64_t{1} << 40, uint64_t{1} << 40}};
+  CHECK(f.start_with(52, CtlStartReq{}, big).result == EPERM);
+}
+
+// A cgroup2 mount of our own on a temporary directory (the one v2 hierarchy, seen from here), and a parent cgroup
+// of this test's in it: works on a v1/hybrid host (no controllers for v2: every limit is skipped) as on a v2 one.
+struct PrivateCgroup2 {
+  std::string mnt, parent;
+  bool ok = false;
+  PrivateCgroup2() {
+    if (::geteuid() != 0) return;
+    char tmpl[] = "/tmp/xg-cg2-XXXXXX";
+    if (!::mkdtemp(tmpl)) return;
+    mnt = tmpl;
+    if (::mount("cgroup2", mnt.c_str(), "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
+      ::rmdir(mnt.c_str());
+      mnt.clear();
+      return;
+    }
+    parent = mnt + "/xg-zone-test-" + std::to_string(::getpid());
+    ok = ::mkdir(parent.c_str(), 0755) == 0;
+  }
+  ~PrivateCgroup2() {
+    if (mnt.empty()) return;
+    ::rmdir(parent.c_str());
+    ::umount2(mnt.c_str(), MNT_DETACH);
+    ::rmdir(mnt.c_str());
+  }
+};
+
+std::string read_text(const std::string& path) {
+  std::ifstream f(path);
+  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+TEST_CASE("cgroups: a container's cgroup, its process and exec in it, stats read, removed after the exit") {
+  PrivateCgroup2 cg2;
+  if (!cg2.ok) {
+    MESSAGE("SKIP: cannot mount a cgroup2 hierarchy here (needs root)");
+    return;
+  }
+  ZoneCgroups cgroups(CgroupOptions{cg2.parent, false});
+  REQUIRE(cgroups.ok());
+  Fixture f(&cgroups);
+  CtlStartReq r{};
+  r.uid = ::getuid();
+  r.gid = ::getgid();
+  // Limits a host without v2 controllers cannot apply: logged and skipped, never fatal.
+  r.resources = CtlResources{64 << 20, 50'000, 100'000, 100, 20, 0};
+  REQUIRE(f.start_with(60, r, strings_for({"sleep", "100"})).result == 0);
+  const std::string dir = cgroups.path_of(60);
+  REQUIRE(dir == cg2.parent + "/ctr-c1");
+  const uint32_t pid = f.call<Op::CtlPids>(CtlProcReq{60, 0}).result == 0 ? 1 : 0;
+  CHECK(pid == 1);
+  CHECK(read_text(dir + "/cgroup.procs").size() > 0);
+  // Where a controller is on, its limit is there (a v2 host); elsewhere the file is absent.
+  if (::access((dir + "/memory.max").c_str(), F_OK) == 0) CHECK(read_text(dir + "/memory.max") == "67108864\n");
+  if (::access((dir + "/pids.max").c_str(), F_OK) == 0) CHECK(read_text(dir + "/pids.max") == "100\n");
+  if (::access((dir + "/cpu.max").c_str(), F_OK) == 0) CHECK(read_text(dir + "/cpu.max") == "50000 100000\n");
+  // An exec joins the same cgroup.
+  REQUIRE(f.start(61, {"cat", "/proc/self/cgroup"}, 60).result == 0);
+  auto c = f.poll_until_exit({61});
+  const std::string rel = "0::" + cg2.parent.substr(cg2.mnt.size()) + "/ctr-c1\n";
+  CHECK_MESSAGE(c.out[61].find(rel) != std::string::npos, c.out[61]);
+  // Stats: cpu.stat is in every v2 cgroup; the answer passes the shim's own check.
+  for (uint32_t id : {60u, 61u}) {
+    auto st = f.call<Op::CtlStats>(CtlProcReq{id, 0});
+    REQUIRE(st.result == 0);
+    const auto rsp = st.fixed<CtlStatsRsp>();
+    CHECK((rsp.present & kCtlStatsCpu) != 0);
+    std::string why;
+    CHECK_MESSAGE(check_ctl_stats(rsp, why), why);
+  }
+  CHECK(f.call<Op::CtlStats>(CtlProcReq{99, 0}).result == ENOENT);
+  // The container's end removes its cgroup (before its exit is reported).
+  CHECK(f.call<Op::CtlSignal>(CtlSignalReq{60, SIGKILL, 0, 0}).result == 0);
+  auto end = f.poll_until_exit({60});
+  CHECK(end.status[60] == 128 + SIGKILL);
+  CHECK(::access(dir.c_str(), F_OK) != 0);
+  CHECK(cgroups.path_of(60).empty());
+  CHECK(f.call<Op::CtlStats>(CtlProcReq{60, 0}).result == ESRCH);
+  CHECK(f.call<Op::CtlRemove>(CtlProcReq{60, 0}).result == 0);
+  // A second container of the same name can be made again afterwards.
+  REQUIRE(f.start_with(62, r, strings_for({"true"})).result == 0);
+  f.poll_until_exit({62});
+  CHECK(cgroups.path_of(62).empty());
+}
+
+TEST_CASE("cgroup files: limits written as runc writes them; stats parsed from the kernel's text") {
+  auto w = cgroup_limit_writes(CtlResources{1 << 20, 25'000, 0, 64, 20, 0});
+  REQUIRE(w.size() == 4);
+  CHECK(w[0] == std::pair<std::string, std::string>{"memory.max", "1048576"});
+  CHECK(w[1] == std::pair<std::string, std::string>{"cpu.max", "25000 100000"});
+  CHECK(w[2] == std::pair<std::string, std::string>{"cpu.weight", "20"});
+  CHECK(w[3] == std::pair<std::string, std::string>{"pids.max", "64"});
+  CHECK(cgroup_limit_writes(CtlResources{}).empty());
+  CHECK(parse_cgroup_value("max\n") == kCtlUnlimited);
+  CHECK(parse_cgroup_value("12345\n") == 12345u);
+  CHECK_FALSE(parse_cgroup_value("12a\n"));
+  CHECK_FALSE(parse_cgroup_value(""));
+  CtlStatsRsp s{};
+  parse_cpu_stat("usage_usec 900\nuser_usec 600\nsystem_usec 300\nnr_periods 10\nnr_throttled 2\n"
+                 "throttled_usec 777\nnr_bursts 0\n", s);
+  CHECK(s.present == (kCtlStatsCpu | kCtlStatsCpuThrottle));
+  CHECK(s.cpu_usage_usec == 900);
+  CHECK(s.cpu_user_usec == 600);
+  CHECK(s.cpu_system_usec == 300);
+  CHECK(s.cpu_nr_throttled == 2);
+  CHECK(s.cpu_throttled_usec == 777);
+  CtlStatsRsp no_cpu{};
+  parse_cpu_stat("usage_usec 5\nuser_usec 3\nsystem_usec 2\n", no_cpu);  // no cpu controller: no throttling
+  CHECK(no_cpu.present == kCtlStatsCpu);
+  parse_memory_stat("anon 4096\nfile 8192\nkernel_stack 16384\ninactive_file 2048\npgfault 17\nbogus 1\n", s);
+  CHECK(s.memory_stat[0] == 4096);
+  CHECK(s.memory_stat[1] == 8192);
+  CHECK(s.memory_stat[2] == 16384);
+  CHECK(s.memory_stat[13] == 2048);  // inactive_file: the working set's subtrahend
+  CHECK(s.memory_stat[9] == 17);
+  parse_memory_events("low 0\nhigh 1\nmax 2\noom 3\noom_kill 4\noom_group_kill 0\n", s);
+  CHECK(s.memory_events[4] == 4);
+  CHECK(s.memory_events[3] == 3);
+  parse_io_stat("254:0 rbytes=100 wbytes=200 rios=1 wios=2 dbytes=0 dios=0\n"
+                "254:16 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0\n", s);
+  CHECK((s.present & kCtlStatsIo) != 0);
+  CHECK(s.io_rbytes == 101);
+  CHECK(s.io_wbytes == 202);
+  CHECK(s.io_rios == 4);
+  CHECK(s.io_wios == 6);
 }
 
 TEST_CASE("shutdown: answered, then serve() returns with the grace") {

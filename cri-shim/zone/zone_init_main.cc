@@ -8,6 +8,7 @@
 #include <chrono>
 #include <string>
 
+#include "cri-shim/zone/cgroups.h"
 #include "cri-shim/zone/container.h"
 #include "cri-shim/zone/ctl_connect.h"
 #include "cri-shim/zone/supervisor.h"
@@ -41,7 +42,10 @@ int main() {
     zone::say("cannot start the I/O thread");
     zone::power_off();
   }
-  zone::ContainerHost host;
+  zone::ZoneCgroups cgroups;  // mounts cgroup2 at /sys/fs/cgroup where the kernel has it (cgroups.h)
+  zone::ContainerOptions options;
+  options.cgroups = &cgroups;
+  zone::ContainerHost host(options);
   zone::say("connecting the control channel");
   auto ep = zone::connect_control(kConnectWait);
   if (!ep) {

@@ -9,7 +9,16 @@ namespace {
 template <Op op>
 std::vector<std::byte> sample_tail() {
   if constexpr (OpTraits<op>::max_request_tail == 0) return {};
-  if constexpr (op == Op::CtlStart) return encode_ctl_start({"c1", "/", "", {"true"}, {"PATH=/bin"}});
+  if constexpr (op == Op::CtlStart) {  // one gid and one rlimit: the tail's binary part is in the seeds too
+    CtlStartStrings s;
+    s.id = "c1";
+    s.cwd = "/";
+    s.argv = {"true"};
+    s.env = {"PATH=/bin"};
+    s.groups = {1000};
+    s.rlimits = {CtlRlimit{7, 0, 1024, 4096}};
+    return encode_ctl_start(s);
+  }
   std::vector<std::byte> t(std::min<uint32_t>(OpTraits<op>::max_request_tail, 24));
   for (size_t i = 0; i < t.size(); ++i) t[i] = std::byte('a' + i % 26);
   return t;
@@ -32,6 +41,11 @@ typename OpTraits<op>::Request sample_fixed(std::span<const std::byte> tail) {
     r.proc_id = 1;
     r.argc = 1;
     r.envc = 1;
+    r.ngroups = 1;
+    r.nrlimits = 1;
+    r.flags = kCtlStartCaps | kCtlStartNoNewPrivs;
+    r.caps = CtlCaps{0x21, 0x21, 0x21, 0, 0};
+    r.resources.memory_max = 64 << 20;
   }
   if constexpr (std::is_same_v<Req, CtlSignalReq>) r.signal = 15;
   if constexpr (std::is_same_v<Req, CtlSignalReq> || std::is_same_v<Req, CtlStdinReq> ||

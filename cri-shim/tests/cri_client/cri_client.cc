@@ -1,7 +1,10 @@
 // xg-cri-client: a few of kubelet's CRI calls, for tests: talks gRPC to containerd's CRI plugin as kubelet does.
 //   xg-cri-client -e unix:///run/containerd/containerd.sock POD-FLAGS run-pod               -> prints the pod id
-//   ... POD-FLAGS create POD_ID NAME IMAGE [--env K=V]... -- CMD ARGS...                   -> prints the container id
+//   ... POD-FLAGS create POD_ID NAME IMAGE [CONTAINER-FLAGS]... -- CMD ARGS...             -> prints the container id
 //   ... start CID | exec CID CMD ARGS... | status CID | stop CID | rm CID | stop-pod POD_ID | rm-pod POD_ID
+//   ... stats CID          -> "cpu_usage_core_nano_seconds=N memory_working_set_bytes=N" (CRI ContainerStats)
+// CONTAINER-FLAGS: --env K=V, --memory BYTES, --cpu-quota US, --cpu-period US, --cpu-shares N, --cap-add CAP,
+// --cap-drop CAP (CRI's names: CHOWN, ALL), --group GID (supplemental), --no-new-privs.
 // POD-FLAGS (the pod's sandbox config, sent again with each CreateContainer as kubelet does): --name N
 // --namespace NS [--uid U] [--annotation K=V]... [--log-dir DIR] [--handler xen-gpu]. Pods use the host's network
 // (no CNI in tests). exec prints the command's stdout, its stderr to stderr, and exits with its exit code.
@@ -101,12 +104,32 @@ int main(int argc, char** argv) {
     c->mutable_image()->set_image(arg(2));
     c->set_log_path(arg(1) + ".log");
     size_t k = i + 3;
+    // Made only when a flag asks (unset, as before, otherwise).
+    auto res = [&] { return c->mutable_linux()->mutable_resources(); };
+    auto sec = [&] { return c->mutable_linux()->mutable_security_context(); };
     for (; k < a.size() && a[k] != "--"; ++k) {
       std::pair<std::string, std::string> kv;
-      if (a[k] == "--env" && k + 1 < a.size() && split_kv(a[++k], kv)) {
+      const std::string& f = a[k];
+      const std::string v = k + 1 < a.size() ? a[k + 1] : "";
+      if (f == "--no-new-privs") {
+        sec()->set_no_new_privs(true);
+        continue;
+      }
+      ++k;  // every other flag takes a value
+      if (f == "--env" && split_kv(v, kv)) {
         auto* e = c->add_envs();
         e->set_key(kv.first);
         e->set_value(kv.second);
+      } else if (f == "--memory") res()->set_memory_limit_in_bytes(std::stoll(v));
+      else if (f == "--cpu-quota") res()->set_cpu_quota(std::stoll(v));
+      else if (f == "--cpu-period") res()->set_cpu_period(std::stoll(v));
+      else if (f == "--cpu-shares") res()->set_cpu_shares(std::stoll(v));
+      else if (f == "--cap-add") sec()->mutable_capabilities()->add_add_capabilities(v);
+      else if (f == "--cap-drop") sec()->mutable_capabilities()->add_drop_capabilities(v);
+      else if (f == "--group") sec()->add_supplemental_groups(std::stoll(v));
+      else {
+        std::fprintf(stderr, "unknown container flag %s\n", f.c_str());
+        return 2;
       }
     }
     for (++k; k < a.size(); ++k) c->add_command(a[k]);
@@ -132,6 +155,17 @@ int main(int argc, char** argv) {
     std::fwrite(resp.stdout().data(), 1, resp.stdout().size(), stdout);
     std::fwrite(resp.stderr().data(), 1, resp.stderr().size(), stderr);
     return resp.exit_code();
+  }
+  if (cmd == "stats") {
+    cri::ContainerStatsRequest req;
+    req.set_container_id(arg(0));
+    cri::ContainerStatsResponse resp;
+    if (!(st = rt->ContainerStats(&ctx, req, &resp)).ok()) return fail(st, "ContainerStats");
+    const auto& s = resp.stats();
+    std::printf("cpu_usage_core_nano_seconds=%llu memory_working_set_bytes=%llu\n",
+                static_cast<unsigned long long>(s.cpu().usage_core_nano_seconds().value()),
+                static_cast<unsigned long long>(s.memory().working_set_bytes().value()));
+    return 0;
   }
   if (cmd == "status") {
     cri::ContainerStatusRequest req;

@@ -107,6 +107,37 @@ check $? pods/each-zone-bound-to-its-own-domain "$(grep -a -o "'[a-z.A-Z]*' regi
 OUT=$($TO $CRI exec "$CID" /bin/busybox sh -c 'echo exec-sync-ok; exit 3' 2>&1); RC=$?
 [ $RC = 3 ] && [ "$OUT" = exec-sync-ok ]; check $? pods/cri-exec-sync "output '$OUT', exit code $RC"
 
+# ---- BEGIN pod B's container as runc would set it up (issue 16: cgroup, Stats, process set-up in the zone) ------
+# CRI ContainerStats (containerd's CRI -> our Stats -> CtlStats -> the container's cgroup v2 in the zone), then
+# ExecSync reads what the zone init set up, compared with what containerd wrote into the container's spec.
+BSPEC=$P/state/io.containerd.runtime.v2.task/k8s.io/$CID/config.json
+STATS=$($TO $CRI stats "$CID" 2>&1)
+CPU_NS=$(echo "$STATS" | sed -n 's/.*cpu_usage_core_nano_seconds=\([0-9][0-9]*\).*/\1/p')
+WSET=$(echo "$STATS" | sed -n 's/.*memory_working_set_bytes=\([0-9][0-9]*\).*/\1/p')
+[ "${CPU_NS:-0}" -gt 0 ] && [ "${WSET:-0}" -gt 0 ]; check $? pods/cri-container-stats "$STATS"
+$TO $CTR -n k8s.io tasks metrics "$CID" 2>&1 | sed 's/^/  | ctr tasks metrics: /'
+CGS=$($TO $CRI exec "$CID" /bin/busybox cat /proc/self/cgroup 2>&1)
+[ "$CGS" = "0::/ctr-$CID" ]; check $? pods/cri-exec-in-the-containers-cgroup "saw '$CGS', want '0::/ctr-$CID'"
+STAT=$($TO $CRI exec "$CID" /bin/busybox sh -c \
+  '/bin/busybox grep -E "^(NoNewPrivs|CapBnd|CapEff|Groups):" /proc/self/status; echo "nofile $(ulimit -n)"' 2>&1)
+got() { echo "$STAT" | sed -n "s/^$1:*[[:space:]]*//p" | head -n 1; }
+# The spec's bounding set as /proc/PID/status prints it (config.json is compact: containerd's json.Marshal).
+W_BND=$(grep -o '"bounding":\[[^]]*\]' "$BSPEC" 2>/dev/null | head -n 1 | sed 's/^"bounding":\[//; s/\]$//' |
+  tr -d '"' | tr ',' '\n' | awk 'BEGIN { n = split("CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID " \
+    "SETUID SETPCAP LINUX_IMMUTABLE NET_BIND_SERVICE NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE " \
+    "SYS_RAWIO SYS_CHROOT SYS_PTRACE SYS_PACCT SYS_ADMIN SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME SYS_TTY_CONFIG " \
+    "MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL SETFCAP MAC_OVERRIDE MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND " \
+    "AUDIT_READ PERFMON BPF CHECKPOINT_RESTORE", c, " "); for (i = 1; i <= n; i++) bit["CAP_" c[i]] = i - 1 }
+    ($0 in bit) && !seen[$0]++ { b = bit[$0]; p = 1; for (k = b % 32; k > 0; k--) p *= 2; if (b < 32) lo += p; else hi += p }
+    END { printf "%08x%04x%04x\n", hi, int(lo / 65536), lo % 65536 }')
+grep -q '"noNewPrivileges":true' "$BSPEC" 2>/dev/null && W_NNP=1 || W_NNP=0
+W_NOFILE=$(grep -o '"type":"RLIMIT_NOFILE","hard":[0-9]*,"soft":[0-9]*' "$BSPEC" 2>/dev/null | sed 's/.*"soft"://')
+[ -f "$BSPEC" ] && [ "$(got NoNewPrivs)" = "$W_NNP" ] && [ "$(got CapBnd)" = "$W_BND" ] &&
+  { [ -z "$W_NOFILE" ] || [ "$(got nofile)" = "$W_NOFILE" ]; }
+check $? pods/cri-exec-process-set-up-as-the-spec-says "saw NoNewPrivs=$(got NoNewPrivs) CapBnd=$(got CapBnd) CapEff=$(got CapEff) Groups='$(got Groups)' nofile=$(got nofile); spec$([ -f "$BSPEC" ] || echo " (config.json not found)"): NoNewPrivs=$W_NNP CapBnd=$W_BND nofile=${W_NOFILE:-none}"
+[ -n "$(got CapBnd)" ] || echo "$STAT" | sed 's/^/  | exec: /'
+# ---- END pod B's container as runc would set it up ---------------------------------------------------------------
+
 # ---- exec into pod A: a shell, then a second CUDA program of the zone ---------------------------------------
 $TO $CTR tasks exec --exec-id e1 xpodA /bin/busybox sh -c 'echo exec-ok; cat /proc/1/cmdline | tr "\0" " "' > $P/exec.out 2>&1
 grep -q exec-ok $P/exec.out; check $? pods/exec-into-the-zone "$(tr '\n' ' ' < $P/exec.out)"
