@@ -153,8 +153,9 @@ done
 mkdir -p $P/vol/dir/sub $P/vol/empty && echo host-file-content > $P/vol/file && echo host-dir-content > $P/vol/dir/sub/f &&
   ln -sfn /etc/shadow $P/vol/dir/link
 MCID=$($TO $CRI create "$POD" mounts xen-gpu.test/cuda:1 --mount $P/vol/file:/mnt/file:ro --mount $P/vol/dir:/mnt/dir \
-  --mount $P/vol/empty:/mnt/empty -- /bin/busybox sleep 600 2>&1) && $TO $CRI start "$MCID" > $P/mounts-start.out 2>&1
-check $? pods/mounts-container-with-host-mounts-started "container '$MCID' $(tail -n 1 $P/mounts-start.out 2>/dev/null)"
+  --mount $P/vol/empty:/mnt/empty -- /bin/busybox sleep 600 2> $P/mounts-start.out) &&
+  $TO $CRI start "$MCID" >> $P/mounts-start.out 2>&1
+check $? pods/mounts-container-with-host-mounts-started "container '${MCID:-none}' $(tail -n 1 $P/mounts-start.out 2>/dev/null)"
 OUT=$($TO $CRI exec "$MCID" /bin/busybox sh -c '/bin/busybox cat /mnt/file; /bin/busybox cat /mnt/dir/sub/f;
   echo "link $(/bin/busybox readlink /mnt/dir/link)"
   if echo x 2>/dev/null >> /mnt/file; then echo ro-write-taken; else echo ro-write-refused; fi
