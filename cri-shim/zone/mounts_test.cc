@@ -51,14 +51,16 @@ CtlMountEntry entry(CtlMountKind k, uint32_t flags, std::string_view src, std::s
 std::string in_namespace(const std::function<std::string(const std::string& T)>& body) {
   int fds[2];
   if (::pipe(fds) != 0) return "pipe";
+  // Made here, removed here: the child's tmpfs on it goes with its mount namespace.
+  char tmpl[] = "/tmp/xg-mounts-test-XXXXXX";
+  if (!::mkdtemp(tmpl)) return "mkdtemp";
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::close(fds[0]);
     std::string err;
-    char tmpl[] = "/tmp/xg-mounts-test-XXXXXX";
     if (::unshare(CLONE_NEWNS) != 0) {
       err = "SKIP";
-    } else if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 || !::mkdtemp(tmpl) ||
+    } else if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
                ::mount("tmpfs", tmpl, "tmpfs", 0, "mode=0755") != 0) {
       err = std::string("setup: ") + std::strerror(errno);
     } else {
@@ -83,6 +85,7 @@ std::string in_namespace(const std::function<std::string(const std::string& T)>&
   ::close(fds[0]);
   int status = 0;
   ::waitpid(pid, &status, 0);
+  ::rmdir(tmpl);
   if (!WIFEXITED(status)) return "the child died";
   return out;
 }
