@@ -7,7 +7,7 @@
 # (${XDG_CACHE_HOME:-$HOME/.cache}/xen-gpu/debs) and unpacked, never installed on the host.
 # Environment:
 #   XG_XEN_ACCEL=tcg|kvm   QEMU accelerator (default tcg: nested KVM without VMX cannot run Xen)
-#   XG_XEN_TIMEOUT=1300    hard wall-clock limit for QEMU, seconds (a hang guard: the job takes 300-750 s)
+#   XG_XEN_TIMEOUT=1700    hard wall-clock limit for QEMU, seconds (a hang guard: the job takes 400-1100 s)
 #   XG_XEN_SMP=2           virtual CPUs of the machine (and of dom0)
 #   XG_XEN_CPU=max,-smap   QEMU -cpu model (SMAP must stay off: see below)
 #   XG_XEN_CMDLINE_EXTRA   appended to the Xen command line (experiments)
@@ -207,13 +207,17 @@ SMP=${XG_XEN_SMP:-2}
 # registers across switches between domains: `xen-idm-check fpu` (check (f) below) saw 136 of 213 rounds come
 # back changed in dom0, and memcpy-based bulk copies between the domains came out with 32-64-byte holes.
 # Eager switching is what Xen does by default on CPUs exposed to LazyFP; nothing of ours depends on the choice.
-XEN_CMD="console=com1 com1=115200 dom0_mem=1536M,max:1536M dom0_max_vcpus=$SMP loglvl=all guest_loglvl=all noreboot spec-ctrl=eager-fpu ${XG_XEN_CMDLINE_EXTRA:-}"
+# bootscrub=false: Xen would otherwise zero all free memory (~1.4 GiB) after boot, in its idle loop and
+# synchronously for early allocations; under TCG that is minutes of CPU taken from the host's other tests, and
+# pods created right after boot (XG_ONLY_PODS) took 33-99 s each to build instead of 4-7 s. A test machine holds
+# no earlier tenant's data; a node keeps Xen's default.
+XEN_CMD="console=com1 com1=115200 dom0_mem=1536M,max:1536M dom0_max_vcpus=$SMP loglvl=all guest_loglvl=all noreboot spec-ctrl=eager-fpu bootscrub=false ${XG_XEN_CMDLINE_EXTRA:-}"
 QEMU=(qemu-system-x86_64 -machine q35 "${ACCEL_ARGS[@]}" -cpu "${XG_XEN_CPU:-max,-smap}" -m 3072 -smp $SMP -nographic -no-reboot
       -net none -kernel "$WORK/xen" -append "$XEN_CMD"
       -initrd "$VMLINUZ console=hvc0 earlyprintk=xen rdinit=/init,$WORK/dom0.cpio.gz")
 ts "booting Xen under QEMU ($ACCEL), log $WORK/console.log"
 T0=$(date +%s)
-timeout --kill-after=10 "${XG_XEN_TIMEOUT:-1300}" "${QEMU[@]}" </dev/null >"$WORK/console.log" 2>&1 &
+timeout --kill-after=10 "${XG_XEN_TIMEOUT:-1700}" "${QEMU[@]}" </dev/null >"$WORK/console.log" 2>&1 &
 QPID=$!
 # A dom0 that panics (Xen's `noreboot` then halts and QEMU idles) ends the run at once, not at the time limit.
 while kill -0 $QPID 2>/dev/null; do

@@ -82,7 +82,8 @@ int main(int argc, char** argv) {
   auto channel = grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials());
   auto rt = cri::RuntimeService::NewStub(channel);
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  // kubelet's default --runtime-request-timeout: a Xen pod's first StartContainer waits for its zone to boot.
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
   grpc::Status st;
   auto arg = [&](size_t k) { return i + k < a.size() ? a[i + k] : std::string(); };
 
