@@ -8,6 +8,20 @@ std::atomic_ref<uint64_t> stamp_at(const RingView& v, uint64_t pos) noexcept {
   return std::atomic_ref<uint64_t>(hdr->stamp);
 }
 
+// One wake-up per sleep: whoever clears the peer's "sleeping" flag rings its bell. A peer that has been woken but
+// not yet run keeps its flag set, and without the exchange every record published or consumed meanwhile would ring
+// again: a system call each over shm, a hypercall each over Xen (under QEMU/TCG that storm held a domU's
+// fire-and-forget messages to ~3 k/s). The plain load first keeps the common case (peer awake) free of a locked
+// write to the peer's line. `order` is the caller's: seq_cst for data (the Dekker pairing with await()), relaxed
+// for space (deliberately fence-free, see try_pop).
+void wake_if_sleeping(std::atomic<uint32_t>& sleeping, std::atomic<uint32_t>& bell, Doorbell& doorbell,
+                      std::memory_order order) noexcept {
+  if (sleeping.load(order) != 0 && sleeping.exchange(0, order) != 0) {
+    bell.fetch_add(1, std::memory_order_release);
+    doorbell.notify(bell);
+  }
+}
+
 }  // namespace
 
 void ring_copy_in(const RingView& v, uint64_t pos, std::span<const std::byte> src) noexcept {
@@ -57,16 +71,8 @@ Error RingProducer::try_push(std::span<const std::span<const std::byte>> parts) 
   // in one locked instruction, cheaper than a store plus a separate fence on every message.
   stamp_at(v_, prod_).exchange(prod_ + 1, std::memory_order_seq_cst);
   prod_ += bytes;
-  // One wake-up per sleep: whoever clears the flag rings the bell. A consumer that has been woken but not yet run
-  // keeps its flag set, and without the exchange every record we publish meanwhile would ring again: a system
-  // call each over shm, a hypercall each over Xen (under QEMU/TCG that storm held a domU's fire-and-forget
-  // messages to ~3 k/s). The plain load first keeps the common case (consumer awake) free of a locked write to
-  // the consumer's line; the exchange is itself seq_cst, so the Dekker pairing with await() still holds.
-  auto& sleeping = v_.control->cons_sleeping;
-  if (sleeping.load(std::memory_order_seq_cst) != 0 && sleeping.exchange(0, std::memory_order_seq_cst) != 0) {
-    v_.control->data_bell.fetch_add(1, std::memory_order_release);
-    bell_->notify(v_.control->data_bell);
-  }
+  // The exchange in wake_if_sleeping is itself seq_cst, so the Dekker pairing with await() still holds.
+  wake_if_sleeping(v_.control->cons_sleeping, v_.control->data_bell, *bell_, std::memory_order_seq_cst);
   return Error::kOk;
 }
 
@@ -108,12 +114,7 @@ Result<uint32_t> RingConsumer::try_pop(std::span<std::byte> out) noexcept {
   v_.control->cons.store(cons_, std::memory_order_release);
   // Space wake-ups are deliberately fence-free: a full ring is rare, so we do not pay a StoreLoad barrier on
   // every message for it. The rare lost wake-up costs the producer at most one space_policy_ sleep slice (1 ms).
-  // As in try_push, one wake-up per sleep: the exchange runs only when the flag is seen set.
-  auto& sleeping = v_.control->prod_sleeping;
-  if (sleeping.load(std::memory_order_relaxed) != 0 && sleeping.exchange(0, std::memory_order_relaxed) != 0) {
-    v_.control->space_bell.fetch_add(1, std::memory_order_release);
-    bell_->notify(v_.control->space_bell);
-  }
+  wake_if_sleeping(v_.control->prod_sleeping, v_.control->space_bell, *bell_, std::memory_order_relaxed);
   return len;
 }
 
