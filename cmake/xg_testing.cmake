@@ -41,3 +41,23 @@ add_library(xg_test_support STATIC ${PROJECT_SOURCE_DIR}/tests/support/doctest_m
                                    ${PROJECT_SOURCE_DIR}/tests/support/child.cc)
 target_include_directories(xg_test_support PUBLIC ${PROJECT_SOURCE_DIR})
 target_link_libraries(xg_test_support PUBLIC doctest::doctest)
+
+# xg_add_object_to_executables(OBJLIB): links the object library OBJLIB into every executable defined so far
+# under the top-level source directory (what a sanitizer's default options must be compiled into), except the
+# ones built without the sanitizers (-fno-sanitize=all: the static zone init and pause).
+function(xg_add_object_to_executables objlib)
+  set(dirs ${PROJECT_SOURCE_DIR})
+  while(dirs)
+    list(POP_FRONT dirs dir)
+    get_property(subdirs DIRECTORY ${dir} PROPERTY SUBDIRECTORIES)
+    list(APPEND dirs ${subdirs})
+    get_property(targets DIRECTORY ${dir} PROPERTY BUILDSYSTEM_TARGETS)
+    foreach(t IN LISTS targets)
+      get_target_property(type ${t} TYPE)
+      get_target_property(link_opts ${t} LINK_OPTIONS)
+      if(type STREQUAL "EXECUTABLE" AND NOT "-fno-sanitize=all" IN_LIST link_opts)
+        target_sources(${t} PRIVATE $<TARGET_OBJECTS:${objlib}>)
+      endif()
+    endforeach()
+  endwhile()
+endfunction()

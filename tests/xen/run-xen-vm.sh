@@ -18,9 +18,11 @@
 #   XG_ONLY_GPU=1          only the GPU-path checks (f), for quick iteration
 #   XG_XEN_PODS=0          skip the Xen-mode pod checks (g) (they run by default with BUILD_DIR)
 #   XG_ONLY_PODS=1         only the pod checks (g)
+#   XG_POD_PROFILE=1       (g) also prints what two idle pods cost and how long single commands take
 #   XG_GPU_REPEAT=N        run saxpy and copy_integrity N times in the domU (default 1), to hunt intermittent faults
-#   XG_NOPS / XG_DOMU_NOPS / XG_BENCH_NOPS   message counts (defaults 200000 / 1100000 / 200000: the dom0
-#                          loopback runs the same code as the domU's 1.1 M, ~49 ring wraps are enough there)
+#   XG_NOPS / XG_DOMU_NOPS / XG_BENCH_NOPS / XG_BENCH_PINGS   message counts (defaults 50000 / 200000 / 30000 /
+#                          500: every count wraps the rings many times; under TCG the figures are only indicative,
+#                          and each 100 k Nops is 5-30 s of the job's time, depending on the host's load)
 # With BUILD_DIR (the CMake build holding gpu-proxy, xen-gpu, libvgpu, the simulated driver and the driver-API
 # programs) the job also runs (f): gpu-proxy in dom0 serving a PV domU attached with `xen-gpu attach`, the
 # domU running unmodified driver-API programs through libvgpu over the Xen transport, then destroyed mid-calls.
@@ -112,10 +114,12 @@ mkinitrd() {
   rm -rf "$R"
 }
 cat > "$WORK/vm.env" <<EOV
-XG_NOPS=${XG_NOPS:-200000}
-XG_BENCH_NOPS=${XG_BENCH_NOPS:-200000}
+XG_NOPS=${XG_NOPS:-50000}
+XG_BENCH_NOPS=${XG_BENCH_NOPS:-30000}
+XG_BENCH_PINGS=${XG_BENCH_PINGS:-500}
 XG_ONLY_GPU=${XG_ONLY_GPU:-0}
 XG_ONLY_PODS=${XG_ONLY_PODS:-0}
+XG_POD_PROFILE=${XG_POD_PROFILE:-0}
 EOV
 # (f) the GPU path: our binaries under /opt/xg with the build tree's layout (gpu-proxy finds ../sim, xen-gpu
 # finds ../libvgpu), in both images; the mkinitrd ldd pass copies their shared libraries.
@@ -183,7 +187,7 @@ if [ -n "$BUILD" ] && [ "${XG_XEN_GPU:-1}" = 1 ] && [ "${XG_XEN_PODS:-1}" = 1 ];
   fi
 fi
 cp "$HERE/vm/domu-checks.sh" "$WORK/domu-checks.sh"
-sed -i "2a export XG_DOMU_NOPS=${XG_DOMU_NOPS:-1100000}" "$WORK/domu-checks.sh"
+sed -i "2a export XG_DOMU_NOPS=${XG_DOMU_NOPS:-200000}" "$WORK/domu-checks.sh"
 ts "building initramfs images (kernel $KV, Xen $XV)"
 mkinitrd "$WORK/guest.cpio.gz" "$WORK/domu-checks.sh:/domu-checks.sh" ${GPU[@]+"${GPU[@]}"} ||
   { echo "FAIL: domU image"; exit 1; }

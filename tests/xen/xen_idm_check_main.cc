@@ -77,7 +77,7 @@ int run_backend(const std::vector<std::string>& targets, uint32_t devid, int tim
   return rc;
 }
 
-int run_frontend(uint32_t backend_domid, uint32_t devid, const std::string& mode, uint64_t nops, int soak_s,
+int run_frontend(uint32_t backend_domid, uint32_t devid, const std::string& mode, uint64_t nops, int pings, int soak_s,
                  const std::string& prefix) {
   FrontendOptions fo;
   fo.backend_domid = backend_domid;
@@ -93,9 +93,9 @@ int run_frontend(uint32_t backend_domid, uint32_t devid, const std::string& mode
     o.nops = nops;
     xentest::run_conformance(**ep, checks, o);
   } else if (mode == "bench") {
-    auto x = xentest::run_bench(**ep, 3000, nops);
+    auto x = xentest::run_bench(**ep, pings, nops);
     ep->reset();
-    auto s = xentest::run_shm_bench(3000, nops);
+    auto s = xentest::run_shm_bench(pings, nops);
     if (x && s) {
       std::printf("BENCH xen  ping_p50_us=%.1f ping_p99_us=%.1f nop_per_s=%.0f\n", x->ping_p50_us, x->ping_p99_us,
                   x->nop_per_s);
@@ -166,11 +166,13 @@ int main(int argc, char** argv) {
   std::string mode = "conformance", prefix;
   uint64_t nops = 1'100'000;
   int soak_s = 60;
+  int pings = 3000;  // bench mode's round trips per transport
   auto* fe = app.add_subcommand("frontend", "run a zone's side");
   fe->add_option("--backend-domid", backend_domid);
   fe->add_option("--devid", devid);
   fe->add_option("--mode", mode)->check(CLI::IsMember({"conformance", "bench", "soak"}));
   fe->add_option("--nops", nops);
+  fe->add_option("--pings", pings, "bench mode: Ping round trips per transport")->check(CLI::Range(100, 1000000));
   fe->add_option("--soak-seconds", soak_s);
   fe->add_option("--prefix", prefix, "check name prefix");
   auto* ho = app.add_subcommand("hostile", "hostile-frontend cases");
@@ -190,7 +192,7 @@ int main(int argc, char** argv) {
   }
   if (*fe) {
     idm::set_log_prefix("xen-idm-check frontend");
-    return run_frontend(backend_domid, devid, mode, nops, soak_s, prefix);
+    return run_frontend(backend_domid, devid, mode, nops, pings, soak_s, prefix);
   }
   idm::set_log_prefix("xen-idm-check hostile");
   return run_hostile(backend_domid, devid);

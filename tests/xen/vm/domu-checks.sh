@@ -42,7 +42,7 @@ if [ "$(xenstore-read name)" = gpu1 ]; then
   wait $SOAK
   echo "DOMU: gpu soak ended (not destroyed?) rc=$?"; tail -n 5 /tmp/soak.out
 fi
-$T frontend --backend-domid 0 --devid 0 --prefix domU/ --nops ${XG_DOMU_NOPS:-1100000} 2>&1
+$T frontend --backend-domid 0 --devid 0 --prefix domU/ --nops ${XG_DOMU_NOPS:-200000} 2>&1
 echo "CHECK $([ $? = 0 ] && echo PASS || echo FAIL) domU/frontend-exit"
 echo "DOMU: soak starts"
 $T frontend --backend-domid 0 --devid 0 --prefix domU-soak/ --mode soak --soak-seconds 120 2>&1

@@ -13,7 +13,7 @@ P=/tmp/pods; mkdir -p $P/root $P/state $P/s
 PX=/opt/xg/gpu-proxy/gpu-proxy XG=/opt/xg/gpu-proxy/xen-gpu CTR="ctr -a $P/c.sock" RT=io.containerd.xen-gpu.v1
 SHIM=/opt/xg/cri-shim/containerd-shim-xen-gpu-v1
 export XG_KERNELS=/opt/xg/sim/demo_kernels.so
-ASAN_OPTIONS=$ASAN_OPTIONS:detect_leaks=0 $PX --driver sim > $P/proxy.log 2>&1 & PXP=$!
+$PX --driver sim > $P/proxy.log 2>&1 & PXP=$!
 n=0; while [ ! -S /run/xen-gpu/admin.sock ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n+1)); done
 cat > $P/shim.conf <<EOC
 mode = xen
@@ -64,6 +64,7 @@ domain_gone() { ! xl list | grep -q -E "$1|\(null\)"; }
 # Waits up to 300 s (a pod's boot under TCG takes one to two minutes, more with two at once).
 wait_for() { n=0; while ! "$@" && [ $n -lt 1500 ]; do sleep 0.2; n=$((n+1)); done; "$@"; }
 
+t "(g) containerd up, images imported; two pods start"
 # ---- two pods at once ----------------------------------------------------------------------------------------
 T0=$(up)
 $RUN --rm --annotation xen-gpu.io/memory=96MiB xen-gpu.test/cuda:1 xpodA \
@@ -82,7 +83,30 @@ check $RCB pods/cri-run-pod-create-start "pod ${POD:-none}, container ${CID:-non
 cri_log() { grep -q "stdout F saxpy: OK" $P/logs/app.log 2>/dev/null; }
 wait_for cri_log; RCL=$?; B_MS=$(ms_since $T0)
 check $RCL pods/cri-container-output-in-its-log "$(grep -a saxpy $P/logs/app.log | head -n 1)"
+t "(g) both pods answered"
 wait_for running xpodA
+# XG_POD_PROFILE=1: what things cost here, printed, not judged (TCG): two idle pods (both containers asleep)
+# over 10 s (dom0's CPU: the shims' polling of their zones, containerd, the proxy; each domain's CPU), then the
+# wall time of single commands (a process's start-up under TCG, with and without its exit-time leak check).
+if [ "${XG_POD_PROFILE:-0}" = 1 ]; then
+  cpu_busy() { awk '/^cpu /{print $2+$3+$4+$7+$8, $5+$6}' /proc/stat; }
+  dom_s() { xl list | awk -v n="$1" '$1 == n {print $6}'; }
+  shim_ticks() { for p in $(pgrep -f containerd-shim-xen-gpu-v1); do awk '{print $14+$15}' /proc/$p/stat; done | awk '{s+=$1} END {print s+0}'; }
+  B0=$(cpu_busy); S0=$(shim_ticks); DA0=$(dom_s default.xpodA); DB0=$(dom_s ml.gpu); sleep 10
+  B1=$(cpu_busy); S1=$(shim_ticks); DA1=$(dom_s default.xpodA); DB1=$(dom_s ml.gpu)
+  echo "$B0 $B1 $S0 $S1 $DA0 $DA1 $DB0 $DB1" | awk '{ busy = $3 - $1; idle = $4 - $2;
+    printf "BENCH idle pods (10 s): dom0 %.0f%% busy, the shims %.2f CPU-s, domain A %.1f s, domain B %.1f s\n",
+           100 * busy / (busy + idle), ($6 - $5) / 100, $8 - $7, $10 - $9 }'
+  took() { a=$(up); "$@" > /dev/null 2>&1; rc=$?; echo "BENCH took $(ms_since $a) ms (exit $rc): $*" | cut -c1-160; }
+  took xl list
+  took $CTR version
+  took $XG zones --table
+  took env ASAN_OPTIONS=$ASAN_OPTIONS:detect_leaks=0 $XG zones --table
+  took /opt/xg/cri-shim/xg-cri-client --help
+  took $CRI exec "$CID" /bin/busybox true
+  took $CTR tasks exec --exec-id p1 xpodA /bin/busybox true
+  took $CTR tasks exec --exec-id p2 xpodA /bin/busybox true
+fi
 # Pod start's parts, from the shim's log (per pod: domain built, zone init answering, rootfs image).
 for pc in xpodA:xpodA:xpodA "$POD:$CID:ml.gpu"; do
   p=${pc%%:*}; c=${pc#*:}; c=${c%%:*}; name=${pc##*:}  # the pod (sandbox) id, its container's id, a short name
@@ -105,6 +129,7 @@ check $? pods/each-zone-bound-to-its-own-domain "$(grep -a -o "'[a-z.A-Z]*' regi
 OUT=$($TO $CRI exec "$CID" /bin/busybox sh -c 'echo exec-sync-ok; exit 3' 2>&1); RC=$?
 [ $RC = 3 ] && [ "$OUT" = exec-sync-ok ]; check $? pods/cri-exec-sync "output '$OUT', exit code $RC"
 
+t "(g) pod B: stats and process set-up"
 # ---- BEGIN pod B's container as runc would set it up (issue 16: cgroup, Stats, process set-up in the zone) ------
 # CRI ContainerStats (containerd's CRI -> our Stats -> CtlStats -> the container's cgroup v2 in the zone), then
 # ExecSync reads what the zone init set up, compared with what containerd wrote into the container's spec.
@@ -136,12 +161,14 @@ check $? pods/cri-exec-process-set-up-as-the-spec-says "saw NoNewPrivs=$(got NoN
 [ -n "$(got CapBnd)" ] || echo "$STAT" | sed 's/^/  | exec: /'
 # ---- END pod B's container as runc would set it up ---------------------------------------------------------------
 
+t "(g) exec into pod A"
 # ---- exec into pod A: a shell, then a second CUDA program of the zone ---------------------------------------
 $TO $CTR tasks exec --exec-id e1 xpodA /bin/busybox sh -c 'echo exec-ok; cat /proc/1/cmdline | tr "\0" " "' > $P/exec.out 2>&1
 grep -q exec-ok $P/exec.out; check $? pods/exec-into-the-zone "$(tr '\n' ' ' < $P/exec.out)"
 $TO $CTR tasks exec --exec-id e2 xpodA /bin/busybox env XG_KERNELS=/kernels/demo_kernels.so /bin/saxpy > $P/exec2.out 2>&1
 grep -q "saxpy: OK" $P/exec2.out; check $? pods/exec-runs-cuda-in-the-zone "$(tail -n 1 $P/exec2.out)"
 
+t "(g) cross-pod GPU memory"
 # ---- two pods cannot reach each other's GPU memory: pod A holds 1 MiB filled with 0xA5, pod B is handed its
 # device address and tries to read, write and copy it; A then finds its bytes unchanged
 $CTR tasks exec --exec-id hold xpodA /bin/cross_zone hold /tmp/release-hold > $P/hold.out 2>&1 & HOLDP=$!
@@ -155,6 +182,7 @@ exited() { ! kill -0 "$1" 2>/dev/null; }
 wait_for exited $HOLDP; wait $HOLDP; RC=$?
 [ $RC = 0 ] && grep -q "hold intact" $P/hold.out; check $? pods/pod-a-memory-intact "$(tail -n 1 $P/hold.out) (exit $RC)"
 
+t "(g) pod B's shim killed"
 # ---- pod B's shim SIGKILLed: containerd's `delete` of our shim reclaims the domain and the zone; CRI then stops
 # and removes the pod as kubelet would
 SB=$(ps | awk -v id="$POD" '$0 ~ "containerd-shim-xen-gpu-v1 .*-id " id " " && !/awk/ {print $1}')
@@ -168,6 +196,7 @@ $CRI stop "$CID" > $P/cri-rm.out 2>&1 && $CRI rm "$CID" >> $P/cri-rm.out 2>&1 &&
 check $? pods/cri-stop-and-remove-after-the-shim-died "$(tail -n 1 $P/cri-rm.out)"
 running xpodA; check $? pods/pod-a-unaffected
 
+t "(g) pod A's domain destroyed"
 # ---- pod A's domain dies on its own (xl destroy, as a guest crash would look): the shim's watcher reports the
 # container's exit (137), the attached `ctr run --rm` returns it and deletes the task; nothing of the pod is left
 xl destroy default.xpodA
@@ -183,7 +212,10 @@ wait_for no_workers; check $? pods/no-worker-left "$(pgrep -P $PXP | tr '\n' ' '
 
 kill -0 $PXP; check $? pods/proxy-alive
 kill $CDP; wait $CDP
-kill -TERM $PXP; wait $PXP
+kill -TERM $PXP; wait $PXP; check $? pods/proxy-exits-0-on-sigterm
+# The proxy and its workers ran with leak checking on (a sanitized build): every worker's exit was checked.
+! grep -a -q -E 'AddressSanitizer|runtime error|LeakSanitizer' $P/proxy.log; check $? pods/no-sanitizer-report-in-proxy
+grep -a -B2 -A30 -E 'ERROR: (AddressSanitizer|LeakSanitizer)' $P/proxy.log | head -n 60 | sed 's/^/| /'
 grep -a "xen-gpu shim" $P/containerd.log | tail -n 30 | sed 's/^/  shim: /'
 for f in /var/log/xen/console/guest-*.log; do [ -f "$f" ] && tail -n 8 "$f" | sed "s|^|  $(basename "$f"): |"; done
 t "(g) done"
