@@ -29,11 +29,18 @@ struct ZoneControl::Impl {
   // One call at a time: the channel carries one outstanding request, matched by seq.
   std::mutex call_mu;
   uint32_t seq = 0;
+  // Pushes onto the request ring: a call's request (under call_mu) and a caller's wake-up (without it).
+  std::mutex tx_mu;
   // Callers waiting for call_mu: the poller steps aside while there are any (std::mutex is not fair, and the
   // poller would otherwise take it back at once after each Poll).
   std::mutex wait_mu;
   std::condition_variable wait_cv;
   int waiting = 0;
+  // A Poll the zone may hold for up to kPollHold is out (guarded by wait_mu), and whether a Nop went after it
+  // to end it early: a caller that finds one out sends the Nop, so it waits for the zone's answer to the Poll
+  // (at once: the zone's wait watches the ring), not for the hold.
+  bool poll_out = false;
+  bool poll_woken = false;
 
   std::atomic<bool> failed{false};  // set once; every later call fails at once
   std::atomic<bool> closed{false};  // shutdown() was answered: an end, not a failure
@@ -50,12 +57,32 @@ struct ZoneControl::Impl {
     wait_cv.notify_all();
   }
 
-  // Locks call_mu, letting the poller know a caller waits.
+  // Ends a held Poll early: a Nop (a post: no answer) behind it on the ring. Not sent in time means a wedged
+  // ring: the call that follows fails on it, so the wake-up's own failure is not reported.
+  void wake_poll() {
+    std::lock_guard g(tx_mu);
+    (void)idm::send_request<idm::Op::Nop>(ep->channel.tx(), 0, idm::NopPost{0}, {}, Clock::now() + call_timeout);
+  }
+  // The poller, once its Poll is on the ring: from now on a caller wakes it; one already waiting does it now.
+  void poll_sent() {
+    bool wake = false;
+    {
+      std::lock_guard l(wait_mu);
+      poll_out = true;
+      poll_woken = wake = waiting > 0;
+    }
+    if (wake) wake_poll();
+  }
+
+  // Locks call_mu, letting the poller know a caller waits (and ending its held Poll).
   std::unique_lock<std::mutex> lock_for_call() {
+    bool wake = false;
     {
       std::lock_guard l(wait_mu);
       ++waiting;
+      if (poll_out && !poll_woken) poll_woken = wake = true;
     }
+    if (wake) wake_poll();
     std::unique_lock lock(call_mu);
     {
       std::lock_guard l(wait_mu);
@@ -74,11 +101,17 @@ struct ZoneControl::Impl {
     const uint32_t s = ++seq;
     const auto deadline = Clock::now() + call_timeout + extra;
     const std::string name(idm::op_name(static_cast<uint16_t>(op)));
-    if (auto e = idm::send_request<op>(ep->channel.tx(), s, req, tail, deadline); e != idm::Error::kOk) {
-      // A request that cannot go out in time leaves the channel in no known state: it is over.
-      fail("sending " + name + ": " + std::string(idm::error_name(e)));
-      return e == idm::Error::kTimeout ? ETIMEDOUT : EPIPE;
+    idm::Error sent;
+    {
+      std::lock_guard g(tx_mu);
+      sent = idm::send_request<op>(ep->channel.tx(), s, req, tail, deadline);
     }
+    if (sent != idm::Error::kOk) {
+      // A request that cannot go out in time leaves the channel in no known state: it is over.
+      fail("sending " + name + ": " + std::string(idm::error_name(sent)));
+      return sent == idm::Error::kTimeout ? ETIMEDOUT : EPIPE;
+    }
+    if constexpr (op == idm::Op::CtlPoll) poll_sent();
     auto n = ep->channel.rx().pop(buf, deadline);
     if (!n) {
       // No answer in time: a late one would be taken for the next call's, so the channel cannot go on.
@@ -159,28 +192,45 @@ std::variant<std::unique_ptr<ZoneControl>, std::string> ZoneControl::make(std::u
 // Collects output and exits until stopped, closed or failed. Events are delivered outside call_mu, so a
 // callback may make calls (a Kill after an exit) and a slow FIFO reader never holds up the pod's other calls.
 void ZoneControl::Impl::poll_loop() {
-  constexpr auto kPollHold = std::chrono::milliseconds(20);  // what each Poll asks the zone to wait
+  // What each Poll asks the zone to wait for output or an exit. Long: an idle pod then costs one round trip a
+  // second, and neither events (the zone answers as soon as one is there) nor calls (they wake the Poll: see
+  // lock_for_call) wait for it.
+  constexpr auto kPollHold = std::chrono::milliseconds(idm::kMaxCtlPollWaitMs);
   while (!stop) {
     ZonePoll got;
     const auto began = Clock::now();
+    bool polled = false, woken = false;
     {
       auto lock = std::unique_lock(call_mu);
       if (failed || closed) break;
-      const uint32_t s = seq + 1;
-      idm::Message m;
-      const int e = call<idm::Op::CtlPoll>(
-          idm::CtlPollReq{idm::kMaxCtlPollTail, static_cast<uint32_t>(kPollHold.count())}, {}, m);
-      if (e == 0) {
-        // call() already matched seq and opcode; read_poll_response checks them again on the same bytes and
-        // walks the events (the one parser the fuzz target runs).
-        const auto record = std::span<const std::byte>(buf).first(sizeof(idm::MsgHeader) + m.header.length);
-        got = read_poll_response(record, s);
-        if (!got.ok) fail(got.why);
-      } else if (!failed && !closed && !poll_error_logged) {
-        // An errno answer to Poll: the zone init cannot collect events; nothing the shim can do but wait (and
-        // say so once: the next Poll may well get the same answer).
-        std::fprintf(stderr, "xen-gpu shim: the zone answered CtlPoll with %s\n", std::strerror(e));
-        poll_error_logged = true;
+      bool callers = false;
+      {
+        std::lock_guard l(wait_mu);
+        callers = waiting > 0;  // one is about to take the channel: no Poll now (it would only be woken)
+      }
+      if (!callers) {
+        polled = true;
+        const uint32_t s = seq + 1;
+        idm::Message m;
+        const int e = call<idm::Op::CtlPoll>(
+            idm::CtlPollReq{idm::kMaxCtlPollTail, static_cast<uint32_t>(kPollHold.count())}, {}, m, kPollHold);
+        {
+          std::lock_guard l(wait_mu);
+          poll_out = false;
+          woken = poll_woken;
+        }
+        if (e == 0) {
+          // call() already matched seq and opcode; read_poll_response checks them again on the same bytes and
+          // walks the events (the one parser the fuzz target runs).
+          const auto record = std::span<const std::byte>(buf).first(sizeof(idm::MsgHeader) + m.header.length);
+          got = read_poll_response(record, s);
+          if (!got.ok) fail(got.why);
+        } else if (!failed && !closed && !poll_error_logged) {
+          // An errno answer to Poll: the zone init cannot collect events; nothing the shim can do but wait (and
+          // say so once: the next Poll may well get the same answer).
+          std::fprintf(stderr, "xen-gpu shim: the zone answered CtlPoll with %s\n", std::strerror(e));
+          poll_error_logged = true;
+        }
       }
     }
     if (failed) break;
@@ -193,9 +243,9 @@ void ZoneControl::Impl::poll_loop() {
     }
     if (got.pending) continue;
     std::unique_lock l(wait_mu);
-    // A zone that answers an empty Poll at once instead of holding it (busy, or hostile) must not make this
-    // thread spin a dom0 CPU: the next Poll goes out no sooner than kPollHold after this one.
-    if (got.events.empty())
+    // A zone that answers an empty Poll early that nobody woke (busy, or hostile) must not make this thread spin
+    // a dom0 CPU: the next Poll goes out no sooner than kPollHold after this one.
+    if (polled && !woken && got.events.empty())
       wait_cv.wait_until(l, began + kPollHold, [&] { return stop.load() || failed.load(); });
     // Step aside while callers wait for the channel (bounded: a caller holds it for one call).
     wait_cv.wait_for(l, std::chrono::milliseconds(100), [&] { return waiting == 0 || stop || failed; });

@@ -301,6 +301,78 @@ TEST_CASE("ZoneControl: events reach the callbacks in order; a malformed event s
   CHECK(failures == 1);
 }
 
+TEST_CASE("ZoneControl: a call while the zone holds a Poll wakes the Poll (a Nop behind it), then goes out") {
+  using namespace xg::idm;
+  auto pair = channel_pair();
+  Endpoint& zone = *pair.zone;
+  // A zone that holds the first Poll until something else arrives on the ring (as the zone init's wait does,
+  // minus its time limit): without the wake-up the caller would wait for call_mu until the channel times out.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool poll_held = false;
+  std::atomic<bool> done{false};
+  std::vector<std::string> seen;
+  std::thread peer([&] {
+    std::vector<std::byte> buf(zone.channel.geometry().max_payload);
+    MsgHeader held{};
+    bool holding = false;
+    while (!done) {
+      auto n = zone.channel.rx().pop(buf, std::chrono::steady_clock::now() + std::chrono::milliseconds(50));
+      if (!n) continue;
+      auto m = decode(std::span<const std::byte>(buf).first(*n), Direction::kRequest, Path::kRing);
+      REQUIRE(m);
+      {
+        std::lock_guard l(mu);
+        seen.emplace_back(op_name(m->header.opcode));
+      }
+      if (holding) {  // something behind the held Poll: answer it now (empty), then what came
+        CHECK(send_response(zone.channel.tx(), held, 0, CtlPollRsp{0, 0}) == Error::kOk);
+        holding = false;
+      }
+      switch (m->op()) {
+        case Op::CtlHello:
+          CHECK(send_response(zone.channel.tx(), m->header, 0, CtlHelloRsp{kCtlProtocolVersion, 1, 0}) == Error::kOk);
+          break;
+        case Op::CtlPoll: {
+          std::lock_guard l(mu);
+          if (!poll_held) {
+            poll_held = holding = true;
+            held = m->header;
+            cv.notify_all();
+          } else {
+            CHECK(send_response(zone.channel.tx(), m->header, 0, CtlPollRsp{0, 0}) == Error::kOk);
+          }
+          break;
+        }
+        case Op::CtlSignal:
+          CHECK(send_response(zone.channel.tx(), m->header, 0, Empty{}) == Error::kOk);
+          break;
+        default:
+          break;  // the Nop: a post, nothing to answer
+      }
+    }
+  });
+  {
+    auto zc = ZoneControl::over(std::move(pair.shim), ZoneEvents{}, std::chrono::milliseconds(2'000));
+    REQUIRE(std::holds_alternative<std::unique_ptr<ZoneControl>>(zc));
+    auto& ctl = *std::get<std::unique_ptr<ZoneControl>>(zc);
+    {
+      std::unique_lock l(mu);
+      REQUIRE(cv.wait_for(l, std::chrono::seconds(10), [&] { return poll_held; }));
+    }
+    CHECK(ctl.signal(4, 15, false) == 0);
+    CHECK(ctl.healthy());
+  }
+  done = true;
+  peer.join();
+  std::lock_guard l(mu);
+  REQUIRE(seen.size() >= 4);
+  CHECK(seen[0] == "CtlHello");
+  CHECK(seen[1] == "CtlPoll");
+  CHECK(seen[2] == "Nop");
+  CHECK(seen[3] == "CtlSignal");
+}
+
 TEST_CASE("an OCI process's set-up: gids, rlimits, capabilities, noNewPrivileges, oomScoreAdj") {
   const auto process = nlohmann::json::parse(R"({"args":["/bin/sh"],"cwd":"/",
       "user":{"uid":1000,"gid":100,"additionalGids":[10,20]},

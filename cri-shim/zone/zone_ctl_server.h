@@ -59,6 +59,8 @@ class ZoneCtlServer {
   uint32_t on(idm::OpTag<idm::Op::CtlRemove>, const idm::CtlProcReq& r, std::span<const std::byte>, Reply&);
   uint32_t on(idm::OpTag<idm::Op::CtlShutdown>, const idm::CtlShutdownReq& r, std::span<const std::byte>, Reply&);
   uint32_t on(idm::OpTag<idm::Op::CtlStats>, const idm::CtlProcReq& r, std::span<const std::byte>, Reply& reply);
+  // The shim's wake-up (a post): it ends a held CtlPoll early (Poll's wait watches the ring) and does nothing else.
+  uint32_t on(idm::OpTag<idm::Op::Nop>, const idm::NopPost&, std::span<const std::byte>, Reply&) { return 0; }
   // Everything else in the table (CUDA and core opcodes) is not ours.
   template <idm::Op op, typename Req>
   uint32_t on(idm::OpTag<op>, const Req&, std::span<const std::byte>, Reply&);
