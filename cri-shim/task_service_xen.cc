@@ -16,11 +16,13 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 #include "cri-shim/bundle.h"
 #include "cri-shim/proto/events.pb.h"
 #include "cri-shim/task_state.h"
 #include "cri-shim/task_service.h"
+#include "cri-shim/xen_mounts.h"
 #include "cri-shim/xen_spec.h"
 #include "cri-shim/zone_stats.h"
 
@@ -299,10 +301,19 @@ RpcReply TaskService::xen_create_container(const CreateReq& r, const nlohmann::j
   if (auto* why = std::get_if<std::string>(&zs)) return rpc_error(RpcCode::kInvalidArgument, *why);
   auto limits = zone_resources_for(spec);
   if (auto* why = std::get_if<std::string>(&limits)) return rpc_error(RpcCode::kInvalidArgument, *why);
+  auto spec_mounts = xen_mounts_for(spec);
+  if (auto* why = std::get_if<std::string>(&spec_mounts)) return rpc_error(RpcCode::kInvalidArgument, *why);
+  SpecMounts& sm = std::get<SpecMounts>(spec_mounts);
+  for (const auto& skip : sm.skipped)
+    std::fprintf(stderr, "xen-gpu shim: %s: standard mount %s left to the zone init\n", r.id().c_str(), skip.c_str());
   uint32_t disk = 0;
   while (disk < pod.disks.size() && pod.disks[disk]) ++disk;
-  if (disk == pod.disks.size())
-    return rpc_error(RpcCode::kResourceExhausted, "a Xen-mode pod holds at most " + std::to_string(pod.disks.size()) + " containers");
+  // A container with bind sources to copy takes a second disk (its mount image): both must be free up front.
+  uint32_t mdisk = disk + 1;
+  while (mdisk < pod.disks.size() && pod.disks[mdisk]) ++mdisk;
+  if (disk == pod.disks.size() || (!sm.copies.empty() && mdisk == pod.disks.size()))
+    return rpc_error(RpcCode::kResourceExhausted, "a Xen-mode pod has " + std::to_string(pod.disks.size()) +
+                                                      " disks: one per container, a second for one with bind mounts; none left");
 
   // The root filesystem: containerd's mounts made into an EROFS image in the bundle, hot-plugged read-only.
   std::vector<RootfsMount> mounts;
@@ -327,6 +338,31 @@ RpcReply TaskService::xen_create_container(const CreateReq& r, const nlohmann::j
     ::unlink(image.c_str());
     return rpc_error(RpcCode::kInternal, "attaching the rootfs of " + r.id() + ": " + *why);
   }
+  // The bind sources: copied into a second image (xen_mounts.h says why a copy, and what that means).
+  std::string mimage;
+  if (!sm.copies.empty()) {
+    const std::string stage = r.bundle() + "/xg-mounts";
+    mimage = r.bundle() + "/xg-mounts.erofs";
+    std::error_code ec;
+    std::filesystem::remove_all(stage, ec);  // a previous attempt's (never follows symlinks)
+    auto staged = stage_mount_copies(sm.copies, stage);  // what the spec asks past the bounds: its error
+    RpcCode code = RpcCode::kInvalidArgument;
+    uint64_t mmillis = 0;
+    if (!staged) {
+      code = RpcCode::kInternal;
+      staged = build_rootfs_image(stage, mimage, mmillis);
+    }
+    std::filesystem::remove_all(stage, ec);
+    if (!staged) staged = pod.domain->attach_disk(mdisk, mimage, cfg_.block_script);
+    if (staged) {
+      ::unlink(mimage.c_str());
+      pod.domain->detach_disk(disk);
+      ::unlink(image.c_str());
+      return rpc_error(code, "the bind mounts of " + r.id() + ": " + *staged);
+    }
+    std::fprintf(stderr, "xen-gpu shim: %s: mount image of %zu bind sources built in %llu ms\n", r.id().c_str(),
+                 sm.copies.size(), static_cast<unsigned long long>(mmillis));
+  }
   auto p = std::make_shared<Proc>();
   p->stdin_path = r.stdin();
   p->stdout_path = r.stdout();
@@ -335,6 +371,10 @@ RpcReply TaskService::xen_create_container(const CreateReq& r, const nlohmann::j
   if (!p->zio) {
     pod.domain->detach_disk(disk);
     ::unlink(image.c_str());
+    if (!mimage.empty()) {
+      pod.domain->detach_disk(mdisk);
+      ::unlink(mimage.c_str());
+    }
     return rpc_error(RpcCode::kInternal, error);
   }
   p->proc_id = pod.next_proc++;
@@ -345,8 +385,11 @@ RpcReply TaskService::xen_create_container(const CreateReq& r, const nlohmann::j
   s.id = zone_id(r.id(), 'c', p->proc_id);
   s.stdin_open = p->zio->has_stdin();
   s.resources = std::get<idm::CtlResources>(limits);
+  s.mounts = std::move(sm.mounts);
+  s.mounts_disk = mimage.empty() ? 0 : mdisk;
   p->zone_start = std::move(s);
   pod.disks[disk] = true;
+  if (!mimage.empty()) pod.disks[mdisk] = true;
   pod.procs[p->proc_id] = {r.id(), p};
   auto c = std::make_unique<Container>();
   c->id = r.id();
@@ -355,6 +398,10 @@ RpcReply TaskService::xen_create_container(const CreateReq& r, const nlohmann::j
   c->init = p;
   c->disk = static_cast<int>(disk);
   c->image = image;
+  if (!mimage.empty()) {
+    c->mounts_disk = static_cast<int>(mdisk);
+    c->mounts_image = mimage;
+  }
   containers_[r.id()] = std::move(c);
   // Nothing runs until Start (the protocol has no create-then-start): no pid yet.
   out.set_pid(0);
@@ -513,6 +560,11 @@ RpcReply TaskService::xen_delete(const task::DeleteRequest& r, const std::shared
     xen_->disks[static_cast<size_t>(c.disk)] = false;
   }
   if (!c.image.empty()) ::unlink(c.image.c_str());
+  if (c.mounts_disk >= 0 && xen_) {
+    if (!xen_->gone && xen_->domain) xen_->domain->detach_disk(static_cast<uint32_t>(c.mounts_disk));
+    xen_->disks[static_cast<size_t>(c.mounts_disk)] = false;
+  }
+  if (!c.mounts_image.empty()) ::unlink(c.mounts_image.c_str());
   ev::TaskDelete e;
   e.set_container_id(r.id());
   e.set_pid(static_cast<uint32_t>(p->pid));

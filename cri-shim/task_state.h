@@ -46,6 +46,8 @@ struct TaskService::Container {
   // Xen mode: its root filesystem, an EROFS image in the bundle hot-plugged as disk xvda + disk (-1: none).
   int disk = -1;
   std::string image;
+  int mounts_disk = -1;      // the disk of its mount image (xen_mounts.h), when it has one
+  std::string mounts_image;
 };
 
 // Xen mode: the pod's domain, its zone on gpu-proxy, the control channel to its zone init, and the watcher that

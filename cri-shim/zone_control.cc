@@ -264,6 +264,7 @@ int ZoneControl::start(const ZoneStart& s, uint32_t& pid) {
   idm::CtlStartStrings strs{s.id, s.cwd, s.hostname, {}, {}, s.groups, s.rlimits};
   for (const auto& a : s.argv) strs.argv.emplace_back(a);
   for (const auto& e : s.env) strs.env.emplace_back(e);
+  for (const auto& m : s.mounts) strs.mounts.push_back({m.m, m.source, m.destination});
   const auto tail = idm::encode_ctl_start(strs);
   if (tail.empty()) return E2BIG;
   idm::CtlStartReq req{};
@@ -279,6 +280,8 @@ int ZoneControl::start(const ZoneStart& s, uint32_t& pid) {
   req.envc = static_cast<uint32_t>(s.env.size());
   req.ngroups = static_cast<uint32_t>(s.groups.size());
   req.nrlimits = static_cast<uint32_t>(s.rlimits.size());
+  req.nmounts = static_cast<uint32_t>(s.mounts.size());
+  req.mounts_disk = s.mounts_disk;
   req.oom_score_adj = s.oom_score_adj.value_or(0);
   req.caps = s.caps;
   req.resources = s.resources;

@@ -31,6 +31,12 @@ struct ZoneEvents {
   std::function<void(const std::string& why)> failed;
 };
 
+// One of a container's mounts as CtlStart carries it (idm::CtlMount's comment): xen_mounts.h makes them.
+struct ZoneMount {
+  idm::CtlMount m{};
+  std::string source, destination;
+};
+
 struct ZoneStart {
   uint32_t proc_id = 0;
   uint32_t container_proc = 0;  // 0: a container's first process; else the container an exec joins
@@ -47,6 +53,8 @@ struct ZoneStart {
   bool no_new_privs = false;
   std::optional<int32_t> oom_score_adj;
   idm::CtlResources resources{};  // a container's cgroup limits (an exec: none, it joins its container's)
+  std::vector<ZoneMount> mounts;  // a container's mounts (an exec: none, it sees its container's)
+  uint32_t mounts_disk = 0;       // the disk of the container's mount image, with a kImage mount
 };
 
 class ZoneControl {

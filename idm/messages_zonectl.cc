@@ -31,6 +31,42 @@ bool valid_cwd(std::string_view cwd) noexcept {
   return true;
 }
 
+}  // namespace
+
+bool valid_ctl_mount_path(std::string_view p, bool absolute) noexcept {
+  if (p.empty() || p.size() > kMaxCtlMountPath) return false;
+  if (absolute != (p.front() == '/')) return false;
+  if (absolute) p.remove_prefix(1);
+  if (p.empty()) return false;  // "/" itself: the container's root is not a mount point
+  size_t pos = 0;
+  while (pos <= p.size()) {
+    size_t next = p.find('/', pos);
+    if (next == std::string_view::npos) next = p.size();
+    const auto part = p.substr(pos, next - pos);
+    if (part.empty() || part == "." || part == "..") return false;
+    pos = next + 1;
+  }
+  return p.find('\0') == std::string_view::npos;
+}
+
+bool valid_ctl_mount(const CtlMountEntry& e) noexcept {
+  const CtlMount& m = e.m;
+  if ((m.flags & ~uint32_t{kCtlMountFlagsKnown}) != 0 || m.reserved != 0) return false;
+  if (!valid_ctl_mount_path(e.destination, true)) return false;
+  switch (static_cast<CtlMountKind>(m.kind)) {
+    case CtlMountKind::kImage:
+      return m.size == 0 && m.mode == 0 && valid_ctl_mount_path(e.source, false);
+    case CtlMountKind::kVolume:
+      return m.size == 0 && m.mode == 0 && (m.flags & kCtlMountDir) && valid_id(e.source) &&
+             e.source != "." && e.source != "..";  // a name under the zone's volume directory, never it or above
+    case CtlMountKind::kTmpfs:
+      return m.size <= (uint64_t{1} << 40) && m.mode <= 07777 && (m.flags & kCtlMountDir) && e.source.empty();
+  }
+  return false;
+}
+
+namespace {
+
 constexpr size_t kEventBytes = sizeof(CtlEvent);
 static_assert(kEventBytes == 16);
 
@@ -41,10 +77,11 @@ size_t padded(size_t n) noexcept { return (n + 3) & ~size_t{3}; }
 std::optional<CtlStartStrings> parse_ctl_start(const CtlStartReq& req, std::span<const std::byte> tail) {
   if (req.argc == 0 || req.argc > kMaxCtlStrings || req.envc > kMaxCtlStrings ||
       req.argc + req.envc > kMaxCtlStrings || tail.size() > kMaxCtlStartTail || req.ngroups > kMaxCtlGroups ||
-      req.nrlimits > kMaxCtlRlimits)
+      req.nrlimits > kMaxCtlRlimits || req.nmounts > kMaxCtlMounts)
     return std::nullopt;
-  // The binary part first: gids, then rlimits (counts bounded above, so no overflow).
-  const size_t binary = size_t{req.ngroups} * sizeof(uint32_t) + size_t{req.nrlimits} * sizeof(CtlRlimit);
+  // The binary part first: gids, rlimits, mounts (counts bounded above, so no overflow).
+  const size_t binary = size_t{req.ngroups} * sizeof(uint32_t) + size_t{req.nrlimits} * sizeof(CtlRlimit) +
+                        size_t{req.nmounts} * sizeof(CtlMount);
   if (binary > tail.size()) return std::nullopt;
   CtlStartStrings s;
   s.groups.resize(req.ngroups);
@@ -52,6 +89,10 @@ std::optional<CtlStartStrings> parse_ctl_start(const CtlStartReq& req, std::span
   s.rlimits.resize(req.nrlimits);
   if (req.nrlimits)
     std::memcpy(s.rlimits.data(), tail.data() + req.ngroups * sizeof(uint32_t), req.nrlimits * sizeof(CtlRlimit));
+  std::vector<CtlMount> mounts(req.nmounts);
+  if (req.nmounts)
+    std::memcpy(mounts.data(), tail.data() + req.ngroups * sizeof(uint32_t) + req.nrlimits * sizeof(CtlRlimit),
+                req.nmounts * sizeof(CtlMount));
   uint32_t seen = 0;
   for (const CtlRlimit& r : s.rlimits) {
     if (r.resource >= kMaxCtlRlimits || r.reserved != 0 || r.soft > r.hard || (seen & (1u << r.resource)))
@@ -61,7 +102,7 @@ std::optional<CtlStartStrings> parse_ctl_start(const CtlStartReq& req, std::span
   tail = tail.subspan(binary);
   const std::string_view all(reinterpret_cast<const char*>(tail.data()), tail.size());
   std::vector<std::string_view> parts;
-  const size_t want = 3 + size_t{req.argc} + req.envc;
+  const size_t want = 3 + size_t{req.argc} + req.envc + 2 * size_t{req.nmounts};
   parts.reserve(want);
   size_t pos = 0;
   while (pos < all.size()) {
@@ -77,8 +118,18 @@ std::optional<CtlStartStrings> parse_ctl_start(const CtlStartReq& req, std::span
   s.hostname = parts[2];
   if (!valid_id(s.id) || !valid_cwd(s.cwd) || s.hostname.size() > 64) return std::nullopt;
   s.argv.assign(parts.begin() + 3, parts.begin() + 3 + req.argc);
-  s.env.assign(parts.begin() + 3 + req.argc, parts.end());
+  const auto env_end = parts.begin() + 3 + req.argc + req.envc;
+  s.env.assign(parts.begin() + 3 + req.argc, env_end);
   if (s.argv.front().empty()) return std::nullopt;
+  s.mounts.reserve(req.nmounts);
+  for (uint32_t i = 0; i < req.nmounts; ++i) {
+    CtlMountEntry e{mounts[i], *(env_end + 2 * i), *(env_end + 2 * i + 1)};
+    if (!valid_ctl_mount(e)) return std::nullopt;
+    // Two mounts on one destination: the second would hide the first, never what a spec meant.
+    for (const auto& prev : s.mounts)
+      if (prev.destination == e.destination) return std::nullopt;
+    s.mounts.push_back(e);
+  }
   return s;
 }
 
@@ -108,11 +159,19 @@ bool CtlStartReq::valid(std::span<const std::byte> tail) const noexcept {
       (caps.bounding | caps.effective | caps.permitted | caps.inheritable | caps.ambient) != 0)
     return false;
   if (!valid_ctl_resources(resources)) return false;
+  if (container_proc != 0 && (nmounts != 0 || mounts_disk != 0)) return false;  // an exec sees its container's
+  if (mounts_disk >= kMaxCtlDisks || (mounts_disk != 0 && mounts_disk == rootfs_disk)) return false;
   if (container_proc != 0 && (resources.memory_max | resources.cpu_quota_us | resources.cpu_period_us |
                               resources.pids_max | resources.cpu_weight) != 0)
     return false;  // an exec has its container's limits
   try {
-    return parse_ctl_start(*this, tail).has_value();
+    const auto s = parse_ctl_start(*this, tail);
+    if (!s) return false;
+    // An image mount needs its own disk, never the rootfs's (disk 0 is a valid mounts_disk only when the rootfs
+    // is elsewhere).
+    for (const auto& m : s->mounts)
+      if (static_cast<CtlMountKind>(m.m.kind) == CtlMountKind::kImage && mounts_disk == rootfs_disk) return false;
+    return true;
   } catch (...) {  // allocation failure: refuse, never throw out of a validator
     return false;
   }
@@ -120,13 +179,15 @@ bool CtlStartReq::valid(std::span<const std::byte> tail) const noexcept {
 
 std::vector<std::byte> encode_ctl_start(const CtlStartStrings& s) {
   std::vector<std::byte> out;
-  if (s.groups.size() > kMaxCtlGroups || s.rlimits.size() > kMaxCtlRlimits) return out;
+  if (s.groups.size() > kMaxCtlGroups || s.rlimits.size() > kMaxCtlRlimits || s.mounts.size() > kMaxCtlMounts)
+    return out;
   const auto raw = [&](const void* p, size_t n) {
     const auto* b = static_cast<const std::byte*>(p);
     out.insert(out.end(), b, b + n);
   };
   if (!s.groups.empty()) raw(s.groups.data(), s.groups.size() * sizeof(uint32_t));
   if (!s.rlimits.empty()) raw(s.rlimits.data(), s.rlimits.size() * sizeof(CtlRlimit));
+  for (const auto& m : s.mounts) raw(&m.m, sizeof(CtlMount));
   auto put = [&](std::string_view v) {
     raw(v.data(), v.size());
     out.push_back(std::byte{0});
@@ -136,6 +197,10 @@ std::vector<std::byte> encode_ctl_start(const CtlStartStrings& s) {
   put(s.hostname);
   for (auto a : s.argv) put(a);
   for (auto e : s.env) put(e);
+  for (const auto& m : s.mounts) {
+    put(m.source);
+    put(m.destination);
+  }
   if (out.size() > kMaxCtlStartTail) out.clear();
   return out;
 }

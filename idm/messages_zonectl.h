@@ -25,7 +25,9 @@ namespace xg::idm {
 inline constexpr const char* kCtlDeviceType = "xen-gpu-ctl";
 // 2: CtlStart carries a container's cgroup limits and the process's rlimits, capabilities, no_new_privs and
 // additional gids; CtlStats.
-inline constexpr uint32_t kCtlProtocolVersion = 2;
+// 3: CtlStart carries a container's mounts (the OCI spec's bind mounts, copied into an image of their own, its
+// emptyDir-style volumes and tmpfs mounts).
+inline constexpr uint32_t kCtlProtocolVersion = 3;
 
 // Bounds (also what the zone init promises in CtlHelloRsp).
 inline constexpr uint32_t kMaxCtlStartTail = 48 * 1024;  // id, cwd, hostname, argv, env: NUL-terminated strings
@@ -38,6 +40,8 @@ inline constexpr uint32_t kMaxCtlPids = 1024;
 inline constexpr uint32_t kMaxCtlDisks = 26;  // rootfs images are the PV disks xvda..xvdz
 inline constexpr uint32_t kMaxCtlGroups = 64;   // additional gids of one process
 inline constexpr uint32_t kMaxCtlRlimits = 16;  // one per resource: RLIMIT_CPU (0) .. RLIMIT_RTTIME (15)
+inline constexpr uint32_t kMaxCtlMounts = 64;      // mounts of one container
+inline constexpr uint32_t kMaxCtlMountPath = 1024;  // a mount's source or destination, bytes
 // Capabilities 0 (CAP_CHOWN) .. 40 (CAP_CHECKPOINT_RESTORE), the ones Linux 6.x knows. A zone kernel that knows
 // fewer ignores the rest (as runc ignores capabilities its kernel lacks).
 inline constexpr uint32_t kCtlCapCount = 41;
@@ -87,6 +91,32 @@ struct CtlRlimit {
   uint32_t reserved;
   uint64_t soft, hard;
 };
+// One of a container's mounts (the OCI spec's "mounts", as the shim made them), mounted by the zone init inside
+// the container's root before it pivots. Its two strings (CtlStartReq's tail) are `source` and `destination`:
+//   kImage: source is a relative path inside the container's mount image (the PV disk `mounts_disk`, mounted
+//     read-only once), e.g. "3" for the shim's copy of the spec's 4th bind source; without kCtlMountRo the
+//     container gets a writable view of that copy (an overlay for a directory, a copy for a file) whose writes
+//     stay in the zone;
+//   kVolume: source names a per-pod directory in the zone ([A-Za-z0-9._-]{1,64}), created empty on first use and
+//     shared by every container of the pod that names it (an emptyDir-style volume); always a directory;
+//   kTmpfs: source is empty; a fresh tmpfs of `size` bytes (0: the kernel's default) and `mode` (0: 01777);
+//     always a directory.
+// destination: absolute, no "." or ".." component, not "/", resolved inside the container's root (a symlink on
+// the way cannot lead out of it); what is missing is created on the writable layer (a file or a directory as
+// kCtlMountDir says).
+enum class CtlMountKind : uint32_t { kImage = 1, kVolume = 2, kTmpfs = 3 };
+enum CtlMountFlags : uint32_t {
+  kCtlMountRo = 1u << 0,   // read-only (kImage, kVolume, kTmpfs alike)
+  kCtlMountDir = 1u << 1,  // the source is a directory (always with kVolume and kTmpfs); else a regular file
+  kCtlMountFlagsKnown = kCtlMountRo | kCtlMountDir,
+};
+struct CtlMount {
+  uint32_t kind;   // CtlMountKind
+  uint32_t flags;  // CtlMountFlags
+  uint64_t size;   // kTmpfs: bytes, <= 2^40; else 0
+  uint32_t mode;   // kTmpfs: <= 07777; else 0
+  uint32_t reserved;
+};
 struct CtlStartReq {
   uint32_t proc_id;
   uint32_t container_proc;
@@ -100,10 +130,13 @@ struct CtlStartReq {
   uint32_t nrlimits;       // <= kMaxCtlRlimits, each resource at most once
   int32_t oom_score_adj;   // -1000..1000 with kCtlStartOomScoreAdj, else 0
   uint32_t reserved;
+  uint32_t nmounts;      // <= kMaxCtlMounts; an exec: 0 (it sees its container's)
+  uint32_t mounts_disk;  // with a kImage mount: the mount image's disk (< kMaxCtlDisks, not rootfs_disk); else 0
   CtlCaps caps;            // all 0 without kCtlStartCaps
   CtlResources resources;  // an exec: all 0 (it joins its container's cgroup)
-  // Tail: ngroups uint32 gids, nrlimits CtlRlimit records, then the strings: id, cwd (absolute), hostname (may be
-  // empty), argv[argc], env[envc]; each NUL-terminated, nothing after.
+  // Tail: ngroups uint32 gids, nrlimits CtlRlimit records, nmounts CtlMount records, then the strings: id, cwd
+  // (absolute), hostname (may be empty), argv[argc], env[envc], then each mount's source and destination; each
+  // NUL-terminated, nothing after.
   [[nodiscard]] bool valid(std::span<const std::byte> tail) const noexcept;
 };
 struct CtlStartRsp {
@@ -113,20 +146,31 @@ struct CtlStartRsp {
 
 // A CtlStart's tail, decoded: the strings as views into the caller's private copy of the tail, the gids and
 // rlimits copied out.
+struct CtlMountEntry {
+  CtlMount m;
+  std::string_view source, destination;
+};
 struct CtlStartStrings {
   std::string_view id, cwd, hostname;
   std::vector<std::string_view> argv, env;
   std::vector<uint32_t> groups;
   std::vector<CtlRlimit> rlimits;
+  std::vector<CtlMountEntry> mounts;
 };
 // nullopt unless the tail is exactly what `req` announces (counts, terminators, bounds, an id of the allowed
-// characters, an absolute cwd without "..", a non-empty argv[0], rlimits in range and each resource once).
+// characters, an absolute cwd without "..", a non-empty argv[0], rlimits in range and each resource once, each
+// mount valid_ctl_mount, no destination twice).
 [[nodiscard]] std::optional<CtlStartStrings> parse_ctl_start(const CtlStartReq& req, std::span<const std::byte> tail);
 // The tail for `s` (the shim's side); empty when it would not fit kMaxCtlStartTail or exceeds a count's bound.
 [[nodiscard]] std::vector<std::byte> encode_ctl_start(const CtlStartStrings& s);
 // The fixed fields' own rules (flags, caps, resources), apart from the tail; CtlStartReq::valid applies both.
 [[nodiscard]] bool valid_ctl_caps(const CtlCaps& c) noexcept;
 [[nodiscard]] bool valid_ctl_resources(const CtlResources& r) noexcept;
+// One mount's own rules (CtlMount's comment): kind, flags, size/mode only for tmpfs, the source's form for its
+// kind, a destination absolute, normal ("/a/b": no empty, "." or ".." component, no trailing '/') and not "/".
+[[nodiscard]] bool valid_ctl_mount(const CtlMountEntry& e) noexcept;
+// A destination or an image source in that normal form (absolute or relative as `absolute` says).
+[[nodiscard]] bool valid_ctl_mount_path(std::string_view p, bool absolute) noexcept;
 
 struct CtlSignalReq {
   uint32_t proc_id;

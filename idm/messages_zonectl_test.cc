@@ -185,6 +185,112 @@ TEST_CASE("CtlStart's fixed fields: flags, capabilities, oom_score_adj and resou
   }
 }
 
+CtlMountEntry image_mount(std::string_view src, std::string_view dst, uint32_t flags) {
+  return {CtlMount{static_cast<uint32_t>(CtlMountKind::kImage), flags, 0, 0, 0}, src, dst};
+}
+
+TEST_CASE("CtlStart's mounts: a list round-trips; the image disk must be its own") {
+  CtlStartStrings s = strings("c1", "/", {"/bin/sh"});
+  s.mounts.push_back(image_mount("0", "/etc/hosts", kCtlMountRo));
+  s.mounts.push_back(image_mount("1", "/data/dir", kCtlMountDir));
+  s.mounts.push_back({CtlMount{static_cast<uint32_t>(CtlMountKind::kVolume), kCtlMountDir, 0, 0, 0}, "vol-1", "/cache"});
+  s.mounts.push_back({CtlMount{static_cast<uint32_t>(CtlMountKind::kTmpfs), kCtlMountDir, 1 << 20, 01777, 0}, "", "/tmp"});
+  const auto tail = encode_ctl_start(s);
+  REQUIRE_FALSE(tail.empty());
+  CtlStartReq r = req_for(1, 0);
+  r.nmounts = 4;
+  r.rootfs_disk = 0;
+  r.mounts_disk = 1;
+  auto p = parse_ctl_start(r, tail);
+  REQUIRE(p);
+  REQUIRE(p->mounts.size() == 4);
+  CHECK(p->mounts[0].source == "0");
+  CHECK(p->mounts[0].destination == "/etc/hosts");
+  CHECK(p->mounts[0].m.flags == kCtlMountRo);
+  CHECK(p->mounts[1].destination == "/data/dir");
+  CHECK(p->mounts[2].source == "vol-1");
+  CHECK(p->mounts[3].m.size == (1u << 20));
+  CHECK(p->mounts[3].m.mode == 01777);
+  CHECK(r.valid(tail));
+  r.mounts_disk = 0;  // the rootfs's own disk
+  CHECK_FALSE(r.valid(tail));
+  r.mounts_disk = kMaxCtlDisks;
+  CHECK_FALSE(r.valid(tail));
+  r.mounts_disk = 1;
+  r.nmounts = 3;  // fewer records than the tail holds: the strings do not line up
+  CHECK_FALSE(parse_ctl_start(r, tail));
+  r.nmounts = 5;
+  CHECK_FALSE(parse_ctl_start(r, tail));
+  // An exec carries no mounts.
+  CtlStartReq e = req_for(1, 0);
+  e.proc_id = 2;
+  e.container_proc = 1;
+  e.nmounts = 4;
+  e.mounts_disk = 1;
+  CHECK_FALSE(e.valid(tail));
+}
+
+TEST_CASE("CtlStart's mounts: bad paths, kinds, flags and bounds are refused") {
+  auto one = [](CtlMountEntry m) {
+    CtlStartStrings s = strings("c1", "/", {"/bin/sh"});
+    s.mounts.push_back(m);
+    const auto tail = encode_ctl_start(s);
+    CtlStartReq r = req_for(1, 0);
+    r.nmounts = 1;
+    r.rootfs_disk = 2;
+    r.mounts_disk = 3;
+    return !tail.empty() && r.valid(tail);
+  };
+  CHECK(one(image_mount("0", "/a", 0)));
+  CHECK(one(image_mount("0/sub", "/a/b", kCtlMountRo | kCtlMountDir)));
+  CHECK_FALSE(one(image_mount("0", "a", 0)));             // relative destination
+  CHECK_FALSE(one(image_mount("0", "/", 0)));             // the root itself
+  CHECK_FALSE(one(image_mount("0", "/a/../b", 0)));       // climbing
+  CHECK_FALSE(one(image_mount("0", "/..", 0)));
+  CHECK_FALSE(one(image_mount("0", "/a/./b", 0)));
+  CHECK_FALSE(one(image_mount("0", "/a//b", 0)));         // not normal
+  CHECK_FALSE(one(image_mount("0", "/a/", 0)));
+  CHECK_FALSE(one(image_mount("/0", "/a", 0)));           // an image source is relative
+  CHECK_FALSE(one(image_mount("../x", "/a", 0)));         // ... and stays inside the image
+  CHECK_FALSE(one(image_mount("", "/a", 0)));
+  CHECK_FALSE(one(image_mount("0", "/" + std::string(kMaxCtlMountPath, 'x'), 0)));  // too long
+  CHECK_FALSE(one(image_mount("0", "/a", 1u << 7)));      // unknown flag
+  CHECK_FALSE(one({CtlMount{9, 0, 0, 0, 0}, "0", "/a"}));  // unknown kind
+  CHECK_FALSE(one({CtlMount{static_cast<uint32_t>(CtlMountKind::kImage), 0, 4096, 0, 0}, "0", "/a"}));  // size
+  CHECK_FALSE(one({CtlMount{static_cast<uint32_t>(CtlMountKind::kImage), 0, 0, 0, 1}, "0", "/a"}));  // reserved
+  const auto vol = static_cast<uint32_t>(CtlMountKind::kVolume);
+  CHECK(one({CtlMount{vol, kCtlMountDir, 0, 0, 0}, "abc", "/v"}));
+  CHECK_FALSE(one({CtlMount{vol, 0, 0, 0, 0}, "abc", "/v"}));             // a volume is a directory
+  CHECK_FALSE(one({CtlMount{vol, kCtlMountDir, 0, 0, 0}, "a/b", "/v"}));  // a name, not a path
+  CHECK_FALSE(one({CtlMount{vol, kCtlMountDir, 0, 0, 0}, "..", "/v"}));  // the zone's volume dir's parent
+  CHECK_FALSE(one({CtlMount{vol, kCtlMountDir, 0, 0, 0}, ".", "/v"}));
+  const auto tmp = static_cast<uint32_t>(CtlMountKind::kTmpfs);
+  CHECK(one({CtlMount{tmp, kCtlMountDir, 64 << 20, 0755, 0}, "", "/t"}));
+  CHECK_FALSE(one({CtlMount{tmp, kCtlMountDir, 0, 010000, 0}, "", "/t"}));               // mode
+  CHECK_FALSE(one({CtlMount{tmp, kCtlMountDir, (uint64_t{1} << 40) + 1, 0, 0}, "", "/t"}));  // size
+  CHECK_FALSE(one({CtlMount{tmp, kCtlMountDir, 0, 0, 0}, "x", "/t"}));                  // a source
+  // Two mounts on one destination; more than kMaxCtlMounts.
+  CtlStartStrings s = strings("c1", "/", {"/bin/sh"});
+  s.mounts.push_back(image_mount("0", "/a", 0));
+  s.mounts.push_back(image_mount("1", "/a", 0));
+  CtlStartReq r = req_for(1, 0);
+  r.nmounts = 2;
+  r.mounts_disk = 1;
+  CHECK_FALSE(parse_ctl_start(r, encode_ctl_start(s)));
+  s.mounts.clear();
+  std::vector<std::string> dsts;
+  for (uint32_t i = 0; i <= kMaxCtlMounts; ++i) dsts.push_back("/m" + std::to_string(i));
+  for (const auto& d : dsts) s.mounts.push_back(image_mount("0", d, 0));
+  CHECK(encode_ctl_start(s).empty());  // the encoder refuses too many
+  s.mounts.pop_back();
+  const auto tail = encode_ctl_start(s);
+  REQUIRE_FALSE(tail.empty());
+  r.nmounts = kMaxCtlMounts;
+  CHECK(r.valid(tail));
+  r.nmounts = kMaxCtlMounts + 1;
+  CHECK_FALSE(parse_ctl_start(r, tail));
+}
+
 TEST_CASE("check_ctl_stats: a sound answer passes; lies are refused with a reason") {
   CtlStatsRsp s{};
   s.present = kCtlStatsCpu | kCtlStatsCpuThrottle | kCtlStatsMemory | kCtlStatsPids | kCtlStatsIo;

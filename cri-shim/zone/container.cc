@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 
+#include "cri-shim/zone/mounts.h"
 #include "cri-shim/zone/spawn.h"
 #include "idm/log.h"
 
@@ -40,6 +41,7 @@ enum Step : int32_t {
   kShm,
   kXenNodes,
   kGpuLib,
+  kMounts,  // the spec's mounts (mounts.h)
   kHostname,
   kRoot,  // pivot_root / move + chroot
 };
@@ -47,7 +49,8 @@ const char* step_name(int32_t step) {
   static constexpr const char* names[] = {"?", "private mounts", "waiting for the rootfs disk", "scratch tmpfs",
                                           "mounting the image", "overlay", "proc", "sysfs", "/dev tmpfs",
                                           "/dev nodes", "devpts", "/dev/shm", "/dev/xen binds",
-                                          "GPU library bind", "hostname", "pivot_root"};
+                                          "GPU library bind", "the spec's mounts", "hostname",
+                                          "pivot_root"};
   return step > 0 && step < static_cast<int32_t>(std::size(names)) ? names[step] : "?";
 }
 
@@ -62,6 +65,7 @@ struct Setup {
   std::array<bool, 4> xen_present{};
   bool gpu_lib = false;
   long disk_wait_ms = 0;
+  MountPlan mounts;
 };
 
 long now_ms() noexcept {
@@ -149,6 +153,10 @@ int setup_container(const void* ctx, int32_t* step) {
     XG_STEP(kGpuLib, sys(::mount(s.gpu_src.c_str(), s.gpu_dst.c_str(), nullptr, MS_BIND | MS_REC, nullptr)));
     // A bind is writable whatever its flags; read-only takes a remount of the bind itself.
     XG_STEP(kGpuLib, sys(::mount(nullptr, s.gpu_dst.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr)));
+  }
+  if (!s.mounts.entries.empty()) {
+    int failed = -1;
+    XG_STEP(kMounts, apply_mounts(s.mounts, s.root.c_str(), &failed));
   }
   if (!s.hostname.empty()) XG_STEP(kHostname, sys(::sethostname(s.hostname.data(), s.hostname.size())));
 
@@ -244,6 +252,16 @@ int ContainerHost::start(const StartRequest& req, Spawned& out) {
     s.gpu_src = opt_.gpu_lib_dir;
     s.gpu_dst = s.root + "/usr/lib/xen-gpu";
     s.disk_wait_ms = static_cast<long>(opt_.disk_wait.count());
+    MountPaths mp;
+    mp.disk_prefix = opt_.disk_prefix;
+    mp.scratch = s.scratch;
+    mp.volumes = opt_.volumes;
+    mp.disk_wait_ms = s.disk_wait_ms;
+    if (int e = prepare_mounts(req.strings->mounts, req.mounts_disk, mp, s.mounts); e != 0) {
+      idm::log_line("container " + std::string(req.strings->id) + ": its mounts are refused (" + std::strerror(e) + ")");
+      if (opt_.cgroups) opt_.cgroups->release(req.proc_id);
+      return e;
+    }
     plan.clone_flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS;
     plan.setup = &setup_container;
     plan.setup_ctx = &s;

@@ -8,6 +8,7 @@
 //   proc, sysfs (ro), a tmpfs /dev with the usual nodes, devpts and /dev/shm, and binds of /dev/xen/{xenbus,
 //     gntdev,gntalloc,evtchn} (libvgpu in the container reaches gpu-proxy over Xen through them);
 //   /opt/xen-gpu/lib bound read-only onto /usr/lib/xen-gpu when the zone has it (our libcuda.so.1);
+//   the spec's mounts (CtlStart's list, mounts.h): the mount image's entries, the pod's volumes, tmpfs mounts;
 //   the hostname; pivot_root (or, where the zone's root is the initramfs, which cannot be pivoted, a move of the
 //     new root onto / and chroot, as runc's no_pivot_root does); then cwd, ids, exec (spawn.h).
 // An exec joins a running container's namespaces (setns on /proc/<pid>/ns/{pid,uts,mnt}, then a second fork so
@@ -34,6 +35,9 @@ struct ContainerOptions {
   std::chrono::milliseconds disk_wait{7'000};
   std::string gpu_lib_dir = "/opt/xen-gpu/lib";
   std::string scratch = "/run";  // where each container's mount namespace puts its private tmpfs
+  // The pod's emptyDir-style volumes (kVolume mounts, mounts.h): directories of the zone's own namespace, opened
+  // before the container's scratch tmpfs hides /run.
+  std::string volumes = "/run/xg-volumes";
   ZoneCgroups* cgroups = nullptr;  // a cgroup per container (cgroups.h); none without
 };
 

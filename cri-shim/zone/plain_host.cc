@@ -37,6 +37,8 @@ pid_t pgrp_of(const char* pid) {
 }  // namespace
 
 int PlainHost::start(const StartRequest& req, Spawned& out) {
+  // No mount namespace, no root of its own: a container's mounts cannot be made, and pretending would hide it.
+  if (req.strings && !req.strings->mounts.empty()) return ENOTSUP;
   SpawnPlan plan = make_plan(req);
   plan.set_ids = req.uid != ::geteuid() || req.gid != ::getegid() || !plan.groups.empty();
   plan.pgrp = req.container_pid ? req.container_pid : 0;

@@ -3,7 +3,8 @@
 // it; it is also what a zone init would run in a development mode outside Xen. rootfs_disk is ignored, and
 // uid/gid (and gids) are applied only when they differ from ours. Given a cgroup tree, each container gets a
 // cgroup as in a zone (tests mount a private cgroup2 for it); rlimits, capabilities, no_new_privs and
-// oom_score_adj are applied as the zone applies them.
+// oom_score_adj are applied as the zone applies them. A container with mounts (CtlStart's list) is refused
+// (ENOTSUP): they need the ContainerHost's mount namespace.
 #pragma once
 
 #include "cri-shim/zone/cgroups.h"

@@ -19,6 +19,7 @@ struct StartRequest {
   pid_t container_pid = 0;      // an exec: the container's first process (0 for a container)
   uint32_t container_proc = 0;  // an exec: the container's proc_id (its cgroup)
   uint32_t rootfs_disk = 0;
+  uint32_t mounts_disk = 0;  // the mount image's disk, with a kImage mount in strings->mounts
   uint32_t uid = 0, gid = 0;
   bool stdin_pipe = false;
   bool no_new_privs = false;

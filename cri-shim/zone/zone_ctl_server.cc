@@ -63,6 +63,7 @@ uint32_t ZoneCtlServer::on(OpTag<Op::CtlStart>, const CtlStartReq& r, std::span<
   req.proc_id = r.proc_id;
   req.container_proc = r.container_proc;
   req.rootfs_disk = r.rootfs_disk;
+  req.mounts_disk = r.mounts_disk;
   req.uid = r.uid;
   req.gid = r.gid;
   req.stdin_pipe = (r.flags & kCtlStartStdin) != 0;

@@ -134,6 +134,7 @@ struct Fixture {
     r.envc = static_cast<uint32_t>(s.env.size());
     r.ngroups = static_cast<uint32_t>(s.groups.size());
     r.nrlimits = static_cast<uint32_t>(s.rlimits.size());
+    r.nmounts = static_cast<uint32_t>(s.mounts.size());
     return call<Op::CtlStart>(r, encode_ctl_start(s));
   }
 
@@ -268,6 +269,26 @@ TEST_CASE("bad requests: an errno each, and the server keeps serving") {
     CtlStartReq caps = req(0, kCtlStartCaps, 1);
     caps.caps = CtlCaps{0x1, 0x2, 0x1, 0, 0};  // effective not within permitted
     CHECK(f.call<Op::CtlStart>(caps, tail).result == EINVAL);
+  }
+  {
+    // Mounts (protocol 3): a list the zone's validator refuses is EINVAL before anything starts; a sound one
+    // on the plain host (no mount namespace to make them in) is ENOTSUP, never a start without them.
+    const std::vector<std::string> argv = {"true"};
+    CtlStartStrings s = strings_for(argv);
+    s.mounts.push_back({CtlMount{static_cast<uint32_t>(CtlMountKind::kTmpfs), kCtlMountDir, 0, 0, 0}, "", "/t/../x"});
+    CHECK(f.start_with(10, CtlStartReq{}, s).result == EINVAL);  // a destination that climbs
+    s.mounts[0].destination = "/t";
+    CtlStartReq exec{};
+    exec.container_proc = 4;
+    CHECK(f.start_with(11, exec, s).result == EINVAL);  // an exec carries no mounts
+    s.mounts[0].source = "x";
+    CHECK(f.start_with(12, CtlStartReq{}, s).result == EINVAL);  // a tmpfs names no source
+    s.mounts[0].source = "";
+    s.mounts.push_back({CtlMount{static_cast<uint32_t>(CtlMountKind::kImage), kCtlMountRo, 0, 0, 0}, "0", "/etc/hosts"});
+    CHECK(f.start_with(13, CtlStartReq{}, s).result == EINVAL);  // an image entry on the rootfs's disk
+    CtlStartReq own{};
+    own.mounts_disk = 1;
+    CHECK(f.start_with(14, own, s).result == ENOTSUP);
   }
   CHECK(f.call<Op::CtlSignal>(CtlSignalReq{4, 0, 0, 0}).result == EINVAL);  // signal 0
   CHECK(f.call<Op::CtlPoll>(CtlPollReq{kMaxCtlPollTail + 1, 0}).result == EINVAL);

@@ -9,7 +9,7 @@ namespace {
 template <Op op>
 std::vector<std::byte> sample_tail() {
   if constexpr (OpTraits<op>::max_request_tail == 0) return {};
-  if constexpr (op == Op::CtlStart) {  // one gid and one rlimit: the tail's binary part is in the seeds too
+  if constexpr (op == Op::CtlStart) {  // one gid, one rlimit, two mounts: the tail's binary part is in the seeds too
     CtlStartStrings s;
     s.id = "c1";
     s.cwd = "/";
@@ -17,6 +17,8 @@ std::vector<std::byte> sample_tail() {
     s.env = {"PATH=/bin"};
     s.groups = {1000};
     s.rlimits = {CtlRlimit{7, 0, 1024, 4096}};
+    s.mounts = {CtlMountEntry{CtlMount{static_cast<uint32_t>(CtlMountKind::kImage), kCtlMountRo, 0, 0, 0}, "0", "/etc/hosts"},
+                CtlMountEntry{CtlMount{static_cast<uint32_t>(CtlMountKind::kTmpfs), kCtlMountDir, 1 << 20, 01777, 0}, "", "/tmp"}};
     return encode_ctl_start(s);
   }
   std::vector<std::byte> t(std::min<uint32_t>(OpTraits<op>::max_request_tail, 24));
@@ -43,6 +45,8 @@ typename OpTraits<op>::Request sample_fixed(std::span<const std::byte> tail) {
     r.envc = 1;
     r.ngroups = 1;
     r.nrlimits = 1;
+    r.nmounts = 2;
+    r.mounts_disk = 1;
     r.flags = kCtlStartCaps | kCtlStartNoNewPrivs;
     r.caps = CtlCaps{0x21, 0x21, 0x21, 0, 0};
     r.resources.memory_max = 64 << 20;

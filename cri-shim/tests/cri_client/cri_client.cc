@@ -4,7 +4,8 @@
 //   ... start CID | exec CID CMD ARGS... | status CID | stop CID | rm CID | stop-pod POD_ID | rm-pod POD_ID
 //   ... stats CID          -> "cpu_usage_core_nano_seconds=N memory_working_set_bytes=N" (CRI ContainerStats)
 // CONTAINER-FLAGS: --env K=V, --memory BYTES, --cpu-quota US, --cpu-period US, --cpu-shares N, --cap-add CAP,
-// --cap-drop CAP (CRI's names: CHOWN, ALL), --group GID (supplemental), --no-new-privs.
+// --cap-drop CAP (CRI's names: CHOWN, ALL), --group GID (supplemental), --no-new-privs,
+// --mount HOST:CONTAINER[:ro] (a CRI mount: a host file or directory bound at CONTAINER, read-only with :ro).
 // POD-FLAGS (the pod's sandbox config, sent again with each CreateContainer as kubelet does): --name N
 // --namespace NS [--uid U] [--annotation K=V]... [--log-dir DIR] [--handler xen-gpu]. Pods use the host's network
 // (no CNI in tests). exec prints the command's stdout, its stderr to stderr, and exits with its exit code.
@@ -128,7 +129,23 @@ int main(int argc, char** argv) {
       else if (f == "--cap-add") sec()->mutable_capabilities()->add_add_capabilities(v);
       else if (f == "--cap-drop") sec()->mutable_capabilities()->add_drop_capabilities(v);
       else if (f == "--group") sec()->add_supplemental_groups(std::stoll(v));
-      else {
+      else if (f == "--mount") {
+        const size_t colon = v.find(':');
+        if (colon == std::string::npos || colon == 0 || colon + 1 == v.size()) {
+          std::fprintf(stderr, "--mount wants HOST:CONTAINER[:ro], not %s\n", v.c_str());
+          return 2;
+        }
+        std::string dst = v.substr(colon + 1);
+        bool ro = false;
+        if (dst.size() > 3 && dst.compare(dst.size() - 3, 3, ":ro") == 0) {
+          ro = true;
+          dst.resize(dst.size() - 3);
+        }
+        auto* m = c->add_mounts();
+        m->set_host_path(v.substr(0, colon));
+        m->set_container_path(dst);
+        m->set_readonly(ro);
+      } else {
         std::fprintf(stderr, "unknown container flag %s\n", f.c_str());
         return 2;
       }

@@ -161,6 +161,45 @@ check $? pods/cri-exec-process-set-up-as-the-spec-says "saw NoNewPrivs=$(got NoN
 [ -n "$(got CapBnd)" ] || echo "$STAT" | sed 's/^/  | exec: /'
 # ---- END pod B's container as runc would set it up ---------------------------------------------------------------
 
+t "(g) the spec's mounts"
+# ---- BEGIN the spec's mounts in a Xen pod (issue 16: CRI's /etc files, host files and directories, emptyDir) ---
+# CRI writes the pod's hosts, resolv.conf and hostname in the sandbox's directory and passes them as bind mounts;
+# the shim copies them into the container's mount image, the zone init binds them over the image's own.
+SBX=$P/root/io.containerd.grpc.v1.cri/sandboxes/$POD
+for f in hosts resolv.conf hostname; do
+  SEEN=$($TO $CRI exec "$CID" /bin/busybox cat /etc/$f 2>&1); RC=$?
+  WANT=$(cat "$SBX/$f" 2>/dev/null)
+  [ $RC = 0 ] && [ -f "$SBX/$f" ] && [ "$SEEN" = "$WANT" ]
+  check $? pods/mounts-cri-etc-$f "saw '$(echo "$SEEN" | head -n 3 | tr '\n' '|')' (exit $RC); CRI's $SBX/$f: '$(echo "$WANT" | head -n 3 | tr '\n' '|')'"
+done
+# A second container of pod B with a host file (read-only), a host directory (read-write: a copy, writes stay in
+# the zone) holding a symlink that leads out of it, and an empty host directory (an emptyDir: a pod volume).
+mkdir -p $P/vol/dir/sub $P/vol/empty && echo host-file-content > $P/vol/file && echo host-dir-content > $P/vol/dir/sub/f &&
+  ln -sfn /etc/shadow $P/vol/dir/link
+MCID=$($TO $CRI create "$POD" mounts xen-gpu.test/cuda:1 --mount $P/vol/file:/mnt/file:ro --mount $P/vol/dir:/mnt/dir \
+  --mount $P/vol/empty:/mnt/empty -- /bin/busybox sleep 600 2> $P/mounts-start.out) &&
+  $TO $CRI start "$MCID" >> $P/mounts-start.out 2>&1
+check $? pods/mounts-container-with-host-mounts-started "container '${MCID:-none}' $(tail -n 1 $P/mounts-start.out 2>/dev/null)"
+OUT=$($TO $CRI exec "$MCID" /bin/busybox sh -c '/bin/busybox cat /mnt/file; /bin/busybox cat /mnt/dir/sub/f;
+  echo "link $(/bin/busybox readlink /mnt/dir/link)"
+  if echo x 2>/dev/null >> /mnt/file; then echo ro-write-taken; else echo ro-write-refused; fi
+  echo y > /mnt/dir/new && echo "rw-write $(/bin/busybox cat /mnt/dir/new)"
+  echo e > /mnt/empty/e && echo empty-write-ok' 2>&1); RC=$?
+echo "$OUT" | sed 's/^/  | mounts: /'
+[ $RC = 0 ] && echo "$OUT" | grep -qx host-file-content && echo "$OUT" | grep -qx host-dir-content
+check $? pods/mounts-host-file-and-dir-content "saw $(echo "$OUT" | head -n 2 | tr '\n' '|') (exit $RC)"
+echo "$OUT" | grep -qx "link /etc/shadow"; check $? pods/mounts-symlink-copied-as-a-symlink "$(echo "$OUT" | grep '^link')"
+echo "$OUT" | grep -qx ro-write-refused && [ "$(cat $P/vol/file)" = host-file-content ]
+check $? pods/mounts-ro-file-refuses-a-write "$(echo "$OUT" | grep ro-write); host file: '$(cat $P/vol/file)'"
+echo "$OUT" | grep -qx "rw-write y" && [ ! -e $P/vol/dir/new ]
+check $? pods/mounts-rw-dir-writable-in-the-zone-only "$(echo "$OUT" | grep rw-write); on the host $P/vol/dir/new $([ -e $P/vol/dir/new ] && echo exists || echo absent)"
+# The empty host directory is an emptyDir: the write lands in the pod's volume in the zone, the host's stays empty.
+echo "$OUT" | grep -qx empty-write-ok && [ -z "$(ls -A $P/vol/empty)" ]
+check $? pods/mounts-emptydir-in-the-zone "$(echo "$OUT" | grep empty-write); host dir: '$(ls -A $P/vol/empty | tr '\n' ' ')'"
+grep -a "$MCID.*mount image\|standard mount" $P/containerd.log | tail -n 3 | sed 's/^/  shim: /'
+$TO $CRI stop "$MCID" > /dev/null 2>&1; $TO $CRI rm "$MCID" > /dev/null 2>&1
+# ---- END the spec's mounts in a Xen pod --------------------------------------------------------------------------
+
 t "(g) exec into pod A"
 # ---- exec into pod A: a shell, then a second CUDA program of the zone ---------------------------------------
 $TO $CTR tasks exec --exec-id e1 xpodA /bin/busybox sh -c 'echo exec-ok; cat /proc/1/cmdline | tr "\0" " "' > $P/exec.out 2>&1
