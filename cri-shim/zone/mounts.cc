@@ -207,9 +207,16 @@ int apply_one(const MountPlan::Entry& m, int root, int image) noexcept {
         if (::fstat(src.fd, &st) == 0) (void)::fchmod(out.fd, st.st_mode & 0777);
         return copy_into(src.fd, out.fd);
       }
-    case CtlMountKind::kVolume:
-      if (::mount(m.src_proc.c_str(), tgt, nullptr, MS_BIND, nullptr) != 0) return errno;
+    case CtlMountKind::kVolume: {
+      // Opened here, in the container's mount namespace (prepare_mounts made it, in the zone's).
+      ChildFd vol;
+      vol.fd = ::open(m.src.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (vol.fd < 0) return errno;
+      char vol_path[64];
+      if (int e = fd_path(vol.fd, vol_path)) return e;
+      if (::mount(vol_path, tgt, nullptr, MS_BIND, nullptr) != 0) return errno;
       return remount(root, m.dest.c_str(), kSafe | ro);
+    }
     case CtlMountKind::kTmpfs:
       return ::mount("tmpfs", tgt, "tmpfs", kSafe | ro, m.data.c_str()) == 0 ? 0 : errno;
   }
@@ -250,11 +257,9 @@ int prepare_mounts(const std::vector<idm::CtlMountEntry>& mounts, uint32_t mount
         } else if (errno != EEXIST) {
           return errno;
         }
-        idm::UniqueFd fd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (!fd.valid()) return errno;
-        e.src_fd = fd.get();
-        e.src_proc = "/proc/self/fd/" + std::to_string(fd.get());
-        out.volume_fds.push_back(std::move(fd));
+        // By path: an fd opened here would name this mount namespace's mount, and the container's setup binds
+        // from its own copy of the namespace (the kernel refuses a bind from another namespace: EINVAL).
+        e.src = dir;
         break;
       }
       case CtlMountKind::kTmpfs: {

@@ -30,9 +30,7 @@ struct MountPlan {
     uint32_t kind = 0;  // idm::CtlMountKind
     bool ro = false, dir = false;
     std::string dest;        // relative to the container's root ("etc/hosts")
-    std::string src;         // kImage: <image_mnt>/<source>
-    int src_fd = -1;         // kVolume: an O_PATH fd of the volume directory (volume_fds owns it)
-    std::string src_proc;    // kVolume: /proc/self/fd/<src_fd>
+    std::string src;         // kImage: the entry's path inside the image; kVolume: the volume directory
     std::string data;        // kTmpfs: "size=..,mode=.."; kImage rw directory: the overlay's options
     std::string upper, work;  // kImage rw directory: on the container's scratch tmpfs
   };
@@ -41,7 +39,6 @@ struct MountPlan {
   std::string fstype = "erofs";
   long disk_wait_ms = 0;
   std::vector<Entry> entries;
-  std::vector<idm::UniqueFd> volume_fds;
 };
 
 // The plan for `mounts` (mounts_disk: the image's disk index). `disk_prefix` + 'a' + mounts_disk is the image's

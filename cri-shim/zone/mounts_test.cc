@@ -100,6 +100,8 @@ int plan_and_apply(const std::string& T, const std::vector<CtlMountEntry>& list,
     plan.image_disk.clear();  // the image is the directory T/image here, not a disk
     plan.image_mnt = T + "/image";
   }
+  // As in the zone: the plan is made in the zone init's mount namespace, applied in the container's copy of it.
+  if (::unshare(CLONE_NEWNS) != 0) return errno;
   const int e = apply_mounts(plan, (T + "/root").c_str(), failed);
   if (keep) *keep = std::move(plan);
   return e;
@@ -243,6 +245,7 @@ TEST_CASE("zone mounts: tmpfs with its size and mode; a volume shared by two con
     MountPlan plan2;
     const std::vector<CtlMountEntry> list2 = {entry(CtlMountKind::kVolume, idm::kCtlMountDir | idm::kCtlMountRo, "vabc", "/v")};
     if (int e = prepare_mounts(list2, 0, paths, plan2)) return "prepare 2: " + std::string(std::strerror(e));
+    if (::unshare(CLONE_NEWNS) != 0) return "unshare: " + std::string(std::strerror(errno));
     if (int e = apply_mounts(plan2, (T + "/root2").c_str(), &failed)) return "apply 2: " + std::string(std::strerror(e));
     EXPECT(slurp(T + "/root2/v/shared") == "s", "the second container does not see the volume's file");
     EXPECT(slurp(T + "/volumes/vabc/shared") == "s", "the volume is not the zone's directory");

@@ -80,6 +80,7 @@ check $RCA pods/saxpy-in-a-xen-pod "$(grep saxpy $P/a.out | head -n 1), first li
 saxpy_out || { sed 's/^/  | /' $P/a.out | tail -n 20; tail -n 40 $P/containerd.log | sed 's/^/  containerd: /'; }
 wait $RUNB; RCB=$?; POD=$(cat $P/pod.id 2>/dev/null); CID=$(cat $P/cid 2>/dev/null)
 check $RCB pods/cri-run-pod-create-start "pod ${POD:-none}, container ${CID:-none}$([ $RCB = 0 ] || echo ": $(tail -n 2 $P/b.out)")"
+[ $RCB = 0 ] || for f in /var/log/xen/console/guest-*.log; do grep -a -v '^\[' "$f" | tail -n 30 | sed "s|^|  $(basename "$f"): |"; done
 cri_log() { grep -q "stdout F saxpy: OK" $P/logs/app.log 2>/dev/null; }
 wait_for cri_log; RCL=$?; B_MS=$(ms_since $T0)
 check $RCL pods/cri-container-output-in-its-log "$(grep -a saxpy $P/logs/app.log | head -n 1)"
