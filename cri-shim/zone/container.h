@@ -35,9 +35,10 @@ struct ContainerOptions {
   std::chrono::milliseconds disk_wait{7'000};
   std::string gpu_lib_dir = "/opt/xen-gpu/lib";
   std::string scratch = "/run";  // where each container's mount namespace puts its private tmpfs
-  // The pod's emptyDir-style volumes (kVolume mounts, mounts.h): directories of the zone's own namespace, opened
-  // before the container's scratch tmpfs hides /run.
-  std::string volumes = "/run/xg-volumes";
+  // The pod's emptyDir-style volumes (kVolume mounts, mounts.h): directories of the zone's own namespace, in the
+  // zone's memory like the rest of its root. Not under `scratch`: the container's own tmpfs there would hide them
+  // from its setup, which binds them by path (a bind from an fd opened in the zone's namespace is refused).
+  std::string volumes = "/var/lib/xg-volumes";
   ZoneCgroups* cgroups = nullptr;  // a cgroup per container (cgroups.h); none without
 };
 

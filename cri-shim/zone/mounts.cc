@@ -228,6 +228,9 @@ int apply_one(const MountPlan::Entry& m, int root, int image) noexcept {
 int prepare_mounts(const std::vector<idm::CtlMountEntry>& mounts, uint32_t mounts_disk, const MountPaths& paths,
                    MountPlan& out) {
   if (mounts.size() > idm::kMaxCtlMounts || mounts_disk >= idm::kMaxCtlDisks) return EINVAL;
+  // The setup binds volumes by path after mounting its own tmpfs on scratch: a volume under it would be hidden.
+  if (!paths.scratch.empty() && (paths.volumes == paths.scratch || paths.volumes.rfind(paths.scratch + "/", 0) == 0))
+    return EINVAL;
   bool image = false;
   for (size_t i = 0; i < mounts.size(); ++i) {
     const auto& m = mounts[i];

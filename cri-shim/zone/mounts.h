@@ -2,7 +2,7 @@
 //
 // prepare_mounts() runs in the zone init (it may allocate): it checks the list again (the shim is not trusted
 // more than any caller), makes each per-pod volume directory (kVolume: <volumes>/<name>, shared by the pod's
-// containers) and holds an O_PATH fd of it, and lays the strings out. apply_mounts() runs in the container's
+// containers; the setup binds it by path, so it must not lie under `scratch`), and lays the strings out. apply_mounts() runs in the container's
 // cloned child, in its own mount namespace, after the root overlay is mounted: system calls only (spawn.h). It
 // mounts the mount image once, read-only, then for each entry:
 //   resolves the destination inside the root (openat2 RESOLVE_IN_ROOT: a symlink on the way, or the destination
@@ -48,7 +48,7 @@ struct MountPaths {
   std::string disk_prefix = "/dev/xvd";
   std::string disk_override;  // a fixed device for the image (manual tests)
   std::string scratch;
-  std::string volumes = "/run/xg-volumes";
+  std::string volumes = "/var/lib/xg-volumes";  // never under scratch (see prepare_mounts)
   long disk_wait_ms = 7'000;
 };
 [[nodiscard]] int prepare_mounts(const std::vector<idm::CtlMountEntry>& mounts, uint32_t mounts_disk,

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "cri-shim/zone/container.h"
 #include "cri-shim/zone/mounts.h"
 #include "cri-shim/zone/spawn.h"
 
@@ -274,6 +275,14 @@ TEST_CASE("zone mounts: prepare_mounts checks the list again") {
   REQUIRE(ok.entries.size() == 2);
   CHECK(ok.entries[0].dest == "a");
   CHECK(ok.entries[1].data == "mode=755,size=4096");
+  // A volume directory under the container's scratch tmpfs would be hidden from the setup that binds it.
+  MountPaths hidden;
+  hidden.scratch = "/run";
+  hidden.volumes = "/run/xg-volumes";
+  CHECK(prepare_mounts({entry(CtlMountKind::kTmpfs, idm::kCtlMountDir, "", "/t")}, 0, hidden, plan) == EINVAL);
+  const ContainerOptions zone;  // the zone init's defaults
+  CHECK(zone.volumes.rfind(zone.scratch + "/", 0) != 0);
+
 }
 
 }  // namespace
