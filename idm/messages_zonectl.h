@@ -26,7 +26,8 @@ inline constexpr const char* kCtlDeviceType = "xen-gpu-ctl";
 // 2: CtlStart carries a container's cgroup limits and the process's rlimits, capabilities, no_new_privs and
 // additional gids; CtlStats.
 // 3: CtlStart carries a container's mounts (the OCI spec's bind mounts, copied into an image of their own, its
-// emptyDir-style volumes and tmpfs mounts).
+// emptyDir-style volumes and tmpfs mounts); a Poll may be held up to 1 s (was 200 ms), and a Nop post from the
+// shim ends a held Poll early.
 inline constexpr uint32_t kCtlProtocolVersion = 3;
 
 // Bounds (also what the zone init promises in CtlHelloRsp).
@@ -35,7 +36,7 @@ inline constexpr uint32_t kMaxCtlStrings = 1024;         // argc + envc
 inline constexpr uint32_t kMaxCtlId = 64;                // a container id: [A-Za-z0-9._-]{1,64}
 inline constexpr uint32_t kMaxCtlChunk = 16 * 1024;      // one stdin write
 inline constexpr uint32_t kMaxCtlPollTail = 60 * 1024;   // events + output bytes of one Poll
-inline constexpr uint32_t kMaxCtlPollWaitMs = 1000;  // a held Poll; a Nop post from the shim ends it early
+inline constexpr uint32_t kMaxCtlPollWaitMs = 1000;
 inline constexpr uint32_t kMaxCtlPids = 1024;
 inline constexpr uint32_t kMaxCtlDisks = 26;  // rootfs images are the PV disks xvda..xvdz
 inline constexpr uint32_t kMaxCtlGroups = 64;   // additional gids of one process
