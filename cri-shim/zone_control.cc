@@ -261,7 +261,7 @@ void ZoneControl::Impl::poll_loop() {
 }
 
 int ZoneControl::start(const ZoneStart& s, uint32_t& pid) {
-  idm::CtlStartStrings strs{s.id, s.cwd, s.hostname, {}, {}, s.groups, s.rlimits};
+  idm::CtlStartStrings strs{s.id, s.cwd, s.hostname, {}, {}, s.groups, s.rlimits, {}};
   for (const auto& a : s.argv) strs.argv.emplace_back(a);
   for (const auto& e : s.env) strs.env.emplace_back(e);
   for (const auto& m : s.mounts) strs.mounts.push_back({m.m, m.source, m.destination});

@@ -21,6 +21,9 @@ class Doorbell {
   virtual void wait(std::atomic<uint32_t>& word, uint32_t seen, std::chrono::microseconds timeout) noexcept = 0;
   // False once the peer is known dead or has closed the channel (socket hang-up, domain gone).
   [[nodiscard]] virtual bool peer_alive() noexcept = 0;
+  // Makes a wait() on `word` by another thread of this process return now (or the next one at once): a local
+  // wake-up, for a waiter that also waits for something other than the peer (RingConsumer::wait_ready).
+  virtual void interrupt(std::atomic<uint32_t>& word) noexcept = 0;
 };
 
 // How long a waiter polls before sleeping. Waking a sleeping process costs ~27 us one way on our 2-core VMs

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 
 namespace xg::idm {
@@ -26,6 +27,11 @@ void FutexDoorbell::notify(std::atomic<uint32_t>& word) noexcept { futex_wake_sh
 
 void FutexDoorbell::wait(std::atomic<uint32_t>& word, uint32_t seen, std::chrono::microseconds timeout) noexcept {
   futex_wait_shared(word, seen, timeout);
+}
+
+void FutexDoorbell::interrupt(std::atomic<uint32_t>& word) noexcept {
+  word.fetch_add(1, std::memory_order_release);
+  ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAKE, INT32_MAX, nullptr, nullptr, 0);
 }
 
 bool FutexDoorbell::peer_alive() noexcept {

@@ -14,6 +14,8 @@ class FutexDoorbell final : public Doorbell {
   void notify(std::atomic<uint32_t>& word) noexcept override;
   void wait(std::atomic<uint32_t>& word, uint32_t seen, std::chrono::microseconds timeout) noexcept override;
   [[nodiscard]] bool peer_alive() noexcept override;
+  // Bumps `word` (a waiter that has not slept yet then returns at once) and wakes whoever sleeps on it.
+  void interrupt(std::atomic<uint32_t>& word) noexcept override;
   [[nodiscard]] int liveness_fd() const noexcept { return liveness_.get(); }
 
  private:

@@ -127,4 +127,12 @@ Result<uint32_t> RingConsumer::pop(std::span<std::byte> out, std::chrono::steady
   return try_pop(out);
 }
 
+Error RingConsumer::wait_ready(std::chrono::steady_clock::time_point deadline,
+                               const std::atomic<bool>& woken) noexcept {
+  return await([&] { return ready() || woken.load(std::memory_order_acquire); }, v_.control->cons_sleeping,
+               v_.control->data_bell, *bell_, policy_, deadline);
+}
+
+void RingConsumer::interrupt() noexcept { bell_->interrupt(v_.control->data_bell); }
+
 }  // namespace xg::idm

@@ -180,6 +180,13 @@ class RingConsumer {
                                      std::chrono::steady_clock::time_point deadline = kForever) noexcept;
   // True if a record is published at the current position (a hint; try_pop decides).
   [[nodiscard]] bool ready() const noexcept;
+  // Waits (spin, then sleep) until a record is published or `woken` is set by interrupt()'s caller. kOk either
+  // way (check ready()); kTimeout; kPeerGone. For a consumer that also waits for something of its own (the zone
+  // init's held CtlPoll waits for its processes' output and for the shim's next request at once).
+  [[nodiscard]] Error wait_ready(std::chrono::steady_clock::time_point deadline,
+                                 const std::atomic<bool>& woken) noexcept;
+  // From another thread, after setting the `woken` flag a wait_ready() watches: ends that wait now.
+  void interrupt() noexcept;
   [[nodiscard]] uint64_t position() const noexcept { return cons_; }
   [[nodiscard]] const RingView& view() const noexcept { return v_; }
 

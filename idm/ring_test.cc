@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -143,6 +145,40 @@ TEST_CASE("ring: a hostile consumer's impossible index is detected by the produc
   }
   m.view.control->cons.store(p.position() + 4096);  // claims to have consumed records never produced
   CHECK(p.try_push(parts) == Error::kPeerImpossible);
+}
+
+TEST_CASE("ring: wait_ready ends on a record, on another thread's interrupt, or at its deadline") {
+  using namespace std::chrono_literals;
+  test::RingMemory m(4096);
+  FutexDoorbell bell;
+  RingProducer p(m.view, &bell);
+  RingConsumer c(m.view, &bell);
+  std::atomic<bool> woken{false};
+  // Nothing comes: the deadline.
+  CHECK(c.wait_ready(std::chrono::steady_clock::now() + 20ms, woken) == Error::kTimeout);
+  // Interrupted from another thread long before a 30 s deadline (the waiter is asleep on the doorbell by then).
+  std::thread t([&] {
+    std::this_thread::sleep_for(50ms);
+    woken.store(true, std::memory_order_release);
+    c.interrupt();
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK(c.wait_ready(t0 + 30s, woken) == Error::kOk);
+  CHECK(std::chrono::steady_clock::now() - t0 < 10s);
+  CHECK(!c.ready());
+  t.join();
+  // A record: ready, and still there to pop.
+  woken = false;
+  std::thread t2([&] {
+    std::this_thread::sleep_for(50ms);
+    const auto rec = pattern(3, 10);
+    CHECK(p.push(as_bytes_of(rec)) == Error::kOk);
+  });
+  CHECK(c.wait_ready(std::chrono::steady_clock::now() + 30s, woken) == Error::kOk);
+  CHECK(c.ready());
+  t2.join();
+  std::vector<std::byte> out(m.view.max_payload);
+  CHECK(c.try_pop(out).ok());
 }
 
 TEST_CASE("ring: two threads, 2M records of varying size, every payload checked") {

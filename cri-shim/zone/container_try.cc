@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
   const int want = exec ? 2 : 1;
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (exits < want && std::chrono::steady_clock::now() < until) {
-    auto b = sup.poll(idm::kMaxCtlPollTail, std::chrono::milliseconds(200), nullptr);
+    auto b = sup.poll(idm::kMaxCtlPollTail, std::chrono::milliseconds(200));
     (void)idm::parse_ctl_events(b.tail, b.events, [&](const idm::CtlEvent& ev, std::span<const std::byte> bytes) {
       if (ev.type == uint16_t(idm::CtlEventType::kExit)) {
         std::printf("[%u] exit %d\n", ev.proc_id, ev.value);

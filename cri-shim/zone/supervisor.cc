@@ -205,6 +205,21 @@ bool Supervisor::anything_ready_locked() const noexcept {
   return false;
 }
 
+void Supervisor::notify_ready_locked() {
+  ready_cv_.notify_all();
+  if (on_ready_) on_ready_();
+}
+
+bool Supervisor::ready() {
+  std::lock_guard l(mu_);
+  return anything_ready_locked();
+}
+
+void Supervisor::set_on_ready(std::function<void()> fn) {
+  std::lock_guard l(mu_);
+  on_ready_ = std::move(fn);
+}
+
 bool Supervisor::read_stream_locked(uint32_t proc_id, int which, Stream& s, size_t budget) {
   bool changed = false;
   while (!s.closed() && budget > 0) {
@@ -240,7 +255,7 @@ void Supervisor::on_stream(uint32_t proc_id, int which) {
   auto it = procs_.find(proc_id);
   if (it == procs_.end()) return;
   Stream& s = which == kOut ? it->second.out : it->second.err;
-  if (read_stream_locked(proc_id, which, s, kReadChunk)) ready_cv_.notify_all();
+  if (read_stream_locked(proc_id, which, s, kReadChunk)) notify_ready_locked();
 }
 
 void Supervisor::on_stdin(uint32_t proc_id) {
@@ -261,7 +276,7 @@ void Supervisor::reap_locked() {
       p.status = shell_status(st);
       p.exited_at = Clock::now();
       if (p.container_proc == 0 && on_container_exit_) on_container_exit_(id);
-      ready_cv_.notify_all();
+      notify_ready_locked();
       break;
     }
   }
@@ -283,7 +298,7 @@ void Supervisor::linger_locked() {
         changed = true;
       }
     }
-    if (changed) ready_cv_.notify_all();
+    if (changed) notify_ready_locked();
   }
 }
 
@@ -325,14 +340,10 @@ void Supervisor::run() {
   }
 }
 
-PollBatch Supervisor::poll(size_t max_bytes, std::chrono::milliseconds wait, const std::function<bool()>& interrupt) {
+PollBatch Supervisor::poll(size_t max_bytes, std::chrono::milliseconds wait) {
   PollBatch b;
   std::unique_lock l(mu_);
-  const auto until = Clock::now() + wait;
-  while (!anything_ready_locked() && Clock::now() < until && !(interrupt && interrupt())) {
-    // Short slices: a request arriving on the ring (interrupt) is noticed without a doorbell of our own.
-    ready_cv_.wait_for(l, std::min<Clock::duration>(std::chrono::milliseconds(5), until - Clock::now()));
-  }
+  ready_cv_.wait_for(l, wait, [&] { return anything_ready_locked(); });
   if (procs_.empty()) return b;
   constexpr size_t kEvent = sizeof(idm::CtlEvent);
   // Round robin: start after the process served first last time.

@@ -75,10 +75,13 @@ class Supervisor {
   [[nodiscard]] int write_stdin(uint32_t proc_id, std::span<const std::byte> bytes, bool close);
   // Forgets an exited process. ENOENT, EBUSY (still running).
   [[nodiscard]] int remove(uint32_t proc_id);
-  // Events that fit `max_bytes`; waits up to `wait` while nothing is ready, waking early when `interrupt`
-  // says so (another request arrived).
-  [[nodiscard]] PollBatch poll(size_t max_bytes, std::chrono::milliseconds wait,
-                               const std::function<bool()>& interrupt);
+  // Events that fit `max_bytes`; waits up to `wait` while nothing is ready.
+  [[nodiscard]] PollBatch poll(size_t max_bytes, std::chrono::milliseconds wait);
+  // Whether a Poll would have something to return now.
+  [[nodiscard]] bool ready();
+  // Called (with the table locked: it must not call back into the Supervisor) whenever something becomes ready
+  // for a Poll; nullptr: nobody. The zone's control server waits on its ring and on this at once.
+  void set_on_ready(std::function<void()> fn);
   [[nodiscard]] size_t running();
   // Called by the reaper, with the table locked, when a container's first process (container_proc 0) is reaped:
   // every process of a container in its own PID namespace is gone then. Must not call back into the Supervisor.
@@ -117,6 +120,7 @@ class Supervisor {
   void close_stream_locked(Stream& s);
   [[nodiscard]] bool exit_ready(const Proc& p) const noexcept;
   [[nodiscard]] bool anything_ready_locked() const noexcept;
+  void notify_ready_locked();
 
   SupervisorLimits limits_;
   std::mutex start_mu_;  // held by a start; the reaper only try-locks it
@@ -125,6 +129,7 @@ class Supervisor {
   std::map<uint32_t, Proc> procs_;
   uint32_t rr_ = 0;  // the last proc_id a Poll served first, for fairness
   std::function<void(uint32_t)> on_container_exit_;  // guarded by mu_
+  std::function<void()> on_ready_;                    // guarded by mu_
   idm::UniqueFd epoll_, sigfd_, wake_;
   bool stopping_ = false;
   std::thread io_;

@@ -4,6 +4,7 @@
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -111,7 +112,20 @@ uint32_t ZoneCtlServer::on(OpTag<Op::CtlStdin>, const CtlStdinReq& r, std::span<
 }
 
 uint32_t ZoneCtlServer::on(OpTag<Op::CtlPoll>, const CtlPollReq& r, std::span<const std::byte>, Reply& reply) {
-  auto batch = sup_.poll(r.max_bytes, std::chrono::milliseconds(r.wait_ms), [this] { return ch_.rx().ready(); });
+  if (r.wait_ms > 0) {
+    // Held until a process has output or an exit, or the shim's next record (a call, or the Nop it sends to end
+    // this wait) is on the ring: one sleep on the ring's doorbell, which the supervisor interrupts. No polling:
+    // an idle pod costs its zone nothing between the shim's Polls.
+    std::atomic<bool> woken{false};
+    sup_.set_on_ready([this, &woken] {
+      woken.store(true, std::memory_order_release);
+      ch_.rx().interrupt();
+    });
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(r.wait_ms);
+    if (!sup_.ready()) (void)ch_.rx().wait_ready(until, woken);
+    sup_.set_on_ready(nullptr);
+  }
+  auto batch = sup_.poll(r.max_bytes, std::chrono::milliseconds(0));
   put_fixed(reply, CtlPollRsp{batch.events, batch.pending ? 1u : 0u});
   reply.tail = std::move(batch.tail);
   return 0;

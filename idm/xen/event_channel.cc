@@ -1,6 +1,8 @@
 #include "idm/xen/event_channel.h"
 
 #include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <ctime>
@@ -18,7 +20,7 @@ void EvtchnCloser::operator()(xenevtchn_handle* h) const noexcept {
 EvtchnPtr evtchn_open() noexcept { return EvtchnPtr(::xenevtchn_open(nullptr, 0)); }
 
 EvtchnDoorbell::EvtchnDoorbell(EvtchnPtr xce, uint32_t port, std::shared_ptr<PeerLink> link)
-    : xce_(std::move(xce)), port_(port), link_(std::move(link)) {}
+    : xce_(std::move(xce)), wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)), port_(port), link_(std::move(link)) {}
 
 EvtchnDoorbell::~EvtchnDoorbell() {
   (void)xs_set_state(link_->xs.get(), link_->self_dir, LinkState::kClosing);
@@ -30,10 +32,16 @@ void EvtchnDoorbell::notify(std::atomic<uint32_t>&) noexcept { ::xenevtchn_notif
 void EvtchnDoorbell::wait(std::atomic<uint32_t>&, uint32_t, std::chrono::microseconds timeout) noexcept {
   // `word` is not needed: the caller re-checks the ring after every return, and an event that arrived
   // between its check and this poll is still pending on the fd.
-  pollfd p{::xenevtchn_fd(xce_.get()), POLLIN, 0};
+  pollfd fds[2] = {{::xenevtchn_fd(xce_.get()), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
+  pollfd& p = fds[0];
   const auto us = timeout.count();
   timespec ts{static_cast<time_t>(us / 1'000'000), static_cast<long>(us % 1'000'000) * 1000};
-  if (::ppoll(&p, 1, &ts, nullptr) <= 0) return;
+  if (::ppoll(fds, wake_.valid() ? 2 : 1, &ts, nullptr) <= 0) return;
+  if (fds[1].revents & POLLIN) {
+    uint64_t n;
+    (void)!::read(wake_.get(), &n, sizeof n);  // the interrupt is taken; the caller re-checks what it waits for
+  }
+  if (!(p.revents & POLLIN)) return;
   // Drain what is queued (bounded: an event storm from the peer must not keep us here). The kernel masks a
   // port when it queues it, so a storm queues at most one entry per unmask.
   for (int i = 0; i < 16; ++i) {
@@ -43,6 +51,11 @@ void EvtchnDoorbell::wait(std::atomic<uint32_t>&, uint32_t, std::chrono::microse
     pollfd again{p.fd, POLLIN, 0};
     if (::poll(&again, 1, 0) <= 0) break;
   }
+}
+
+void EvtchnDoorbell::interrupt(std::atomic<uint32_t>&) noexcept {
+  const uint64_t one = 1;
+  (void)!::write(wake_.get(), &one, sizeof one);
 }
 
 bool EvtchnDoorbell::peer_alive() noexcept {

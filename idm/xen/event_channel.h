@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "idm/doorbell.h"
+#include "idm/unique_fd.h"
 #include "idm/xen/peer_link.h"
 
 typedef struct xenevtchn_handle xenevtchn_handle;
@@ -30,9 +31,12 @@ class EvtchnDoorbell final : public Doorbell {
   void notify(std::atomic<uint32_t>& word) noexcept override;
   void wait(std::atomic<uint32_t>& word, uint32_t seen, std::chrono::microseconds timeout) noexcept override;
   [[nodiscard]] bool peer_alive() noexcept override;
+  // An eventfd of ours that wait() polls beside the event channel (an event channel cannot signal its own end).
+  void interrupt(std::atomic<uint32_t>& word) noexcept override;
 
  private:
   EvtchnPtr xce_;
+  UniqueFd wake_;  // eventfd: interrupt() -> wait() returns
   uint32_t port_;
   std::shared_ptr<PeerLink> link_;
   bool dead_ = false;

@@ -98,6 +98,7 @@ if [ "${XG_POD_PROFILE:-0}" = 1 ]; then
   echo "$B0 $B1 $S0 $S1 $DA0 $DA1 $DB0 $DB1" | awk '{ busy = $3 - $1; idle = $4 - $2;
     printf "BENCH idle pods (10 s): dom0 %.0f%% busy, the shims %.2f CPU-s, domain A %.1f s, domain B %.1f s\n",
            100 * busy / (busy + idle), ($6 - $5) / 100, $8 - $7, $10 - $9 }'
+  top -b -n 2 -d 3 2>/dev/null | awk '/^Mem:/ { n++ } n == 2' | head -n 14 | sed 's/^/  | top: /'
   took() { a=$(up); "$@" > /dev/null 2>&1; rc=$?; echo "BENCH took $(ms_since $a) ms (exit $rc): $*" | cut -c1-160; }
   took xl list
   took $CTR version
