@@ -68,23 +68,6 @@ struct Setup {
   MountPlan mounts;
 };
 
-long now_ms() noexcept {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000 + ts.tv_nsec / 1'000'000;
-}
-
-int wait_block_device(const char* path, long wait_ms) noexcept {
-  const long until = now_ms() + wait_ms;
-  for (;;) {
-    struct stat st {};
-    if (::stat(path, &st) == 0) return S_ISBLK(st.st_mode) ? 0 : ENOTBLK;
-    if (now_ms() >= until) return ENODEV;
-    const timespec nap{0, 50'000'000};
-    ::nanosleep(&nap, nullptr);
-  }
-}
-
 int make_node(const std::string& dev, const char* name, unsigned maj, unsigned min) noexcept {
   char path[512];
   const int n = std::snprintf(path, sizeof path, "%s/%s", dev.c_str(), name);  // snprintf: no allocation
@@ -111,7 +94,7 @@ int setup_container(const void* ctx, int32_t* step) {
   auto sys = [](int r) { return r == 0 ? 0 : errno; };
   // Nothing we mount may propagate back into the zone's namespace.
   XG_STEP(kPrivate, sys(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr)));
-  XG_STEP(kDisk, wait_block_device(s.disk.c_str(), s.disk_wait_ms));
+  XG_STEP(kDisk, wait_block(s.disk.c_str(), s.disk_wait_ms));
   XG_STEP(kScratch, mkdir_p(s.scratch.c_str(), 0755));
   XG_STEP(kScratch, sys(::mount("tmpfs", s.scratch.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")));
   for (const auto* d : {&s.lower, &s.upper, &s.work, &s.root}) XG_STEP(kScratch, mkdir_p(d->c_str(), 0755));

@@ -47,21 +47,19 @@ int open_in_root(int root, const char* path, int flags, int* out) noexcept {
   return EAGAIN;
 }
 
-long now_ms() noexcept {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000 + ts.tv_nsec / 1'000'000;
-}
 
-int wait_block(const char* path, long wait_ms) noexcept {
-  const long until = now_ms() + wait_ms;
-  for (;;) {
-    struct stat st {};
-    if (::stat(path, &st) == 0) return S_ISBLK(st.st_mode) ? 0 : ENOTBLK;
-    if (now_ms() >= until) return ENODEV;
-    const timespec nap{0, 50'000'000};
-    ::nanosleep(&nap, nullptr);
+// The directory holding the component that starts at buf[last] (the root itself when last is 0), as an O_PATH
+// fd resolved inside `root`; `buf` is left as it was.
+int open_parent(int root, char* buf, size_t last, int* out) noexcept {
+  if (last == 0) {
+    *out = ::fcntl(root, F_DUPFD_CLOEXEC, 0);
+    return *out < 0 ? errno : 0;
   }
+  const char saved = buf[last - 1];
+  buf[last - 1] = '\0';
+  const int e = open_in_root(root, buf, O_PATH | O_DIRECTORY, out);
+  buf[last - 1] = saved;
+  return e;
 }
 
 // Opens (O_PATH) the mount point `dest` inside `root`, creating what is missing on the way: directories, then the
@@ -83,15 +81,7 @@ int mount_point(int root, const char* dest, bool dir, int* out) noexcept {
     int e = open_in_root(root, buf, O_PATH | O_DIRECTORY, &d.fd);
     if (e == ENOENT) {
       ChildFd parent;
-      if (last == 0) {
-        parent.fd = ::fcntl(root, F_DUPFD_CLOEXEC, 0);
-        if (parent.fd < 0) return errno;
-      } else {
-        buf[last - 1] = '\0';
-        e = open_in_root(root, buf, O_PATH | O_DIRECTORY, &parent.fd);
-        buf[last - 1] = '/';
-        if (e) return e;
-      }
+      if (int pe = open_parent(root, buf, last, &parent.fd)) return pe;
       if (::mkdirat(parent.fd, buf + last, 0755) != 0 && errno != EEXIST) return errno;
       e = open_in_root(root, buf, O_PATH | O_DIRECTORY, &d.fd);
     }
@@ -102,14 +92,7 @@ int mount_point(int root, const char* dest, bool dir, int* out) noexcept {
   int e = open_in_root(root, dest, O_PATH, out);
   if (e == ENOENT) {
     ChildFd parent;
-    if (last == 0) {
-      parent.fd = ::fcntl(root, F_DUPFD_CLOEXEC, 0);
-      if (parent.fd < 0) return errno;
-    } else {
-      buf[last - 1] = '\0';
-      e = open_in_root(root, buf, O_PATH | O_DIRECTORY, &parent.fd);
-      if (e) return e;
-    }
+    if (int pe = open_parent(root, buf, last, &parent.fd)) return pe;
     const char* name = dest + last;
     struct stat st {};
     if (::fstatat(parent.fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
@@ -223,7 +206,24 @@ int apply_one(const MountPlan::Entry& m, int root, int image) noexcept {
   return EINVAL;
 }
 
+long now_ms() noexcept {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000 + ts.tv_nsec / 1'000'000;
+}
+
 }  // namespace
+
+int wait_block(const char* path, long wait_ms) noexcept {
+  const long until = now_ms() + wait_ms;
+  for (;;) {
+    struct stat st {};
+    if (::stat(path, &st) == 0) return S_ISBLK(st.st_mode) ? 0 : ENOTBLK;
+    if (now_ms() >= until) return ENODEV;
+    const timespec nap{0, 50'000'000};
+    ::nanosleep(&nap, nullptr);
+  }
+}
 
 int prepare_mounts(const std::vector<idm::CtlMountEntry>& mounts, uint32_t mounts_disk, const MountPaths& paths,
                    MountPlan& out) {

@@ -58,4 +58,8 @@ struct MountPaths {
 // the index of the entry that failed (-1: the image). System calls only: safe in a cloned child.
 [[nodiscard]] int apply_mounts(const MountPlan& plan, const char* root, int* failed) noexcept;
 
+// Waits up to `wait_ms` for the block device `path` to appear (a hot-plugged disk): 0, ENOTBLK, ENODEV. System
+// calls only (the container's setup uses it too, for its rootfs disk).
+[[nodiscard]] int wait_block(const char* path, long wait_ms) noexcept;
+
 }  // namespace xg::zone
