@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdint>
 #include <cstdlib>
 
 namespace xg::idm {
@@ -31,7 +30,7 @@ void FutexDoorbell::wait(std::atomic<uint32_t>& word, uint32_t seen, std::chrono
 
 void FutexDoorbell::interrupt(std::atomic<uint32_t>& word) noexcept {
   word.fetch_add(1, std::memory_order_release);
-  ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAKE, INT32_MAX, nullptr, nullptr, 0);
+  futex_wake_shared(word);  // the ring's one consumer is the only thread that sleeps on its data bell
 }
 
 bool FutexDoorbell::peer_alive() noexcept {

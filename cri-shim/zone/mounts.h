@@ -2,9 +2,9 @@
 //
 // prepare_mounts() runs in the zone init (it may allocate): it checks the list again (the shim is not trusted
 // more than any caller), makes each per-pod volume directory (kVolume: <volumes>/<name>, shared by the pod's
-// containers; the setup binds it by path, so it must not lie under `scratch`), and lays the strings out. apply_mounts() runs in the container's
-// cloned child, in its own mount namespace, after the root overlay is mounted: system calls only (spawn.h). It
-// mounts the mount image once, read-only, then for each entry:
+// containers; the setup binds it by path, so it must not lie under `scratch`), and lays the strings out.
+// apply_mounts() runs in the container's cloned child, in its own mount namespace, after the root overlay is
+// mounted: system calls only (spawn.h). It mounts the mount image once, read-only, then for each entry:
 //   resolves the destination inside the root (openat2 RESOLVE_IN_ROOT: a symlink on the way, or the destination
 //     itself, is followed as if the root were "/", so it can never lead out), creating what is missing on the
 //     writable layer (directories, then the mount point: a file or a directory, as the entry says);
