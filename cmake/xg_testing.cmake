@@ -3,7 +3,7 @@
 # xg_unit_test(NAME SOURCES... LIBS ... LABELS ...): a doctest program registered with CTest.
 # xg_fuzz_target(NAME SOURCE LIBS ... CORPUS dir): a libFuzzer target; in `make test` it runs for
 #   XG_FUZZ_SHORT_SECONDS over its seed corpus (label `fuzz`); `make fuzz` runs it long (scripts/fuzz.sh).
-set(XG_FUZZ_SHORT_SECONDS 10 CACHE STRING "Seconds per fuzz target inside make test")
+set(XG_FUZZ_SHORT_SECONDS 5 CACHE STRING "Seconds per fuzz target inside make test")
 
 function(xg_unit_test name)
   cmake_parse_arguments(T "" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})

@@ -19,12 +19,11 @@
 #include "cri-shim/shim_config.h"
 #include "cri-shim/ttrpc_frame.h"
 #include "cri-shim/ttrpc_server.h"
+#include "tests/support/bytes.h"
 
 using namespace xg::shim;
 
-namespace {
-std::span<const std::byte> bytes(const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); }
-}  // namespace
+using xg::test::bytes;
 
 TEST_CASE("ttrpc frames: header layout, split delivery, several frames, oversize closes") {
   const std::string f1 = encode_ttrpc_frame(1, TtrpcType::kRequest, "hello");

@@ -47,12 +47,6 @@ bool shares_pid_namespace(const nlohmann::json& spec) {
   return true;
 }
 
-void set_time(google::protobuf::Timestamp* ts, std::chrono::system_clock::time_point t) {
-  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-  ts->set_seconds(ns / 1'000'000'000);
-  ts->set_nanos(static_cast<int32_t>(ns % 1'000'000'000));
-}
-
 bool is_stopped(const TaskService::Proc& p) { return p.status == containerd::v1::types::STOPPED; }
 
 }  // namespace

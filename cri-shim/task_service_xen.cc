@@ -55,12 +55,6 @@ bool ends_sandbox(uint32_t sig) {
   return sig == SIGKILL || sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGQUIT;
 }
 
-void set_time(google::protobuf::Timestamp* ts, std::chrono::system_clock::time_point t) {
-  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-  ts->set_seconds(ns / 1'000'000'000);
-  ts->set_nanos(static_cast<int32_t>(ns % 1'000'000'000));
-}
-
 }  // namespace
 
 // ---- the pod ---------------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -21,6 +22,13 @@
 #include "idm/messages_zonectl.h"
 
 namespace xg::shim {
+
+// containerd's timestamp of a clock reading (exited_at and the like).
+inline void set_time(google::protobuf::Timestamp* ts, std::chrono::system_clock::time_point t) {
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  ts->set_seconds(ns / 1'000'000'000);
+  ts->set_nanos(static_cast<int32_t>(ns % 1'000'000'000));
+}
 
 struct TaskService::Proc {
   std::string exec_id;  // empty for the container's init process

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "cri-shim/zone_io.h"
+#include "tests/support/bytes.h"
 
 using namespace xg::shim;
 
@@ -40,7 +41,7 @@ std::string read_all(int fd) {
   return s;
 }
 
-std::span<const std::byte> bytes(const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); }
+using xg::test::bytes;
 
 }  // namespace
 

@@ -32,7 +32,7 @@ struct Mount {
 
 // What every zone has before any container starts. /dev/shm and /tmp are for the zone's own tools; containers get
 // their own (container.h).
-constexpr Mount kMounts[] = {
+constexpr Mount kBootMounts[] = {
     {"proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr, true},
     {"sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr, true},
     {"devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755", true},  // block devices appear as the shim hot-plugs them
@@ -73,7 +73,7 @@ void attach_console() noexcept {
 
 bool mount_basics() noexcept {
   bool ok = true;
-  for (const Mount& m : kMounts) {
+  for (const Mount& m : kBootMounts) {
     (void)mkdir_p(m.target, 0755);
     if (::mount(m.source, m.target, m.type, m.flags, m.data) == 0 || errno == EBUSY) continue;
     say(std::string("mount ") + m.type + " on " + m.target + ": " + std::strerror(errno));

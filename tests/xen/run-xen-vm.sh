@@ -20,7 +20,7 @@
 #   XG_ONLY_PODS=1         only the pod checks (g)
 #   XG_POD_PROFILE=1       (g) also prints what two idle pods cost and how long single commands take
 #   XG_GPU_REPEAT=N        run saxpy and copy_integrity N times in the domU (default 1), to hunt intermittent faults
-#   XG_NOPS / XG_DOMU_NOPS / XG_BENCH_NOPS / XG_BENCH_PINGS   message counts (defaults 50000 / 200000 / 30000 /
+#   XG_NOPS / XG_DOMU_NOPS / XG_BENCH_NOPS / XG_BENCH_PINGS   message counts (defaults 50000 / 50000 / 30000 /
 #                          500: every count wraps the rings many times; under TCG the figures are only indicative,
 #                          and each 100 k Nops is 5-30 s of the job's time, depending on the host's load)
 # With BUILD_DIR (the CMake build holding gpu-proxy, xen-gpu, libvgpu, the simulated driver and the driver-API
@@ -187,7 +187,7 @@ if [ -n "$BUILD" ] && [ "${XG_XEN_GPU:-1}" = 1 ] && [ "${XG_XEN_PODS:-1}" = 1 ];
   fi
 fi
 cp "$HERE/vm/domu-checks.sh" "$WORK/domu-checks.sh"
-sed -i "2a export XG_DOMU_NOPS=${XG_DOMU_NOPS:-200000}" "$WORK/domu-checks.sh"
+sed -i "2a export XG_DOMU_NOPS=${XG_DOMU_NOPS:-50000}" "$WORK/domu-checks.sh"
 ts "building initramfs images (kernel $KV, Xen $XV)"
 mkinitrd "$WORK/guest.cpio.gz" "$WORK/domu-checks.sh:/domu-checks.sh" ${GPU[@]+"${GPU[@]}"} ||
   { echo "FAIL: domU image"; exit 1; }

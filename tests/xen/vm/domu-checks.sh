@@ -14,7 +14,7 @@ if [ "$(xenstore-read name)" = gpu1 ]; then
   # dom0 runs `xen-gpu attach --domid <us>`: its worker creates our device node.
   n=0; while ! xenstore-read device/xen-gpu/0/backend-id >/dev/null 2>&1 && [ $n -lt 300 ]; do sleep 0.2; n=$((n+1)); done
   echo "DOMU: xen-gpu device node after $((n*200)) ms"
-  $T fpu --seconds 8 --seed 3 --prefix domU/ 2>&1
+  $T fpu --seconds 4 --seed 3 --prefix domU/ 2>&1
   for p in $XG_GPU_PROGS; do
     t0=$(cut -d' ' -f1 /proc/uptime)
     # saxpy and copy_integrity run XG_GPU_REPEAT times (bulk copies through the data area); the first failure stops.
@@ -42,7 +42,7 @@ if [ "$(xenstore-read name)" = gpu1 ]; then
   wait $SOAK
   echo "DOMU: gpu soak ended (not destroyed?) rc=$?"; tail -n 5 /tmp/soak.out
 fi
-$T frontend --backend-domid 0 --devid 0 --prefix domU/ --nops ${XG_DOMU_NOPS:-200000} 2>&1
+$T frontend --backend-domid 0 --devid 0 --prefix domU/ --nops ${XG_DOMU_NOPS:-50000} 2>&1
 echo "CHECK $([ $? = 0 ] && echo PASS || echo FAIL) domU/frontend-exit"
 echo "DOMU: soak starts"
 $T frontend --backend-domid 0 --devid 0 --prefix domU-soak/ --mode soak --soak-seconds 120 2>&1
