@@ -19,6 +19,7 @@
 #include <filesystem>
 
 #include "cri-shim/bundle.h"
+#include "cri-shim/oci_seccomp.h"
 #include "cri-shim/proto/events.pb.h"
 #include "cri-shim/task_state.h"
 #include "cri-shim/task_service.h"
@@ -295,6 +296,12 @@ RpcReply TaskService::xen_create_container(const CreateReq& r, const nlohmann::j
   if (auto* why = std::get_if<std::string>(&zs)) return rpc_error(RpcCode::kInvalidArgument, *why);
   auto limits = zone_resources_for(spec);
   if (auto* why = std::get_if<std::string>(&limits)) return rpc_error(RpcCode::kInvalidArgument, *why);
+  auto seccomp = compile_oci_seccomp(spec.contains("linux") ? spec["linux"] : nlohmann::json());
+  if (auto* why = std::get_if<std::string>(&seccomp)) return rpc_error(RpcCode::kInvalidArgument, *why);
+  auto& filter = std::get<std::optional<SeccompProgram>>(seccomp);
+  if (filter && filter->unknown_syscalls > 0)
+    std::fprintf(stderr, "xen-gpu shim: %s: seccomp: %u syscall name(s) unknown to libseccomp skipped (as runc does)\n",
+                 r.id().c_str(), filter->unknown_syscalls);
   auto spec_mounts = xen_mounts_for(spec);
   if (auto* why = std::get_if<std::string>(&spec_mounts)) return rpc_error(RpcCode::kInvalidArgument, *why);
   SpecMounts& sm = std::get<SpecMounts>(spec_mounts);
@@ -381,6 +388,10 @@ RpcReply TaskService::xen_create_container(const CreateReq& r, const nlohmann::j
   s.resources = std::get<idm::CtlResources>(limits);
   s.mounts = std::move(sm.mounts);
   s.mounts_disk = mimage.empty() ? 0 : mdisk;
+  if (filter) {
+    s.filter = std::move(filter->insns);
+    s.filter_flags = filter->flags;
+  }
   p->zone_start = std::move(s);
   pod.disks[disk] = true;
   if (!mimage.empty()) pod.disks[mdisk] = true;

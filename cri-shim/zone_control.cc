@@ -261,7 +261,7 @@ void ZoneControl::Impl::poll_loop() {
 }
 
 int ZoneControl::start(const ZoneStart& s, uint32_t& pid) {
-  idm::CtlStartStrings strs{s.id, s.cwd, s.hostname, {}, {}, s.groups, s.rlimits, {}};
+  idm::CtlStartStrings strs{s.id, s.cwd, s.hostname, {}, {}, s.groups, s.rlimits, {}, s.filter};
   for (const auto& a : s.argv) strs.argv.emplace_back(a);
   for (const auto& e : s.env) strs.env.emplace_back(e);
   for (const auto& m : s.mounts) strs.mounts.push_back({m.m, m.source, m.destination});
@@ -282,6 +282,8 @@ int ZoneControl::start(const ZoneStart& s, uint32_t& pid) {
   req.nrlimits = static_cast<uint32_t>(s.rlimits.size());
   req.nmounts = static_cast<uint32_t>(s.mounts.size());
   req.mounts_disk = s.mounts_disk;
+  req.nfilter = static_cast<uint32_t>(s.filter.size());
+  req.filter_flags = s.filter_flags;
   req.oom_score_adj = s.oom_score_adj.value_or(0);
   req.caps = s.caps;
   req.resources = s.resources;

@@ -55,6 +55,9 @@ struct ZoneStart {
   idm::CtlResources resources{};  // a container's cgroup limits (an exec: none, it joins its container's)
   std::vector<ZoneMount> mounts;  // a container's mounts (an exec: none, it sees its container's)
   uint32_t mounts_disk = 0;       // the disk of the container's mount image, with a kImage mount
+  // A container's seccomp program (oci_seccomp.h; an exec: none, it gets its container's) and its flags.
+  std::vector<idm::CtlFilterInsn> filter;
+  uint32_t filter_flags = 0;
 };
 
 class ZoneControl {

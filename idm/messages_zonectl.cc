@@ -77,11 +77,12 @@ size_t padded(size_t n) noexcept { return (n + 3) & ~size_t{3}; }
 std::optional<CtlStartStrings> parse_ctl_start(const CtlStartReq& req, std::span<const std::byte> tail) {
   if (req.argc == 0 || req.argc > kMaxCtlStrings || req.envc > kMaxCtlStrings ||
       req.argc + req.envc > kMaxCtlStrings || tail.size() > kMaxCtlStartTail || req.ngroups > kMaxCtlGroups ||
-      req.nrlimits > kMaxCtlRlimits || req.nmounts > kMaxCtlMounts)
+      req.nrlimits > kMaxCtlRlimits || req.nmounts > kMaxCtlMounts || req.nfilter > kMaxCtlFilterInsns)
     return std::nullopt;
-  // The binary part first: gids, rlimits, mounts (counts bounded above, so no overflow).
-  const size_t binary = size_t{req.ngroups} * sizeof(uint32_t) + size_t{req.nrlimits} * sizeof(CtlRlimit) +
-                        size_t{req.nmounts} * sizeof(CtlMount);
+  // The binary part first: gids, rlimits, mounts, filter (counts bounded above, so no overflow).
+  const size_t mounts_at = size_t{req.ngroups} * sizeof(uint32_t) + size_t{req.nrlimits} * sizeof(CtlRlimit);
+  const size_t filter_at = mounts_at + size_t{req.nmounts} * sizeof(CtlMount);
+  const size_t binary = filter_at + size_t{req.nfilter} * sizeof(CtlFilterInsn);
   if (binary > tail.size()) return std::nullopt;
   CtlStartStrings s;
   s.groups.resize(req.ngroups);
@@ -90,9 +91,9 @@ std::optional<CtlStartStrings> parse_ctl_start(const CtlStartReq& req, std::span
   if (req.nrlimits)
     std::memcpy(s.rlimits.data(), tail.data() + req.ngroups * sizeof(uint32_t), req.nrlimits * sizeof(CtlRlimit));
   std::vector<CtlMount> mounts(req.nmounts);
-  if (req.nmounts)
-    std::memcpy(mounts.data(), tail.data() + req.ngroups * sizeof(uint32_t) + req.nrlimits * sizeof(CtlRlimit),
-                req.nmounts * sizeof(CtlMount));
+  if (req.nmounts) std::memcpy(mounts.data(), tail.data() + mounts_at, req.nmounts * sizeof(CtlMount));
+  s.filter.resize(req.nfilter);
+  if (req.nfilter) std::memcpy(s.filter.data(), tail.data() + filter_at, req.nfilter * sizeof(CtlFilterInsn));
   uint32_t seen = 0;
   for (const CtlRlimit& r : s.rlimits) {
     if (r.resource >= kMaxCtlRlimits || r.reserved != 0 || r.soft > r.hard || (seen & (1u << r.resource)))
@@ -160,6 +161,8 @@ bool CtlStartReq::valid(std::span<const std::byte> tail) const noexcept {
     return false;
   if (!valid_ctl_resources(resources)) return false;
   if (container_proc != 0 && (nmounts != 0 || mounts_disk != 0)) return false;  // an exec sees its container's
+  if (container_proc != 0 && nfilter != 0) return false;  // an exec gets its container's filter
+  if ((filter_flags & ~uint32_t{kCtlFilterFlagsKnown}) != 0 || (nfilter == 0 && filter_flags != 0)) return false;
   if (mounts_disk >= kMaxCtlDisks || (mounts_disk != 0 && mounts_disk == rootfs_disk)) return false;
   if (container_proc != 0 && (resources.memory_max | resources.cpu_quota_us | resources.cpu_period_us |
                               resources.pids_max | resources.cpu_weight) != 0)
@@ -179,7 +182,8 @@ bool CtlStartReq::valid(std::span<const std::byte> tail) const noexcept {
 
 std::vector<std::byte> encode_ctl_start(const CtlStartStrings& s) {
   std::vector<std::byte> out;
-  if (s.groups.size() > kMaxCtlGroups || s.rlimits.size() > kMaxCtlRlimits || s.mounts.size() > kMaxCtlMounts)
+  if (s.groups.size() > kMaxCtlGroups || s.rlimits.size() > kMaxCtlRlimits || s.mounts.size() > kMaxCtlMounts ||
+      s.filter.size() > kMaxCtlFilterInsns)
     return out;
   const auto raw = [&](const void* p, size_t n) {
     const auto* b = static_cast<const std::byte*>(p);
@@ -188,6 +192,7 @@ std::vector<std::byte> encode_ctl_start(const CtlStartStrings& s) {
   if (!s.groups.empty()) raw(s.groups.data(), s.groups.size() * sizeof(uint32_t));
   if (!s.rlimits.empty()) raw(s.rlimits.data(), s.rlimits.size() * sizeof(CtlRlimit));
   for (const auto& m : s.mounts) raw(&m.m, sizeof(CtlMount));
+  if (!s.filter.empty()) raw(s.filter.data(), s.filter.size() * sizeof(CtlFilterInsn));
   auto put = [&](std::string_view v) {
     raw(v.data(), v.size());
     out.push_back(std::byte{0});

@@ -28,10 +28,12 @@ inline constexpr const char* kCtlDeviceType = "xen-gpu-ctl";
 // 3: CtlStart carries a container's mounts (the OCI spec's bind mounts, copied into an image of their own, its
 // emptyDir-style volumes and tmpfs mounts); a Poll may be held up to 1 s (was 200 ms), and a Nop post from the
 // shim ends a held Poll early.
-inline constexpr uint32_t kCtlProtocolVersion = 3;
+// 4: CtlStart carries a container's seccomp filter (a BPF program; its execs get the same); the tail bound is
+// 60 KiB (was 48).
+inline constexpr uint32_t kCtlProtocolVersion = 4;
 
 // Bounds (also what the zone init promises in CtlHelloRsp).
-inline constexpr uint32_t kMaxCtlStartTail = 48 * 1024;  // id, cwd, hostname, argv, env: NUL-terminated strings
+inline constexpr uint32_t kMaxCtlStartTail = 60 * 1024;  // gids ... filter, then the NUL-terminated strings
 inline constexpr uint32_t kMaxCtlStrings = 1024;         // argc + envc
 inline constexpr uint32_t kMaxCtlId = 64;                // a container id: [A-Za-z0-9._-]{1,64}
 inline constexpr uint32_t kMaxCtlChunk = 16 * 1024;      // one stdin write
@@ -43,6 +45,7 @@ inline constexpr uint32_t kMaxCtlGroups = 64;   // additional gids of one proces
 inline constexpr uint32_t kMaxCtlRlimits = 16;  // one per resource: RLIMIT_CPU (0) .. RLIMIT_RTTIME (15)
 inline constexpr uint32_t kMaxCtlMounts = 64;      // mounts of one container
 inline constexpr uint32_t kMaxCtlMountPath = 1024;  // a mount's source or destination, bytes
+inline constexpr uint32_t kMaxCtlFilterInsns = 4096;  // a seccomp program: the kernel's BPF_MAXINSNS
 // Capabilities 0 (CAP_CHOWN) .. 40 (CAP_CHECKPOINT_RESTORE), the ones Linux 6.x knows. A zone kernel that knows
 // fewer ignores the rest (as runc ignores capabilities its kernel lacks).
 inline constexpr uint32_t kCtlCapCount = 41;
@@ -118,6 +121,20 @@ struct CtlMount {
   uint32_t mode;   // kTmpfs: <= 07777; else 0
   uint32_t reserved;
 };
+// A container's seccomp filter: a classic BPF program, instruction by instruction in struct sock_filter's layout,
+// compiled by the shim from the spec's linux.seccomp (cri-shim/oci_seccomp.h). The zone init installs it on the
+// container's first process and on every exec into the container, as runc does; the zone's kernel checks the
+// program (a bad one fails the start with its errno). Flags: SECCOMP_FILTER_FLAG_LOG and _SPEC_ALLOW's values.
+struct CtlFilterInsn {
+  uint16_t code;
+  uint8_t jt, jf;
+  uint32_t k;
+};
+enum CtlFilterFlags : uint32_t {
+  kCtlFilterLog = 1u << 1,
+  kCtlFilterSpecAllow = 1u << 2,
+  kCtlFilterFlagsKnown = kCtlFilterLog | kCtlFilterSpecAllow,
+};
 struct CtlStartReq {
   uint32_t proc_id;
   uint32_t container_proc;
@@ -133,9 +150,12 @@ struct CtlStartReq {
   uint32_t reserved;
   uint32_t nmounts;      // <= kMaxCtlMounts; an exec: 0 (it sees its container's)
   uint32_t mounts_disk;  // with a kImage mount: the mount image's disk (< kMaxCtlDisks, not rootfs_disk); else 0
+  uint32_t nfilter;       // a container's seccomp program, <= kMaxCtlFilterInsns; 0: none; an exec: 0 (its container's)
+  uint32_t filter_flags;  // CtlFilterFlags; 0 without a program
   CtlCaps caps;            // all 0 without kCtlStartCaps
   CtlResources resources;  // an exec: all 0 (it joins its container's cgroup)
-  // Tail: ngroups uint32 gids, nrlimits CtlRlimit records, nmounts CtlMount records, then the strings: id, cwd
+  // Tail: ngroups uint32 gids, nrlimits CtlRlimit records, nmounts CtlMount records, nfilter CtlFilterInsn
+  // records, then the strings: id, cwd
   // (absolute), hostname (may be empty), argv[argc], env[envc], then each mount's source and destination; each
   // NUL-terminated, nothing after.
   [[nodiscard]] bool valid(std::span<const std::byte> tail) const noexcept;
@@ -157,6 +177,7 @@ struct CtlStartStrings {
   std::vector<uint32_t> groups;
   std::vector<CtlRlimit> rlimits;
   std::vector<CtlMountEntry> mounts;
+  std::vector<CtlFilterInsn> filter;  // the seccomp program (nfilter instructions), copied out
 };
 // nullopt unless the tail is exactly what `req` announces (counts, terminators, bounds, an id of the allowed
 // characters, an absolute cwd without "..", a non-empty argv[0], rlimits in range and each resource once, each

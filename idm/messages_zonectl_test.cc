@@ -139,6 +139,56 @@ TEST_CASE("CtlStart's binary tail: gids and rlimits round-trip, bounds and lies 
   CHECK(encode_ctl_start(many).empty());
 }
 
+TEST_CASE("CtlStart's seccomp filter: round-trips after the mounts; counts, flags and execs checked") {
+  CtlStartStrings s = strings("c", "/", {"prog"});
+  s.groups = {1000};
+  s.filter = {CtlFilterInsn{0x20, 0, 0, 4}, CtlFilterInsn{0x15, 0, 1, 63}, CtlFilterInsn{0x06, 0, 0, 0x50001},
+              CtlFilterInsn{0x06, 0, 0, 0x7fff0000}};
+  auto tail = encode_ctl_start(s);
+  REQUIRE(tail.size() == 4 + 4 * sizeof(CtlFilterInsn) + 10);  // "c" "/" "" "prog", each NUL-terminated
+  CtlStartReq r = req_for(1, 0);
+  r.ngroups = 1;
+  r.nfilter = 4;
+  r.filter_flags = kCtlFilterLog | kCtlFilterSpecAllow;
+  auto p = parse_ctl_start(r, tail);
+  REQUIRE(p);
+  REQUIRE(p->filter.size() == 4);
+  CHECK(p->filter[1].code == 0x15);
+  CHECK(p->filter[1].jf == 1);
+  CHECK(p->filter[1].k == 63);
+  CHECK(p->filter[3].k == 0x7fff0000);
+  CHECK(p->argv.at(0) == "prog");
+  CHECK(r.valid(tail));
+  CtlStartReq q = r;
+  q.nfilter = 3;  // the strings no longer line up
+  CHECK_FALSE(parse_ctl_start(q, tail));
+  q = r;
+  q.nfilter = kMaxCtlFilterInsns + 1;
+  CHECK_FALSE(parse_ctl_start(q, std::vector<std::byte>(kMaxCtlStartTail)));
+  q = r;
+  q.filter_flags = 1;  // SECCOMP_FILTER_FLAG_TSYNC: not for the zone to choose
+  CHECK_FALSE(q.valid(tail));
+  // Flags without a program, and an exec with a program of its own (it gets its container's).
+  CtlStartStrings none = strings("c", "/", {"prog"});
+  CtlStartReq f = req_for(1, 0);
+  f.filter_flags = kCtlFilterLog;
+  CHECK_FALSE(f.valid(encode_ctl_start(none)));
+  CtlStartReq e = r;
+  e.proc_id = 2;
+  e.container_proc = 1;
+  CHECK_FALSE(e.valid(tail));
+  // The largest program fits the tail with room for its strings.
+  CtlStartStrings big = strings("c", "/", {"prog"});
+  big.filter.assign(kMaxCtlFilterInsns, CtlFilterInsn{0x06, 0, 0, 0x7fff0000});
+  auto big_tail = encode_ctl_start(big);
+  REQUIRE_FALSE(big_tail.empty());
+  CtlStartReq b = req_for(1, 0);
+  b.nfilter = kMaxCtlFilterInsns;
+  CHECK(b.valid(big_tail));
+  big.filter.push_back(big.filter.back());
+  CHECK(encode_ctl_start(big).empty());
+}
+
 TEST_CASE("CtlStart's fixed fields: flags, capabilities, oom_score_adj and resources") {
   const auto ok = raw(std::string("id\0/\0\0prog\0", 11));
   CtlStartReq r = req_for(1, 0);

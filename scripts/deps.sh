@@ -6,7 +6,8 @@
 #          libcli11-dev (command lines), doctest-dev (unit tests), pkg-config,
 #          libprotobuf-dev protobuf-compiler nlohmann-json3-dev (the CRI shim: containerd's ttrpc/protobuf API,
 #          OCI specs as JSON), prometheus-cpp-dev (gpu-proxy's --metrics endpoint: Prometheus text over HTTP;
-#          without it gpu-proxy builds without metrics)
+#          without it gpu-proxy builds without metrics), libseccomp-dev (the CRI shim compiles a container's
+#          OCI seccomp profile into the filter its zone installs, with the library runc uses)
 #   test:  containerd runc (the CRI shim's integration test runs its own containerd), libgrpc++-dev
 #          protobuf-compiler-grpc (its CRI client, talking to containerd as kubelet does), curl jq (the metrics
 #          test scrapes /metrics and checks xen-gpu's JSON)
@@ -17,7 +18,7 @@
 #          fdisk qemu-utils e2fsprogs (the base disk), openssh-client (Packer's provisioner), python3 (merge_config)
 set -euo pipefail
 declare -A group
-group[build]="build-essential cmake git pkg-config clang libclang-rt-14-dev libxen-dev libcli11-dev doctest-dev libprotobuf-dev protobuf-compiler nlohmann-json3-dev prometheus-cpp-dev"
+group[build]="build-essential cmake git pkg-config clang libclang-rt-14-dev libxen-dev libcli11-dev doctest-dev libprotobuf-dev protobuf-compiler nlohmann-json3-dev prometheus-cpp-dev libseccomp-dev"
 group[test]="containerd runc libgrpc++-dev protobuf-compiler-grpc curl jq"
 group[xen]="qemu-system-x86 busybox-static cpio gzip xz-utils erofs-utils kmod"
 group[image]="debootstrap packer linux-source flex bison bc libelf-dev libssl-dev systemd fdisk qemu-utils e2fsprogs openssh-client python3 qemu-system-x86"

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "idm/messages_zonectl.h"
@@ -27,6 +28,9 @@ struct StartRequest {
   idm::CtlCaps caps{};
   std::optional<int> oom_score_adj;
   idm::CtlResources resources{};  // a container's cgroup limits
+  // The seccomp program installed on the process (a container's own, or for an exec its container's); empty: none.
+  std::span<const idm::CtlFilterInsn> filter;
+  uint32_t filter_flags = 0;  // idm::CtlFilterFlags
   const idm::CtlStartStrings* strings = nullptr;  // also the gids and rlimits
 };
 

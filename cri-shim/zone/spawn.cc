@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -73,6 +75,16 @@ struct ChildFds {
 [[noreturn]] void child_fail(const ChildFds& fds, SpawnStage stage, int err) noexcept {
   child_report(fds.report, static_cast<int32_t>(stage), err);
   ::_exit(127);
+}
+
+static_assert(sizeof(idm::CtlFilterInsn) == sizeof(sock_filter) && alignof(idm::CtlFilterInsn) == alignof(sock_filter));
+static_assert(idm::kCtlFilterLog == SECCOMP_FILTER_FLAG_LOG && idm::kCtlFilterSpecAllow == SECCOMP_FILTER_FLAG_SPEC_ALLOW);
+
+// The plan's seccomp program on this process (and what it execs); 0 or an errno.
+int install_filter(const SpawnPlan& plan) noexcept {
+  sock_fprog prog{static_cast<unsigned short>(plan.filter.size()),
+                  reinterpret_cast<sock_filter*>(const_cast<idm::CtlFilterInsn*>(plan.filter.data()))};
+  return ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, plan.filter_flags, &prog) == 0 ? 0 : errno;
 }
 
 // Before the uid switch: the bounding set (PR_CAPBSET_DROP needs CAP_SETPCAP, which we still have), and
@@ -157,6 +169,8 @@ int set_capabilities(const SpawnPlan& plan) noexcept {
     if (n != static_cast<ssize_t>(plan.oom_score_adj.size())) child_fail(fds, SpawnStage::kOomScoreAdj, n < 0 ? e : EIO);
   }
   if (plan.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) child_fail(fds, SpawnStage::kNoNewPrivs, errno);
+  if (!plan.filter.empty() && !plan.no_new_privs)
+    if (int e = install_filter(plan); e != 0) child_fail(fds, SpawnStage::kSeccomp, e);
   if (plan.set_caps)
     if (int e = drop_bounding(plan); e != 0) child_fail(fds, SpawnStage::kCapabilities, e);
   if (plan.set_ids) {
@@ -171,6 +185,8 @@ int set_capabilities(const SpawnPlan& plan) noexcept {
   }
   if (plan.set_caps)
     if (int e = set_capabilities(plan); e != 0) child_fail(fds, SpawnStage::kCapabilities, e);
+  if (!plan.filter.empty() && plan.no_new_privs)
+    if (int e = install_filter(plan); e != 0) child_fail(fds, SpawnStage::kSeccomp, e);
   // The first candidate's error wins unless a later one exists and fails otherwise (execvp's rule: ENOENT is
   // the least informative).
   int err = ENOENT;
@@ -197,6 +213,7 @@ const char* stage_name(int32_t stage) noexcept {
     case SpawnStage::kRlimits: return "rlimits";
     case SpawnStage::kOomScoreAdj: return "oom_score_adj";
     case SpawnStage::kNoNewPrivs: return "no_new_privs";
+    case SpawnStage::kSeccomp: return "seccomp";
     case SpawnStage::kCapabilities: return "capabilities";
     default: return stage >= static_cast<int32_t>(SpawnStage::kSetup) ? "container setup" : "?";
   }
@@ -246,6 +263,8 @@ SpawnPlan make_plan(const StartRequest& req) {
   if (req.oom_score_adj) p.oom_score_adj = std::to_string(*req.oom_score_adj);
   p.set_caps = req.set_caps;
   p.caps = req.caps;
+  p.filter = req.filter;
+  p.filter_flags = req.filter_flags;
   if (p.set_caps) p.cap_last = cap_last_cap();
   for (auto a : s.argv) p.argv.emplace_back(a);
   for (auto e : s.env) p.env.emplace_back(e);

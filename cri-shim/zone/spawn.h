@@ -30,6 +30,7 @@ enum class SpawnStage : int32_t {
   kOomScoreAdj,
   kNoNewPrivs,
   kCapabilities,  // bounding set, keep-caps, capset, ambient
+  kSeccomp,
   kSetup = 100,  // the host's own steps (mounts, namespaces): kSetup + the host's step number
 };
 [[nodiscard]] const char* stage_name(int32_t stage) noexcept;
@@ -54,6 +55,10 @@ struct SpawnPlan {
   bool set_caps = false;
   idm::CtlCaps caps{};
   int cap_last = 40;
+  // A seccomp program, installed as runc does: with no_new_privs just before exec (fewer calls it must allow),
+  // else before the ids and capabilities change (installing one without no_new_privs needs CAP_SYS_ADMIN).
+  std::span<const idm::CtlFilterInsn> filter;
+  uint32_t filter_flags = 0;
   int cgroup_procs = -1;  // the container cgroup's cgroup.procs: the child writes "0" (itself) first
   bool make_cwd = false;  // create the cwd if missing (containers, as runc does)
   bool stdin_pipe = false;

@@ -80,10 +80,19 @@ uint32_t ZoneCtlServer::on(OpTag<Op::CtlStart>, const CtlStartReq& r, std::span<
     if (c->container_proc != 0) return EINVAL;  // an exec joins a container, not another exec
     if (c->exited) return ESRCH;
     req.container_pid = c->pid;
+    if (const auto f = filters_.find(r.container_proc); f != filters_.end()) {
+      req.filter = f->second.insns;
+      req.filter_flags = f->second.flags;
+    }
+  } else {
+    req.filter = strings->filter;
+    req.filter_flags = r.filter_flags;
   }
   Spawned s;
   auto hold = sup_.hold_reaper();
   if (int e = host_.start(req, s); e != 0) return static_cast<uint32_t>(e);
+  if (r.container_proc == 0 && !strings->filter.empty())
+    filters_[r.proc_id] = Filter{std::move(strings->filter), r.filter_flags};
   const pid_t pid = s.pid;
   if (int e = sup_.add(r.proc_id, r.container_proc, std::move(s)); e != 0) {
     ::kill(pid, SIGKILL);  // not reachable with one server thread (checked above); never leave it untracked
@@ -156,6 +165,7 @@ uint32_t ZoneCtlServer::on(OpTag<Op::CtlRemove>, const CtlProcReq& r, std::span<
   if (int err = sup_.remove(r.proc_id); err != 0) return static_cast<uint32_t>(err);
   // Normally gone with its first process already; a cgroup that something still held then goes now.
   if (e && e->container_proc == 0) host_.container_gone(r.proc_id);
+  filters_.erase(r.proc_id);
   return 0;
 }
 

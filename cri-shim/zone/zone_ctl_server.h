@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <span>
 #include <vector>
 
@@ -78,6 +79,13 @@ class ZoneCtlServer {
   bool shutdown_ = false;
   uint32_t grace_ms_ = 0;
   uint32_t current_proc_ = 0;  // for the refusal's log line
+  // Each running container's seccomp program (CtlStart's), which its execs get too; gone with the container's
+  // CtlRemove. Bounded by the supervisor's table.
+  struct Filter {
+    std::vector<idm::CtlFilterInsn> insns;
+    uint32_t flags = 0;
+  };
+  std::map<uint32_t, Filter> filters_;
 };
 
 }  // namespace xg::zone

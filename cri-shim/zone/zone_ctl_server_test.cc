@@ -3,13 +3,18 @@
 // parse_ctl_events().
 #include <doctest/doctest.h>
 #include <signal.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -135,6 +140,7 @@ struct Fixture {
     r.ngroups = static_cast<uint32_t>(s.groups.size());
     r.nrlimits = static_cast<uint32_t>(s.rlimits.size());
     r.nmounts = static_cast<uint32_t>(s.mounts.size());
+    r.nfilter = static_cast<uint32_t>(s.filter.size());
     return call<Op::CtlStart>(r, encode_ctl_start(s));
   }
 
@@ -380,6 +386,63 @@ TEST_CASE("process set-up as runc does it: rlimits, no_new_privs, capabilities, 
   CtlStartStrings big = strings_for(t);
   big.rlimits = {CtlRlimit{7, 0, uint64_t{1} << 40, uint64_t{1} << 40}};
   CHECK(f.start_with(52, CtlStartReq{}, big).result == EPERM);
+}
+
+// A seccomp program by hand (the shim compiles real ones with libseccomp): uname(2) answers EPERM, the rest runs.
+std::vector<CtlFilterInsn> deny_uname() {
+  return {
+      {BPF_LD | BPF_W | BPF_ABS, 0, 0, offsetof(seccomp_data, arch)},
+      {BPF_JMP | BPF_JEQ | BPF_K, 1, 0, AUDIT_ARCH_X86_64},
+      {BPF_RET | BPF_K, 0, 0, SECCOMP_RET_KILL_PROCESS},
+      {BPF_LD | BPF_W | BPF_ABS, 0, 0, offsetof(seccomp_data, nr)},
+      {BPF_JMP | BPF_JEQ | BPF_K, 0, 1, __NR_uname},
+      {BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ERRNO | EPERM},
+      {BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW},
+  };
+}
+
+TEST_CASE("seccomp: a container's filter on its first process and on its execs; a bad program fails the start") {
+  Fixture f;
+  CtlStartReq r{};
+  r.flags = kCtlStartNoNewPrivs;  // as a non-root test may install a filter
+  r.uid = ::getuid();
+  r.gid = ::getgid();
+  r.filter_flags = kCtlFilterLog;
+  const std::vector<std::string> argv = {
+      "/bin/sh", "-c", "grep -E '^Seccomp:' /proc/self/status; uname -s || echo denied; exec sleep 3"};
+  CtlStartStrings s = strings_for(argv);
+  s.filter = deny_uname();
+  REQUIRE(f.start_with(60, r, s).result == 0);
+  // The exec names no filter: it gets its container's.
+  CtlStartReq e{};
+  e.container_proc = 60;
+  e.flags = kCtlStartNoNewPrivs;
+  e.uid = ::getuid();
+  e.gid = ::getgid();
+  const std::vector<std::string> exec_argv = {"/bin/sh", "-c", "uname -s || echo exec-denied"};
+  REQUIRE(f.start_with(61, e, strings_for(exec_argv)).result == 0);
+  auto c = f.poll_until_exit({60, 61});
+  INFO("container: " << c.out[60] << c.err[60]);
+  INFO("exec: " << c.out[61] << c.err[61]);
+  CHECK(c.out[60] == "Seccomp:\t2\ndenied\n");
+  CHECK(c.out[61] == "exec-denied\n");
+  // A container with no filter: uname answers.
+  const std::vector<std::string> free_argv = {"/bin/sh", "-c", "uname -s"};
+  CtlStartReq plain{};
+  plain.flags = kCtlStartNoNewPrivs;
+  plain.uid = ::getuid();
+  plain.gid = ::getgid();
+  REQUIRE(f.start_with(63, plain, strings_for(free_argv)).result == 0);
+  c = f.poll_until_exit({63});
+  CHECK(c.out[63] == "Linux\n");
+  // A program the kernel refuses (a jump past its end) fails the start with EINVAL, not as an exit.
+  CtlStartStrings bad = strings_for(free_argv);
+  bad.filter = {{BPF_JMP | BPF_JA, 0, 0, 5}, {BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW}};
+  CHECK(f.start_with(64, r, bad).result == EINVAL);
+  // An exec may not bring a filter of its own (the validator refuses it before the zone acts).
+  CtlStartStrings own = strings_for(free_argv);
+  own.filter = deny_uname();
+  CHECK(f.start_with(65, e, own).result == EINVAL);
 }
 
 // A cgroup2 mount of our own on a temporary directory (the one v2 hierarchy, seen from here), and a parent cgroup

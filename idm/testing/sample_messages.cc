@@ -9,7 +9,7 @@ namespace {
 template <Op op>
 std::vector<std::byte> sample_tail() {
   if constexpr (OpTraits<op>::max_request_tail == 0) return {};
-  if constexpr (op == Op::CtlStart) {  // one gid, one rlimit, two mounts: the tail's binary part is in the seeds too
+  if constexpr (op == Op::CtlStart) {  // a gid, an rlimit, two mounts, a filter: the tail's binary part is in the seeds
     CtlStartStrings s;
     s.id = "c1";
     s.cwd = "/";
@@ -19,6 +19,7 @@ std::vector<std::byte> sample_tail() {
     s.rlimits = {CtlRlimit{7, 0, 1024, 4096}};
     s.mounts = {CtlMountEntry{CtlMount{static_cast<uint32_t>(CtlMountKind::kImage), kCtlMountRo, 0, 0, 0}, "0", "/etc/hosts"},
                 CtlMountEntry{CtlMount{static_cast<uint32_t>(CtlMountKind::kTmpfs), kCtlMountDir, 1 << 20, 01777, 0}, "", "/tmp"}};
+    s.filter = {CtlFilterInsn{0x06, 0, 0, 0x7fff0000}};  // BPF_RET|BPF_K SECCOMP_RET_ALLOW
     return encode_ctl_start(s);
   }
   std::vector<std::byte> t(std::min<uint32_t>(OpTraits<op>::max_request_tail, 24));
@@ -47,6 +48,8 @@ typename OpTraits<op>::Request sample_fixed(std::span<const std::byte> tail) {
     r.nrlimits = 1;
     r.nmounts = 2;
     r.mounts_disk = 1;
+    r.nfilter = 1;
+    r.filter_flags = kCtlFilterLog;
     r.flags = kCtlStartCaps | kCtlStartNoNewPrivs;
     r.caps = CtlCaps{0x21, 0x21, 0x21, 0, 0};
     r.resources.memory_max = 64 << 20;

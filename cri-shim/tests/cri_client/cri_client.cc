@@ -5,6 +5,7 @@
 //   ... stats CID          -> "cpu_usage_core_nano_seconds=N memory_working_set_bytes=N" (CRI ContainerStats)
 // CONTAINER-FLAGS: --env K=V, --memory BYTES, --cpu-quota US, --cpu-period US, --cpu-shares N, --cap-add CAP,
 // --cap-drop CAP (CRI's names: CHOWN, ALL), --group GID (supplemental), --no-new-privs,
+// --seccomp runtime-default|unconfined (the container's seccomp profile, as kubelet asks for it),
 // --mount HOST:CONTAINER[:ro] (a CRI mount: a host file or directory bound at CONTAINER, read-only with :ro).
 // POD-FLAGS (the pod's sandbox config, sent again with each CreateContainer as kubelet does): --name N
 // --namespace NS [--uid U] [--annotation K=V]... [--log-dir DIR] [--handler xen-gpu]. Pods use the host's network
@@ -129,6 +130,10 @@ int main(int argc, char** argv) {
       else if (f == "--cap-add") sec()->mutable_capabilities()->add_add_capabilities(v);
       else if (f == "--cap-drop") sec()->mutable_capabilities()->add_drop_capabilities(v);
       else if (f == "--group") sec()->add_supplemental_groups(std::stoll(v));
+      else if (f == "--seccomp" && v == "runtime-default")  // containerd's default profile, as kubelet asks for it
+        sec()->mutable_seccomp()->set_profile_type(cri::SecurityProfile::RuntimeDefault);
+      else if (f == "--seccomp" && v == "unconfined")
+        sec()->mutable_seccomp()->set_profile_type(cri::SecurityProfile::Unconfined);
       else if (f == "--mount") {
         const size_t colon = v.find(':');
         if (colon == std::string::npos || colon == 0 || colon + 1 == v.size()) {

@@ -71,7 +71,7 @@ $RUN --rm --annotation xen-gpu.io/memory=96MiB xen-gpu.test/cuda:1 xpodA \
   /bin/busybox sh -c '/bin/saxpy; echo pod-a-sleeps; exec /bin/busybox sleep 3600' > $P/a.out 2>&1 & RUNA=$!
 # Pod B through CRI: the sandbox (our shim boots the domain; nothing runs in it), then the container.
 ( POD=$($CRI run-pod) && echo "$POD" > $P/pod.id &&
-  CID=$($CRI create "$POD" app xen-gpu.test/cuda:1 --env XG_KERNELS=/kernels/demo_kernels.so -- \
+  CID=$($CRI create "$POD" app xen-gpu.test/cuda:1 --env XG_KERNELS=/kernels/demo_kernels.so --seccomp runtime-default -- \
         /bin/busybox sh -c '/bin/saxpy; echo pod-b-sleeps; exec /bin/busybox sleep 3600') && echo "$CID" > $P/cid &&
   $CRI start "$CID" ) > $P/b.out 2>&1 & RUNB=$!
 saxpy_out() { grep -q "saxpy: OK" $P/a.out; }
@@ -143,7 +143,8 @@ $TO $CTR -n k8s.io tasks metrics "$CID" 2>&1 | sed 's/^/  | ctr tasks metrics: /
 CGS=$($TO $CRI exec "$CID" /bin/busybox cat /proc/self/cgroup 2>&1)
 [ "$CGS" = "0::/ctr-$CID" ]; check $? pods/cri-exec-in-the-containers-cgroup "saw '$CGS', want '0::/ctr-$CID'"
 STAT=$($TO $CRI exec "$CID" /bin/busybox sh -c \
-  '/bin/busybox grep -E "^(NoNewPrivs|CapBnd|CapEff|Groups):" /proc/self/status; echo "nofile $(ulimit -n)"' 2>&1)
+  '/bin/busybox grep -E "^(NoNewPrivs|CapBnd|CapEff|Groups|Seccomp):" /proc/self/status; echo "nofile $(ulimit -n)"
+   echo "init-seccomp $(/bin/busybox grep "^Seccomp:" /proc/1/status | /bin/busybox cut -f2)"' 2>&1)
 got() { echo "$STAT" | sed -n "s/^$1:*[[:space:]]*//p" | head -n 1; }
 # The spec's bounding set as /proc/PID/status prints it (config.json is compact: containerd's json.Marshal).
 W_BND=$(grep -o '"bounding":\[[^]]*\]' "$BSPEC" 2>/dev/null | head -n 1 | sed 's/^"bounding":\[//; s/\]$//' |
@@ -160,6 +161,11 @@ W_NOFILE=$(grep -o '"type":"RLIMIT_NOFILE","hard":[0-9]*,"soft":[0-9]*' "$BSPEC"
   { [ -z "$W_NOFILE" ] || [ "$(got nofile)" = "$W_NOFILE" ]; }
 check $? pods/cri-exec-process-set-up-as-the-spec-says "saw NoNewPrivs=$(got NoNewPrivs) CapBnd=$(got CapBnd) CapEff=$(got CapEff) Groups='$(got Groups)' nofile=$(got nofile); spec$([ -f "$BSPEC" ] || echo " (config.json not found)"): NoNewPrivs=$W_NNP CapBnd=$W_BND nofile=${W_NOFILE:-none}"
 [ -n "$(got CapBnd)" ] || echo "$STAT" | sed 's/^/  | exec: /'
+# CRI's RuntimeDefault seccomp profile (containerd's, in the spec): the shim compiled it, the zone init installed
+# it on the container's first process and on this exec (Seccomp 2: filter mode).
+grep -q '"seccomp":{"defaultAction"' "$BSPEC" 2>/dev/null && [ "$(got Seccomp)" = 2 ] && [ "$(got init-seccomp)" = 2 ]
+check $? pods/cri-seccomp-runtime-default-in-the-zone "exec Seccomp=$(got Seccomp), the container's first process $(got init-seccomp); spec $(grep -o '"defaultAction":"[A-Z_]*"' "$BSPEC" 2>/dev/null | head -n 1)"
+grep -a "seccomp" $P/containerd.log | tail -n 2 | sed 's/^/  shim: /'
 # ---- END pod B's container as runc would set it up ---------------------------------------------------------------
 
 t "(g) the spec's mounts"
