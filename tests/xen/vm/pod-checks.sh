@@ -204,7 +204,13 @@ check $? pods/mounts-rw-dir-writable-in-the-zone-only "$(echo "$OUT" | grep rw-w
 echo "$OUT" | grep -qx empty-write-ok && [ -z "$(ls -A $P/vol/empty)" ]
 check $? pods/mounts-emptydir-in-the-zone "$(echo "$OUT" | grep empty-write); host dir: '$(ls -A $P/vol/empty | tr '\n' ' ')'"
 grep -a "$MCID.*mount image\|standard mount" $P/containerd.log | tail -n 3 | sed 's/^/  shim: /'
-$TO $CRI stop "$MCID" > /dev/null 2>&1; $TO $CRI rm "$MCID" > /dev/null 2>&1
+# CRI StopContainer: containerd's SIGTERM, then (the container's first process is its PID namespace's init and
+# has no handler, so it ignores SIGTERM) SIGKILL after the 5 s timeout; both reach the zone as CtlSignal.
+$TO $CRI stop "$MCID" > $P/mstop.out 2>&1; RC=$?
+MST=$($TO $CRI status "$MCID" 2>&1)
+[ $RC = 0 ] && echo "$MST" | grep -q "^CONTAINER_EXITED exit_code=137"
+check $? pods/cri-stop-kills-through-the-control-channel "stop exit $RC $(tail -n 1 $P/mstop.out); status: $MST"
+$TO $CRI rm "$MCID" > /dev/null 2>&1
 # ---- END the spec's mounts in a Xen pod --------------------------------------------------------------------------
 
 t "(g) exec into pod A"
