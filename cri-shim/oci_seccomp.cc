@@ -143,10 +143,12 @@ std::variant<std::vector<idm::CtlFilterInsn>, Error> export_program(void* ctx) {
 
 }  // namespace
 
-std::variant<std::optional<SeccompProgram>, std::string> compile_oci_seccomp(const Json& linux_section) {
-  if (!linux_section.is_object()) return std::optional<SeccompProgram>{};
-  const auto it = linux_section.find("seccomp");
-  if (it == linux_section.end() || it->is_null()) return std::optional<SeccompProgram>{};
+std::variant<std::optional<SeccompProgram>, std::string> compile_oci_seccomp(const Json& spec) {
+  if (!spec.is_object()) return std::optional<SeccompProgram>{};
+  const auto linux_it = spec.find("linux");
+  if (linux_it == spec.end() || !linux_it->is_object()) return std::optional<SeccompProgram>{};
+  const auto it = linux_it->find("seccomp");
+  if (it == linux_it->end() || it->is_null()) return std::optional<SeccompProgram>{};
   const Json& s = *it;
   if (!s.is_object()) return Error("linux.seccomp is not an object");
   if (s.contains("listenerPath") && !s["listenerPath"].is_null() && s["listenerPath"] != "")

@@ -21,7 +21,7 @@ struct SeccompProgram {
   uint32_t unknown_syscalls = 0;          // names libseccomp does not know (skipped, as runc skips them)
 };
 
-// linux.seccomp as OCI defines it: defaultAction (+ defaultErrnoRet), architectures, flags, syscalls (names,
+// The spec's linux.seccomp as OCI defines it (`spec` is the whole config.json, as zone_resources_for takes it): defaultAction (+ defaultErrnoRet), architectures, flags, syscalls (names,
 // action, errnoRet, args with index/value/valueTwo/op). nullopt inside the variant: no filter (`seccomp` absent
 // or null). The error names what a zone cannot do: SCMP_ACT_NOTIFY and listenerPath (no agent in a zone), an
 // unknown action, architecture, operator or flag, or a program over the kernel's 4096 instructions.
@@ -29,6 +29,6 @@ struct SeccompProgram {
 // argument are alternatives (one rule each), otherwise they all must hold; SECCOMP_FILTER_FLAG_TSYNC is implied
 // (the filter is installed before the process has threads).
 [[nodiscard]] std::variant<std::optional<SeccompProgram>, std::string> compile_oci_seccomp(
-    const nlohmann::json& linux_section);
+    const nlohmann::json& spec);
 
 }  // namespace xg::shim

@@ -3,8 +3,6 @@
 #include "cri-shim/oci_seccomp.h"
 
 #include <doctest/doctest.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -18,19 +16,21 @@
 #include <cstdlib>
 #include <string>
 
+#include "cri-shim/zone/seccomp_filter.h"
+
 using namespace xg::shim;
 using nlohmann::json;
 
 namespace {
 
 std::optional<SeccompProgram> compiled(const json& linux_section) {
-  auto r = compile_oci_seccomp(linux_section);
+  auto r = compile_oci_seccomp(json{{"linux", linux_section}});
   if (auto* e = std::get_if<std::string>(&r)) FAIL_CHECK("compile_oci_seccomp: " << *e);
   return std::holds_alternative<std::string>(r) ? std::nullopt : std::get<0>(r);
 }
 
 std::string error_of(const json& linux_section) {
-  auto r = compile_oci_seccomp(linux_section);
+  auto r = compile_oci_seccomp(json{{"linux", linux_section}});
   return std::holds_alternative<std::string>(r) ? std::get<std::string>(r) : std::string();
 }
 
@@ -41,9 +41,7 @@ int run_filtered(const SeccompProgram& p, Probe probe) {
   const pid_t pid = ::fork();
   if (pid == 0) {
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) ::_exit(201);
-    sock_fprog prog{static_cast<unsigned short>(p.insns.size()),
-                    reinterpret_cast<sock_filter*>(const_cast<xg::idm::CtlFilterInsn*>(p.insns.data()))};
-    if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p.flags, &prog) != 0) ::_exit(202);
+    if (xg::zone::install_seccomp_filter(p.insns, p.flags) != 0) ::_exit(202);
     ::_exit(probe());
   }
   int status = 0;

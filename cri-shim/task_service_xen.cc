@@ -296,7 +296,7 @@ RpcReply TaskService::xen_create_container(const CreateReq& r, const nlohmann::j
   if (auto* why = std::get_if<std::string>(&zs)) return rpc_error(RpcCode::kInvalidArgument, *why);
   auto limits = zone_resources_for(spec);
   if (auto* why = std::get_if<std::string>(&limits)) return rpc_error(RpcCode::kInvalidArgument, *why);
-  auto seccomp = compile_oci_seccomp(spec.contains("linux") ? spec["linux"] : nlohmann::json());
+  auto seccomp = compile_oci_seccomp(spec);
   if (auto* why = std::get_if<std::string>(&seccomp)) return rpc_error(RpcCode::kInvalidArgument, *why);
   auto& filter = std::get<std::optional<SeccompProgram>>(seccomp);
   if (filter && filter->unknown_syscalls > 0)

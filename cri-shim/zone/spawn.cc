@@ -2,8 +2,6 @@
 
 #include <fcntl.h>
 #include <linux/capability.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -17,6 +15,7 @@
 #include <cstring>
 #include <string>
 
+#include "cri-shim/zone/seccomp_filter.h"
 #include "idm/log.h"
 
 namespace xg::zone {
@@ -75,16 +74,6 @@ struct ChildFds {
 [[noreturn]] void child_fail(const ChildFds& fds, SpawnStage stage, int err) noexcept {
   child_report(fds.report, static_cast<int32_t>(stage), err);
   ::_exit(127);
-}
-
-static_assert(sizeof(idm::CtlFilterInsn) == sizeof(sock_filter) && alignof(idm::CtlFilterInsn) == alignof(sock_filter));
-static_assert(idm::kCtlFilterLog == SECCOMP_FILTER_FLAG_LOG && idm::kCtlFilterSpecAllow == SECCOMP_FILTER_FLAG_SPEC_ALLOW);
-
-// The plan's seccomp program on this process (and what it execs); 0 or an errno.
-int install_filter(const SpawnPlan& plan) noexcept {
-  sock_fprog prog{static_cast<unsigned short>(plan.filter.size()),
-                  reinterpret_cast<sock_filter*>(const_cast<idm::CtlFilterInsn*>(plan.filter.data()))};
-  return ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, plan.filter_flags, &prog) == 0 ? 0 : errno;
 }
 
 // Before the uid switch: the bounding set (PR_CAPBSET_DROP needs CAP_SETPCAP, which we still have), and
@@ -170,7 +159,8 @@ int set_capabilities(const SpawnPlan& plan) noexcept {
   }
   if (plan.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) child_fail(fds, SpawnStage::kNoNewPrivs, errno);
   if (!plan.filter.empty() && !plan.no_new_privs)
-    if (int e = install_filter(plan); e != 0) child_fail(fds, SpawnStage::kSeccomp, e);
+    if (int e = install_seccomp_filter(plan.filter, plan.filter_flags); e != 0)
+      child_fail(fds, SpawnStage::kSeccomp, e);
   if (plan.set_caps)
     if (int e = drop_bounding(plan); e != 0) child_fail(fds, SpawnStage::kCapabilities, e);
   if (plan.set_ids) {
@@ -186,7 +176,8 @@ int set_capabilities(const SpawnPlan& plan) noexcept {
   if (plan.set_caps)
     if (int e = set_capabilities(plan); e != 0) child_fail(fds, SpawnStage::kCapabilities, e);
   if (!plan.filter.empty() && plan.no_new_privs)
-    if (int e = install_filter(plan); e != 0) child_fail(fds, SpawnStage::kSeccomp, e);
+    if (int e = install_seccomp_filter(plan.filter, plan.filter_flags); e != 0)
+      child_fail(fds, SpawnStage::kSeccomp, e);
   // The first candidate's error wins unless a later one exists and fails otherwise (execvp's rule: ENOENT is
   // the least informative).
   int err = ENOENT;
