@@ -51,9 +51,10 @@ bool is_stopped(const TaskService::Proc& p) { return p.status == containerd::v1:
 
 }  // namespace
 
-TaskService::TaskService(ShimIdentity id, ShimConfig cfg, std::function<void()> on_shutdown)
+TaskService::TaskService(ShimIdentity id, ShimConfig cfg, std::function<void()> on_shutdown, PodDomainBooter boot_pod)
     : ident_(std::move(id)), cfg_(std::move(cfg)), runc_(cfg_.runc, cfg_.runc_root + "/" + ident_.ns),
       events_(ident_.publish_binary, ident_.containerd_address, ident_.ns), on_shutdown_(std::move(on_shutdown)),
+      boot_pod_(boot_pod ? std::move(boot_pod) : xen_pod_domains(cfg_)),
       oom_([this](const std::string& id) {
         ev::TaskOOM e;
         e.set_container_id(id);

@@ -20,6 +20,7 @@
 
 #include "cri-shim/container_io.h"
 #include "cri-shim/events.h"
+#include "cri-shim/pod_domain.h"
 #include "cri-shim/oom_watcher.h"
 #include "cri-shim/pod_zone.h"
 #include "cri-shim/proto/shim.pb.h"
@@ -39,7 +40,8 @@ inline constexpr const char* kTaskService = "containerd.task.v2.Task";
 
 class TaskService {
  public:
-  TaskService(ShimIdentity id, ShimConfig cfg, std::function<void()> on_shutdown);
+  // `boot_pod`: how Xen mode makes a pod's domain; empty: the real one (xen_pod_domains(cfg)). Tests give their own.
+  TaskService(ShimIdentity id, ShimConfig cfg, std::function<void()> on_shutdown, PodDomainBooter boot_pod = {});
   ~TaskService();
   // One ttrpc call: the method's request parsed, handled, its response serialized.
   [[nodiscard]] RpcReply dispatch(const std::string& service, const std::string& method, const std::string& payload);
@@ -98,6 +100,7 @@ class TaskService {
   Runc runc_;
   EventPublisher events_;
   std::function<void()> on_shutdown_;
+  PodDomainBooter boot_pod_;
   std::mutex mu_;
   std::condition_variable exited_cv_;
   std::map<std::string, std::unique_ptr<Container>> containers_;

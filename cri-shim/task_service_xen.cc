@@ -34,7 +34,6 @@ namespace ev = containerd::events;
 
 namespace {
 
-constexpr auto kConnectTimeout = std::chrono::seconds(60);  // xl create returns before the guest has booted
 constexpr auto kShutdownGrace = std::chrono::seconds(2);
 constexpr auto kWatchEvery = std::chrono::seconds(2);
 constexpr int kKilledStatus = 128 + SIGKILL;  // what a process of a domain that died is reported with
@@ -76,32 +75,22 @@ RpcReply TaskService::xen_create_pod(const CreateReq& r, const nlohmann::json& s
     return static_cast<long long>(
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t).count());
   };
-  auto booted = XenPod::boot(std::get<XenPodSpec>(ps), cfg_.xl);
-  if (auto* why = std::get_if<std::string>(&booted)) return rpc_error(RpcCode::kUnavailable, "booting the pod's domain: " + *why);
+  auto booted = boot_pod_(std::get<XenPodSpec>(ps), zone);
+  if (auto* why = std::get_if<std::string>(&booted)) return rpc_error(RpcCode::kUnavailable, *why);
   auto pod = std::make_unique<XenPodState>();
   pod->zone = zone.name;
   pod->hostname = json_string(spec, "hostname");
-  pod->domain.emplace(std::move(std::get<XenPod>(booted)));
-  const uint32_t domid = pod->domain->domid();
+  pod->domain = std::move(std::get<std::shared_ptr<PodDomain>>(booted));
   std::fprintf(stderr, "xen-gpu shim: pod %s: domain %s (%u) created in %lld ms\n", r.id().c_str(), zone.name.c_str(),
-               domid, since(t_boot));
+               pod->domain->domid(), since(t_boot));
   const auto t_connect = std::chrono::steady_clock::now();
-  // Declared on gpu-proxy as that domain's zone, as `xen-gpu attach` does (create-xen), with the pod's quota and
-  // weight from its annotations, as in stub mode.
-  auto pz = PodZone::create_xen(cfg_.admin_socket, zone, domid);
-  if (auto* why = std::get_if<std::string>(&pz)) {
-    pod->domain->destroy();
-    return rpc_error(RpcCode::kUnavailable, *why);
-  }
-  pod->proxy_zone.emplace(std::move(std::get<PodZone>(pz)));
   // The callbacks look the pod up through xen_ under mu_: they never hold a pointer to its state.
   ZoneEvents events;
   events.output = [this](uint32_t id, int stream, std::span<const std::byte> b) { xen_output(id, stream, b); };
   events.exit = [this](uint32_t id, int status) { xen_exit(id, status); };
   events.failed = [this](const std::string& why) { xen_failed(why); };
-  auto ctl = ZoneControl::connect(domid, kConnectTimeout, std::move(events));
+  auto ctl = pod->domain->connect(std::move(events));
   if (auto* why = std::get_if<std::string>(&ctl)) {
-    pod->proxy_zone->destroy();
     pod->domain->destroy();
     return rpc_error(RpcCode::kUnavailable, "pod " + r.id() + ": " + *why);
   }
@@ -156,7 +145,6 @@ void TaskService::xen_teardown(std::unique_lock<std::mutex>& lock) {
     pod->ctl.reset();  // joins the poller (outside mu_: its callbacks take it)
   }
   if (pod->domain) pod->domain->destroy();
-  if (pod->proxy_zone) pod->proxy_zone->destroy();
   std::fprintf(stderr, "xen-gpu shim: pod zone %s ended\n", pod->zone.c_str());
   // The processes' FIFOs: no more output can come. (The pod is ours alone now; ZoneIo locks its own.)
   for (auto& [id, entry] : pod->procs)
@@ -198,7 +186,7 @@ void TaskService::xen_watch(XenPodState* self) {
       if (self->watch_stop) return;
       if (self->ctl_failed) why = "zone control channel failed: " + self->failed_why;
     }
-    std::optional<XenPod> domain;
+    std::shared_ptr<PodDomain> domain;
     {
       std::lock_guard lock(mu_);
       if (xen_.get() != self || self->gone) return;
@@ -232,13 +220,10 @@ void TaskService::xen_reclaim(XenPodState* self, const std::string& why) {
     mark_exited(pod_id_, *it->second->init, kKilledStatus);
   exited_cv_.notify_all();
   std::shared_ptr<ZoneControl> ctl = std::move(self->ctl);
-  std::optional<XenPod> domain = self->domain;
-  std::optional<PodZone> zone = std::move(self->proxy_zone);
-  self->proxy_zone.reset();
+  std::shared_ptr<PodDomain> domain = self->domain;
   lock.unlock();
   ctl.reset();
   if (domain) domain->destroy();
-  if (zone) zone->destroy();
 }
 
 // ---- the zone's events -----------------------------------------------------------------------------------------
@@ -335,7 +320,7 @@ RpcReply TaskService::xen_create_container(const CreateReq& r, const nlohmann::j
   }
   std::fprintf(stderr, "xen-gpu shim: %s: rootfs image built in %llu ms\n", r.id().c_str(),
                static_cast<unsigned long long>(millis));
-  if (auto why = pod.domain->attach_disk(disk, image, cfg_.block_script)) {
+  if (auto why = pod.domain->attach_disk(disk, image)) {
     ::unlink(image.c_str());
     return rpc_error(RpcCode::kInternal, "attaching the rootfs of " + r.id() + ": " + *why);
   }
@@ -354,7 +339,7 @@ RpcReply TaskService::xen_create_container(const CreateReq& r, const nlohmann::j
       staged = build_rootfs_image(stage, mimage, mmillis);
     }
     std::filesystem::remove_all(stage, ec);
-    if (!staged) staged = pod.domain->attach_disk(mdisk, mimage, cfg_.block_script);
+    if (!staged) staged = pod.domain->attach_disk(mdisk, mimage);
     if (staged) {
       ::unlink(mimage.c_str());
       pod.domain->detach_disk(disk);

@@ -13,10 +13,10 @@
 #include <thread>
 
 #include "cri-shim/container_io.h"
+#include "cri-shim/pod_domain.h"
 #include "cri-shim/pod_zone.h"
 #include "cri-shim/proto/shim.pb.h"
 #include "cri-shim/task_service.h"
-#include "cri-shim/xen_pod.h"
 #include "cri-shim/zone_control.h"
 #include "cri-shim/zone_io.h"
 #include "idm/messages_zonectl.h"
@@ -65,8 +65,8 @@ struct TaskService::XenPodState {
   // The sandbox's hostname: under CRI a pod's containers join the sandbox's UTS namespace (their specs name it
   // by path and carry no hostname); in the zone each container has its own, given this name.
   std::string hostname;
-  std::optional<XenPod> domain;
-  std::optional<PodZone> proxy_zone;
+  // The domain and its zone on gpu-proxy (shared with the watcher, which asks whether it is alive).
+  std::shared_ptr<PodDomain> domain;
   // Shared with the stdin feeders (each holds it only for one CtlStdin); reset when the pod ends.
   std::shared_ptr<ZoneControl> ctl;
   uint32_t next_proc = 1;

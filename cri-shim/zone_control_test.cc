@@ -20,12 +20,14 @@
 #include "cri-shim/zone_control.h"
 #include "cri-shim/zone_events.h"
 #include "cri-shim/zone_stats.h"
+#include "cri-shim/test_scripted_zone.h"
 #include "idm/codec.h"
 #include "idm/futex_doorbell.h"
 #include "idm/messages.h"
 #include "idm/transport_shm.h"
 
 using namespace xg::shim;
+using namespace xg::shim::test;
 
 namespace {
 
@@ -45,25 +47,6 @@ std::vector<std::byte> read_seed(const std::string& name) {
   std::vector<std::byte> b(c.size());
   std::memcpy(b.data(), c.data(), c.size());
   return b;
-}
-
-// Both ends of one channel in this process: the shim's (Role::kZone: it calls) and the zone init's.
-struct ChannelPair {
-  std::unique_ptr<xg::idm::Endpoint> shim, zone;
-};
-ChannelPair channel_pair() {
-  using namespace xg::idm;
-  const ChannelGeometry g;
-  auto a = ShmMemory::create(g.total_bytes(), "zone-control-test");
-  REQUIRE(a);
-  Channel::format(a.value()->bytes(), g);
-  auto b = ShmMemory::map(UniqueFd(::dup(a.value()->fd())), g.total_bytes());
-  REQUIRE(b);
-  auto shim = make_endpoint(std::move(a.value()), std::make_unique<FutexDoorbell>(), g, Role::kZone);
-  auto zone = make_endpoint(std::move(b.value()), std::make_unique<FutexDoorbell>(), g, Role::kProxy);
-  REQUIRE(shim);
-  REQUIRE(zone);
-  return {std::move(shim.value()), std::move(zone.value())};
 }
 
 }  // namespace
@@ -202,7 +185,7 @@ TEST_CASE("the zone_events fuzz seeds: what the shim takes and what closes the c
 }
 
 TEST_CASE("ZoneControl: a zone that never answers fails the connect, bounded") {
-  auto pair = channel_pair();
+  auto pair = zone_channel_pair();
   auto zc = ZoneControl::over(std::move(pair.shim), ZoneEvents{}, std::chrono::milliseconds(200));
   REQUIRE(std::holds_alternative<std::string>(zc));
   CHECK(std::get<std::string>(zc).find("CtlHello") != std::string::npos);
@@ -211,7 +194,7 @@ TEST_CASE("ZoneControl: a zone that never answers fails the connect, bounded") {
 TEST_CASE("ZoneControl: an answer out of turn, or in another protocol, fails the connect") {
   using namespace xg::idm;
   for (const bool wrong_seq : {true, false}) {
-    auto pair = channel_pair();
+    auto pair = zone_channel_pair();
     Endpoint& zone = *pair.zone;
     std::thread peer([&] {
       std::vector<std::byte> buf(zone.channel.geometry().max_payload);
@@ -234,7 +217,7 @@ TEST_CASE("ZoneControl: an answer out of turn, or in another protocol, fails the
 
 TEST_CASE("ZoneControl: events reach the callbacks in order; a malformed event stream fails the channel once") {
   using namespace xg::idm;
-  auto pair = channel_pair();
+  auto pair = zone_channel_pair();
   Endpoint& zone = *pair.zone;
   // A transcript, not a zone: the bytes a zone init could send, the second answer hostile.
   std::thread peer([&] {
@@ -303,7 +286,7 @@ TEST_CASE("ZoneControl: events reach the callbacks in order; a malformed event s
 
 TEST_CASE("ZoneControl: a call while the zone holds a Poll wakes the Poll (a Nop behind it), then goes out") {
   using namespace xg::idm;
-  auto pair = channel_pair();
+  auto pair = zone_channel_pair();
   Endpoint& zone = *pair.zone;
   // A zone that holds the first Poll until something else arrives on the ring (as the zone init's wait does,
   // minus its time limit): without the wake-up the caller would wait for call_mu until the channel times out.
@@ -497,37 +480,6 @@ TEST_CASE("linux.resources become the zone's cgroup limits; what a zone cannot d
 
 namespace {
 
-// A scripted zone: answers CtlHello, every CtlPoll (nothing happened) and each CtlStats with `stats` (raw fixed
-// bytes and tail: a transcript may be malformed on purpose), until `stop` or a second of silence after it.
-struct ScriptedZone {
-  std::vector<std::byte> fixed, tail;
-  std::atomic<bool> stop{false};
-  std::thread thread;
-  void run(xg::idm::Endpoint& zone) {
-    thread = std::thread([this, &zone] {
-      using namespace xg::idm;
-      std::vector<std::byte> buf(zone.channel.geometry().max_payload);
-      while (!stop) {
-        auto n = zone.channel.rx().pop(buf, std::chrono::steady_clock::now() + std::chrono::milliseconds(100));
-        if (!n) continue;
-        auto m = decode(std::span<const std::byte>(buf).first(*n), Direction::kRequest, Path::kRing);
-        if (!m) continue;
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-        if (m->op() == Op::CtlHello)
-          (void)send_response(zone.channel.tx(), m->header, 0, CtlHelloRsp{kCtlProtocolVersion, 1, 0});
-        else if (m->op() == Op::CtlPoll)
-          (void)send_response(zone.channel.tx(), m->header, 0, CtlPollRsp{0, 0});
-        else if (m->op() == Op::CtlStats)
-          (void)send_response_bytes(zone.channel.tx(), m->header, 0, fixed, tail, deadline);
-      }
-    });
-  }
-  ~ScriptedZone() {
-    stop = true;
-    if (thread.joinable()) thread.join();
-  }
-};
-
 xg::idm::CtlStatsRsp sample_stats() {
   using namespace xg::idm;
   CtlStatsRsp s{};
@@ -563,29 +515,23 @@ TEST_CASE("ZoneControl::stats: figures become containerd's v2 Metrics; garbage, 
   enum Kind { kGood, kLying, kOversized, kShort, kAbsentButFilled };
   for (Kind kind : {kGood, kLying, kOversized, kShort, kAbsentButFilled}) {
     CAPTURE(static_cast<int>(kind));
-    auto pair = channel_pair();
-    ScriptedZone zone;
+    auto pair = zone_channel_pair();
+    ScriptedZone zone(std::move(pair.zone));
+    auto bytes = [](const auto& b) { return std::vector<std::byte>(b.begin(), b.end()); };
     switch (kind) {
-      case kGood: zone.fixed.assign(good_bytes.begin(), good_bytes.end()); break;
-      case kLying: {
-        const auto b = bytes_of(lying);
-        zone.fixed.assign(b.begin(), b.end());
-        break;
-      }
+      case kGood: zone.answer_stats(bytes(good_bytes)); break;
+      case kLying: zone.answer_stats(bytes(bytes_of(lying))); break;
       case kOversized:  // a tail where the table allows none
-        zone.fixed.assign(good_bytes.begin(), good_bytes.end());
-        zone.tail.assign(64, std::byte{1});
+        zone.answer_stats(bytes(good_bytes), std::vector<std::byte>(64, std::byte{1}));
         break;
-      case kShort: zone.fixed.assign(good_bytes.begin(), good_bytes.begin() + 40); break;
+      case kShort: zone.answer_stats(std::vector<std::byte>(good_bytes.begin(), good_bytes.begin() + 40)); break;
       case kAbsentButFilled: {
         CtlStatsRsp b = good;
         b.present &= ~uint32_t{kCtlStatsPids};
-        const auto bb = bytes_of(b);
-        zone.fixed.assign(bb.begin(), bb.end());
+        zone.answer_stats(bytes(bytes_of(b)));
         break;
       }
     }
-    zone.run(*pair.zone);
     auto zc = ZoneControl::over(std::move(pair.shim), ZoneEvents{}, std::chrono::milliseconds(3'000));
     REQUIRE(std::holds_alternative<std::unique_ptr<ZoneControl>>(zc));
     auto& ctl = *std::get<std::unique_ptr<ZoneControl>>(zc);

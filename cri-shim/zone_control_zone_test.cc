@@ -15,12 +15,11 @@
 #include <thread>
 #include <vector>
 
+#include "cri-shim/test_scripted_zone.h"
 #include "cri-shim/zone_control.h"
 #include "cri-shim/zone/plain_host.h"
 #include "cri-shim/zone/supervisor.h"
 #include "cri-shim/zone/zone_ctl_server.h"
-#include "idm/futex_doorbell.h"
-#include "idm/transport_shm.h"
 
 using namespace xg;
 using namespace std::chrono_literals;
@@ -59,20 +58,6 @@ struct Collect {
   }
 };
 
-struct Pair {
-  std::unique_ptr<idm::Endpoint> shim, zone;
-};
-Pair pair() {
-  using namespace idm;
-  const ChannelGeometry g;
-  auto a = ShmMemory::create(g.total_bytes(), "zit");
-  Channel::format(a.value()->bytes(), g);
-  auto b = ShmMemory::map(UniqueFd(::dup(a.value()->fd())), g.total_bytes());
-  auto s = make_endpoint(std::move(a.value()), std::make_unique<FutexDoorbell>(), g, Role::kZone);
-  auto z = make_endpoint(std::move(b.value()), std::make_unique<FutexDoorbell>(), g, Role::kProxy);
-  return {std::move(s.value()), std::move(z.value())};
-}
-
 shim::ZoneStart start(uint32_t proc, std::vector<std::string> argv, uint32_t container = 0, bool in = false) {
   shim::ZoneStart s;
   s.proc_id = proc;
@@ -91,7 +76,7 @@ shim::ZoneStart start(uint32_t proc, std::vector<std::string> argv, uint32_t con
 TEST_CASE("ZoneControl against the zone init's control server: output, exits, stdin, exec, pids, signals, shutdown") {
   zone::Supervisor sup;
   zone::PlainHost host;
-  auto p = pair();
+  auto p = shim::test::zone_channel_pair();
   zone::ZoneCtlServer server(p.zone->channel, host, sup);
   std::atomic<bool> stop{false};
   zone::ServeResult served;
