@@ -33,7 +33,6 @@ state = "$P/state"
   address = "$P/c.sock.ttrpc"
 [plugins."io.containerd.grpc.v1.cri"]
   restrict_oom_score_adj = true
-  disable_cgroup = true
   sandbox_image = "xen-gpu.test/pause:1"
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "native"
@@ -183,8 +182,10 @@ done
 # the zone) holding a symlink that leads out of it, and an empty host directory (an emptyDir: a pod volume).
 mkdir -p $P/vol/dir/sub $P/vol/empty && echo host-file-content > $P/vol/file && echo host-dir-content > $P/vol/dir/sub/f &&
   ln -sfn /etc/shadow $P/vol/dir/link
+# It also asks for limits (32 MiB, half a CPU): checked below.
 MCID=$($TO $CRI create "$POD" mounts xen-gpu.test/cuda:1 --mount $P/vol/file:/mnt/file:ro --mount $P/vol/dir:/mnt/dir \
-  --mount $P/vol/empty:/mnt/empty -- /bin/busybox sleep 600 2> $P/mounts-start.out) &&
+  --mount $P/vol/empty:/mnt/empty --memory 33554432 --cpu-quota 50000 --cpu-period 100000 \
+  -- /bin/busybox sleep 600 2> $P/mounts-start.out) &&
   $TO $CRI start "$MCID" >> $P/mounts-start.out 2>&1
 check $? pods/mounts-container-with-host-mounts-started "container '${MCID:-none}' $(tail -n 1 $P/mounts-start.out 2>/dev/null)"
 OUT=$($TO $CRI exec "$MCID" /bin/busybox sh -c '/bin/busybox cat /mnt/file; /bin/busybox cat /mnt/dir/sub/f;
@@ -204,6 +205,17 @@ check $? pods/mounts-rw-dir-writable-in-the-zone-only "$(echo "$OUT" | grep rw-w
 echo "$OUT" | grep -qx empty-write-ok && [ -z "$(ls -A $P/vol/empty)" ]
 check $? pods/mounts-emptydir-in-the-zone "$(echo "$OUT" | grep empty-write); host dir: '$(ls -A $P/vol/empty | tr '\n' ' ')'"
 grep -a "$MCID.*mount image\|standard mount" $P/containerd.log | tail -n 3 | sed 's/^/  shim: /'
+# Limits through CRI: containerd's CRI wrote the container's resources into its spec, the shim sent them in
+# CtlStart, the zone init wrote them into the container's cgroup v2. Read back through Stats (ctr's view of our
+# v2 Metrics), then enforced: dd with a 64 MiB buffer in the container is OOM-killed under the 32 MiB limit.
+MET=$($TO $CTR -n k8s.io tasks metrics "$MCID" 2>&1)
+echo "$MET" | grep -E "^(memory.usage|cpu)" | sed 's/^/  | metrics: /'
+echo "$MET" | grep -Eq "^memory.usage_limit[[:space:]]+33554432[[:space:]]*$"
+check $? pods/cri-memory-limit-in-the-zones-cgroup "$(echo "$MET" | grep usage_limit); spec: $(grep -o '"memory":{"limit":[0-9]*' $P/state/io.containerd.runtime.v2.task/k8s.io/$MCID/config.json 2>/dev/null)"
+OUT=$($TO $CRI exec "$MCID" /bin/busybox dd if=/dev/zero of=/dev/null bs=64M count=1 2>&1); RC=$?
+[ $RC = 137 ]; check $? pods/cri-memory-limit-enforced "dd bs=64M under a 32 MiB limit: exit $RC $(echo "$OUT" | tail -n 1)"
+OUT=$($TO $CRI exec "$MCID" /bin/busybox dd if=/dev/zero of=/dev/null bs=4M count=1 2>&1); RC=$?
+[ $RC = 0 ]; check $? pods/cri-memory-limit-leaves-room "dd bs=4M: exit $RC"
 # CRI StopContainer: containerd's SIGTERM, then (the container's first process is its PID namespace's init and
 # has no handler, so it ignores SIGTERM) SIGKILL after the 5 s timeout; both reach the zone as CtlSignal.
 $TO $CRI stop "$MCID" > $P/mstop.out 2>&1; RC=$?
