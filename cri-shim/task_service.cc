@@ -546,10 +546,11 @@ RpcReply TaskService::Checkpoint(const task::CheckpointTaskRequest&, google::pro
 }
 
 RpcReply TaskService::ResizePty(const task::ResizePtyRequest& r, google::protobuf::Empty&) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   RpcReply err;
   auto p = find(r.id(), r.exec_id(), err);
   if (!p) return err;
+  if (xen_mode_) return xen_resize(r, p, lock);
   if (!p->io || !p->io->terminal()) return rpc_error(RpcCode::kFailedPrecondition, "the process has no terminal");
   if (!p->io->resize(r.width(), r.height())) return rpc_error(RpcCode::kInvalidArgument, "cannot resize the terminal");
   return {};

@@ -80,6 +80,8 @@ class TaskService {
                     std::unique_lock<std::mutex>& lock);
   RpcReply xen_stats(const std::shared_ptr<Proc>& p, std::unique_lock<std::mutex>& lock,
                      containerd::task::v2::StatsResponse& out);
+  RpcReply xen_resize(const containerd::task::v2::ResizePtyRequest& r, const std::shared_ptr<Proc>& p,
+                      std::unique_lock<std::mutex>& lock);
   RpcReply xen_pids(const std::shared_ptr<Proc>& p, std::unique_lock<std::mutex>& lock,
                     containerd::task::v2::PidsResponse& out);
   RpcReply xen_delete(const containerd::task::v2::DeleteRequest& r, const std::shared_ptr<Proc>& p,

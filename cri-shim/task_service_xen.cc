@@ -273,12 +273,13 @@ RpcReply TaskService::xen_create_container(const CreateReq& r, const nlohmann::j
                                            task::CreateTaskResponse& out) {
   XenPodState& pod = *xen_;
   if (pod.gone) return rpc_error(RpcCode::kFailedPrecondition, "the pod's zone is gone: " + pod.gone_why);
-  if (r.terminal()) return rpc_error(RpcCode::kUnimplemented, "a terminal is not supported in Xen mode yet");
   const auto proc = spec.find("process");
   std::string hostname = json_string(spec, "hostname");
   if (hostname.empty()) hostname = pod.hostname;
   auto zs = zone_start_for(proc == spec.end() ? nlohmann::json() : *proc, hostname, pod.zone);
   if (auto* why = std::get_if<std::string>(&zs)) return rpc_error(RpcCode::kInvalidArgument, *why);
+  if (std::get<ZoneStart>(zs).terminal != r.terminal())
+    return rpc_error(RpcCode::kInvalidArgument, "the request's terminal and the spec's process.terminal differ");
   auto limits = zone_resources_for(spec);
   if (auto* why = std::get_if<std::string>(&limits)) return rpc_error(RpcCode::kInvalidArgument, *why);
   auto seccomp = compile_oci_seccomp(spec);
@@ -434,11 +435,12 @@ RpcReply TaskService::xen_exec(const task::ExecProcessRequest& r, Container& c) 
   if (c.init->proc_id == 0) return rpc_error(RpcCode::kFailedPrecondition, "the sandbox runs no process in Xen mode");
   if (c.init->status != containerd::v1::types::RUNNING)
     return rpc_error(RpcCode::kFailedPrecondition, "container " + c.id + " is not running");
-  if (r.terminal()) return rpc_error(RpcCode::kUnimplemented, "a terminal is not supported in Xen mode yet");
   if (r.spec().value().size() > (1u << 20)) return rpc_error(RpcCode::kInvalidArgument, "exec spec larger than 1 MiB");
   const auto process = nlohmann::json::parse(r.spec().value(), nullptr, false);
   auto zs = zone_start_for(process, "", xen_->zone);
   if (auto* why = std::get_if<std::string>(&zs)) return rpc_error(RpcCode::kInvalidArgument, *why);
+  if (std::get<ZoneStart>(zs).terminal != r.terminal())
+    return rpc_error(RpcCode::kInvalidArgument, "the request's terminal and the exec's process.terminal differ");
   std::string error;
   auto p = std::make_shared<Proc>();
   p->exec_id = r.exec_id();
@@ -506,6 +508,21 @@ RpcReply TaskService::xen_stats(const std::shared_ptr<Proc>& p, std::unique_lock
   }
   out.mutable_stats()->set_type_url(kCgroupsV2MetricsType);
   out.mutable_stats()->set_value(metrics_from_zone(rsp).SerializeAsString());
+  return {};
+}
+
+RpcReply TaskService::xen_resize(const task::ResizePtyRequest& r, const std::shared_ptr<Proc>& p,
+                                 std::unique_lock<std::mutex>& lock) {
+  if (!p->zone_start || !p->zone_start->terminal)
+    return rpc_error(RpcCode::kFailedPrecondition, "the process has no terminal");
+  if (p->status != containerd::v1::types::RUNNING) return rpc_error(RpcCode::kFailedPrecondition, "the process is not running");
+  if (!xen_ || xen_->gone) return rpc_error(RpcCode::kNotFound, "the pod's zone is gone");
+  std::shared_ptr<ZoneControl> ctl = xen_->ctl;
+  const uint32_t proc_id = p->proc_id;
+  lock.unlock();
+  if (const int e = ctl->resize(proc_id, r.width(), r.height()); e != 0)
+    return rpc_error(e == ESRCH ? RpcCode::kNotFound : e == EINVAL ? RpcCode::kInvalidArgument : RpcCode::kInternal,
+                     std::string("the zone could not resize the terminal: ") + std::strerror(e));
   return {};
 }
 

@@ -106,11 +106,13 @@ struct Dirs {
     REQUIRE(::mkfifo((root + "/app.out").c_str(), 0600) == 0);
   }
   ~Dirs() { std::system(("rm -rf '" + root + "'").c_str()); }
-  void write_bundle(const std::string& name, const std::string& annotations, const std::string& mounts = "[]") {
+  void write_bundle(const std::string& name, const std::string& annotations, const std::string& mounts = "[]",
+                    bool terminal = false) {
     ::mkdir((root + "/" + name).c_str(), 0700);
     ::mkdir((root + "/" + name + "/rootfs").c_str(), 0700);
     std::ofstream(root + "/" + name + "/config.json")
-        << R"({"ociVersion":"1.0.2","process":{"args":["/bin/app"],"env":["PATH=/bin"],"cwd":"/"},)"
+        << R"({"ociVersion":"1.0.2","process":{"terminal":)" << (terminal ? "true" : "false")
+        << R"(,"args":["/bin/app"],"env":["PATH=/bin"],"cwd":"/"},)"
         << R"("root":{"path":"rootfs"},"mounts":)" << mounts << R"(,"annotations":)" << annotations << "}";
   }
 };
@@ -143,12 +145,22 @@ RpcReply call(TaskService& ts, const char* method, const Req& r) {
   return ts.dispatch(kTaskService, method, r.SerializeAsString());
 }
 
-RpcReply create(TaskService& ts, const std::string& id, const std::string& bundle, const std::string& out = "") {
+RpcReply create(TaskService& ts, const std::string& id, const std::string& bundle, const std::string& out = "",
+                bool terminal = false) {
   task::CreateTaskRequest r;
   r.set_id(id);
   r.set_bundle(bundle);
   r.set_stdout(out);
+  r.set_terminal(terminal);
   return call(ts, "Create", r);
+}
+
+RpcReply resize(TaskService& ts, const std::string& id, uint32_t cols, uint32_t rows) {
+  task::ResizePtyRequest r;
+  r.set_id(id);
+  r.set_width(cols);
+  r.set_height(rows);
+  return call(ts, "ResizePty", r);
 }
 
 RpcReply start(TaskService& ts, const std::string& id) {
@@ -493,4 +505,38 @@ TEST_CASE("a zone that floods output nobody reads: the drop is bounded and the p
   CHECK(pod.domain->destroyed == 1);
   CHECK(remove(ts, "app").code == RpcCode::kOk);
   ts.finish();
+}
+
+TEST_CASE("a terminal: the zone is asked for one, ResizePty reaches it; a mismatch or a resize without one refused") {
+  if (!have_mkfs_erofs()) return;
+  start_reaper_for_tests();
+  Dirs dirs;
+  const std::string ann = R"({"io.kubernetes.cri.container-type":"container","io.kubernetes.cri.sandbox-id":"pod1"})";
+  dirs.write_bundle("tty", ann, "[]", true);
+  Pod pod = make_pod();
+  TaskService ts = make_service(pod);
+  start_pod(ts, dirs);  // "app": no terminal
+  // The request and the spec must agree (containerd sets both; the IO it made follows the request).
+  CHECK(create(ts, "tty", dirs.root + "/tty", "", false).code == RpcCode::kInvalidArgument);
+  REQUIRE(create(ts, "tty", dirs.root + "/tty", "", true).code == RpcCode::kOk);
+  CHECK(resize(ts, "tty", 120, 50).code == RpcCode::kFailedPrecondition);  // not started yet
+  REQUIRE(start(ts, "tty").code == RpcCode::kOk);
+  const auto started = pod.zone->last_start();
+  REQUIRE(started);
+  CHECK(started->proc_id == 2);
+  CHECK((started->flags & idm::kCtlStartTerminal) != 0);
+  CHECK(resize(ts, "tty", 120, 50).code == RpcCode::kOk);
+  const auto rs = pod.zone->last_resize();
+  REQUIRE(rs);
+  CHECK(rs->proc_id == 2);
+  CHECK(rs->cols == 120);
+  CHECK(rs->rows == 50);
+  CHECK(resize(ts, "app", 80, 24).code == RpcCode::kFailedPrecondition);  // no terminal
+  CHECK(resize(ts, "tty", 70000, 24).code == RpcCode::kInvalidArgument);   // past the terminal's 16 bits
+  pod.zone->exit(2, 0);
+  CHECK(wait_exit(ts, "tty", 5s) == 0);
+  CHECK(remove(ts, "tty").code == RpcCode::kOk);
+  pod.zone->exit(1, 0);
+  CHECK(wait_exit(ts, "app", 5s) == 0);
+  end_pod(ts, pod);
 }

@@ -234,9 +234,11 @@ std::variant<ZoneStart, std::string> zone_start_for(const nlohmann::json& proces
                                                     const std::string& zone) {
   if (!process.is_object()) return std::string("the spec has no process object");
   // Typed reads only (find + is_*): nlohmann's value() throws on a field of another type.
-  if (const auto t = process.find("terminal"); t != process.end() && !(t->is_boolean() && !t->get<bool>()))
-    return std::string("a terminal is not supported in Xen mode yet (the zone control protocol carries no pty)");
   ZoneStart s;
+  if (const auto t = process.find("terminal"); t != process.end() && !t->is_null()) {
+    if (!t->is_boolean()) return std::string("the process's terminal is not a boolean");
+    s.terminal = t->get<bool>();
+  }
   s.hostname = hostname;
   const auto args = process.find("args");
   if (args == process.end() || !args->is_array() || args->empty())

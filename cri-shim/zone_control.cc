@@ -275,6 +275,7 @@ int ZoneControl::start(const ZoneStart& s, uint32_t& pid) {
   req.gid = s.gid;
   req.flags = idm::kCtlStartCaps | (s.stdin_open ? uint32_t{idm::kCtlStartStdin} : 0u) |
               (s.no_new_privs ? uint32_t{idm::kCtlStartNoNewPrivs} : 0u) |
+              (s.terminal ? uint32_t{idm::kCtlStartTerminal} : 0u) |
               (s.oom_score_adj ? uint32_t{idm::kCtlStartOomScoreAdj} : 0u);
   req.argc = static_cast<uint32_t>(s.argv.size());
   req.envc = static_cast<uint32_t>(s.env.size());
@@ -314,6 +315,13 @@ int ZoneControl::write_stdin(uint32_t proc_id, std::span<const std::byte> bytes,
     if (const int e = impl_->call<idm::Op::CtlStdin>(idm::CtlStdinReq{proc_id, flags}, chunk, m); e != 0) return e;
   } while (!bytes.empty());
   return 0;
+}
+
+int ZoneControl::resize(uint32_t proc_id, uint32_t cols, uint32_t rows) {
+  if (cols > 0xffff || rows > 0xffff) return EINVAL;
+  auto lock = impl_->lock_for_call();
+  idm::Message m;
+  return impl_->call<idm::Op::CtlResize>(idm::CtlResizeReq{proc_id, cols, rows, 0}, {}, m);
 }
 
 int ZoneControl::pids(uint32_t proc_id, std::vector<uint32_t>& out) {

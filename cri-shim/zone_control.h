@@ -43,6 +43,7 @@ struct ZoneStart {
   uint32_t rootfs_disk = 0;     // a container's image: xvda + n
   uint32_t uid = 0, gid = 0;
   bool stdin_open = false;
+  bool terminal = false;  // the OCI process's `terminal`: stdio on a pseudo-terminal in the zone
   std::string id, cwd = "/", hostname;
   std::vector<std::string> argv, env;
   // The OCI process's set-up (xen_spec.h reads them): additional gids, rlimits, capabilities (always given in
@@ -81,6 +82,8 @@ class ZoneControl {
   [[nodiscard]] int signal(uint32_t proc_id, int sig, bool all);
   // Any length: sent in calls of at most kMaxCtlChunk bytes; `close` goes with the last.
   [[nodiscard]] int write_stdin(uint32_t proc_id, std::span<const std::byte> bytes, bool close);
+  // A terminal's window size (ENOTTY: the process has none).
+  [[nodiscard]] int resize(uint32_t proc_id, uint32_t cols, uint32_t rows);
   [[nodiscard]] int pids(uint32_t proc_id, std::vector<uint32_t>& out);
   [[nodiscard]] int remove(uint32_t proc_id);
   // The cgroup figures of the container `proc_id` runs in. An answer that fails idm::check_ctl_stats (the zone

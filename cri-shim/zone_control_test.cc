@@ -137,14 +137,18 @@ TEST_CASE("an OCI process becomes a ZoneStart with the zone's environment") {
   CHECK(z.gid == 100);
   CHECK(z.hostname == "pod-host");
   CHECK(std::holds_alternative<std::string>(zone_start_for(nlohmann::json::parse(R"({"args":[]})"), "", "z")));
-  CHECK(std::holds_alternative<std::string>(zone_start_for(nlohmann::json::parse(R"({"args":["a"],"terminal":true})"), "", "z")));
+  auto term = zone_start_for(nlohmann::json::parse(R"({"args":["a"],"terminal":true})"), "", "z");
+  REQUIRE(std::holds_alternative<ZoneStart>(term));
+  CHECK(std::get<ZoneStart>(term).terminal);
   CHECK(std::holds_alternative<std::string>(zone_start_for(nlohmann::json::parse(R"({"args":["a"],"user":{"uid":-1}})"), "", "z")));
   CHECK(std::holds_alternative<std::string>(zone_start_for(nlohmann::json(), "", "z")));
   // Fields of the wrong type are refused, never thrown over.
   CHECK(std::holds_alternative<std::string>(zone_start_for(nlohmann::json::parse(R"({"args":["a"],"terminal":"yes"})"), "", "z")));
   CHECK(std::holds_alternative<std::string>(zone_start_for(nlohmann::json::parse(R"({"args":["a"],"cwd":5})"), "", "z")));
   CHECK(std::holds_alternative<std::string>(zone_start_for(nlohmann::json::parse(R"({"args":["a"],"env":"x"})"), "", "z")));
-  CHECK(std::holds_alternative<ZoneStart>(zone_start_for(nlohmann::json::parse(R"({"args":["a"],"terminal":false})"), "", "z")));
+  auto no_term = zone_start_for(nlohmann::json::parse(R"({"args":["a"],"terminal":false})"), "", "z");
+  REQUIRE(std::holds_alternative<ZoneStart>(no_term));
+  CHECK(!std::get<ZoneStart>(no_term).terminal);
   CHECK(json_string(nlohmann::json::parse(R"({"hostname":5})"), "hostname").empty());
   CHECK(json_string(nlohmann::json::parse(R"([1])"), "hostname").empty());
 }

@@ -30,7 +30,8 @@ inline constexpr const char* kCtlDeviceType = "xen-gpu-ctl";
 // shim ends a held Poll early.
 // 4: CtlStart carries a container's seccomp filter (a BPF program; its execs get the same); the tail bound is
 // 60 KiB (was 48).
-inline constexpr uint32_t kCtlProtocolVersion = 4;
+// 5: a process may run on a terminal (kCtlStartTerminal), resized with CtlResize.
+inline constexpr uint32_t kCtlProtocolVersion = 5;
 
 // Bounds (also what the zone init promises in CtlHelloRsp).
 inline constexpr uint32_t kMaxCtlStartTail = 60 * 1024;  // gids ... filter, then the NUL-terminated strings
@@ -73,7 +74,12 @@ enum CtlStartFlags : uint32_t {
   kCtlStartCaps = 1u << 1,         // set the capability sets in `caps`; otherwise the process keeps the zone init's
   kCtlStartNoNewPrivs = 1u << 2,   // PR_SET_NO_NEW_PRIVS before exec
   kCtlStartOomScoreAdj = 1u << 3,  // write `oom_score_adj`
-  kCtlStartFlagsKnown = kCtlStartStdin | kCtlStartCaps | kCtlStartNoNewPrivs | kCtlStartOomScoreAdj,
+  // A terminal: the process's stdin, stdout and stderr are the slave of a pseudo-terminal the zone init makes, the
+  // process its session leader with it as the controlling terminal; what it writes comes as stream 1 (a terminal
+  // has no stderr), CtlStdin writes to the terminal (with kCtlStartStdin), CtlResize sets its size.
+  kCtlStartTerminal = 1u << 4,
+  kCtlStartFlagsKnown =
+      kCtlStartStdin | kCtlStartCaps | kCtlStartNoNewPrivs | kCtlStartOomScoreAdj | kCtlStartTerminal,
 };
 // An OCI process's capability sets, bit n = capability n. Valid: only known bits, effective within permitted,
 // ambient within permitted and inheritable (the kernel raises no other ambient capability).
@@ -210,6 +216,18 @@ struct CtlStdinReq {
   uint32_t flags;  // kCtlStdinClose: close the pipe after writing the tail
   [[nodiscard]] bool valid(std::span<const std::byte>) const noexcept {
     return proc_id != 0 && (flags & ~uint32_t{kCtlStdinClose}) == 0;
+  }
+};
+
+// A terminal's window size (TIOCSWINSZ; the foreground process group gets SIGWINCH). ENOTTY for a process
+// without a terminal.
+struct CtlResizeReq {
+  uint32_t proc_id;
+  uint32_t cols;  // <= 65535
+  uint32_t rows;  // <= 65535
+  uint32_t reserved;
+  [[nodiscard]] bool valid(std::span<const std::byte>) const noexcept {
+    return proc_id != 0 && cols <= 0xffff && rows <= 0xffff && reserved == 0;
   }
 };
 

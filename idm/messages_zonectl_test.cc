@@ -206,6 +206,11 @@ TEST_CASE("CtlStart's fixed fields: flags, capabilities, oom_score_adj and resou
   r.flags = 0;  // sets without kCtlStartCaps
   CHECK_FALSE(r.valid(ok));
   r = req_for(1, 0);
+  r.flags = kCtlStartTerminal | kCtlStartStdin;  // a terminal, for a container or an exec
+  CHECK(r.valid(ok));
+  r.container_proc = 2;
+  CHECK(r.valid(ok));
+  r = req_for(1, 0);
   r.flags = 1u << 9;  // unknown flag
   CHECK_FALSE(r.valid(ok));
   r = req_for(1, 0);
@@ -233,6 +238,16 @@ TEST_CASE("CtlStart's fixed fields: flags, capabilities, oom_score_adj and resou
                            CtlResources{0, 0, 0, 0, 0, 1}}) {
     CHECK_FALSE(valid_ctl_resources(bad));
   }
+}
+
+TEST_CASE("CtlResize: a process and a size within a terminal's 16-bit fields") {
+  CHECK(CtlResizeReq{1, 80, 24, 0}.valid({}));
+  CHECK(CtlResizeReq{1, 0, 0, 0}.valid({}));
+  CHECK(CtlResizeReq{1, 0xffff, 0xffff, 0}.valid({}));
+  CHECK_FALSE(CtlResizeReq{0, 80, 24, 0}.valid({}));        // no process 0
+  CHECK_FALSE(CtlResizeReq{1, 0x10000, 24, 0}.valid({}));   // past struct winsize
+  CHECK_FALSE(CtlResizeReq{1, 80, 0x10000, 0}.valid({}));
+  CHECK_FALSE(CtlResizeReq{1, 80, 24, 1}.valid({}));        // reserved
 }
 
 CtlMountEntry image_mount(std::string_view src, std::string_view dst, uint32_t flags) {

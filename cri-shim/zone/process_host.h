@@ -23,6 +23,7 @@ struct StartRequest {
   uint32_t mounts_disk = 0;  // the mount image's disk, with a kImage mount in strings->mounts
   uint32_t uid = 0, gid = 0;
   bool stdin_pipe = false;
+  bool terminal = false;  // stdio on a pseudo-terminal (kCtlStartTerminal)
   bool no_new_privs = false;
   bool set_caps = false;
   idm::CtlCaps caps{};
@@ -35,10 +36,11 @@ struct StartRequest {
 };
 
 // What start() hands over: the pid (in the zone init's PID namespace) and our ends of the child's pipes
-// (stdin: invalid unless asked for).
+// (stdin: invalid unless asked for). With a terminal, `out` is its master (all the process writes), `in` a copy
+// of it (when stdin was asked for), `err` invalid, and `tty` another copy, for the window size.
 struct Spawned {
   pid_t pid = -1;
-  idm::UniqueFd in, out, err;
+  idm::UniqueFd in, out, err, tty;
 };
 
 class ProcessHost {

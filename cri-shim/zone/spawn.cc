@@ -4,6 +4,7 @@
 #include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -136,7 +137,11 @@ int set_capabilities(const SpawnPlan& plan) noexcept {
     child_report(fds.report, static_cast<int32_t>(SpawnStage::kSignals), errno);
     ::_exit(127);
   }
-  if (plan.pgrp >= 0 && ::setpgid(0, plan.pgrp) != 0) {
+  if (plan.terminal) {
+    // A terminal's process leads a session of its own, the slave (its stdio) its controlling terminal, as under
+    // runc: job control and ^C reach its foreground group.
+    if (::setsid() < 0 || ::ioctl(0, TIOCSCTTY, 0) != 0) child_fail(fds, SpawnStage::kTerminal, errno);
+  } else if (plan.pgrp >= 0 && ::setpgid(0, plan.pgrp) != 0) {
     child_report(fds.report, static_cast<int32_t>(SpawnStage::kGroup), errno);
     ::_exit(127);
   }
@@ -205,6 +210,7 @@ const char* stage_name(int32_t stage) noexcept {
     case SpawnStage::kOomScoreAdj: return "oom_score_adj";
     case SpawnStage::kNoNewPrivs: return "no_new_privs";
     case SpawnStage::kSeccomp: return "seccomp";
+    case SpawnStage::kTerminal: return "terminal";
     case SpawnStage::kCapabilities: return "capabilities";
     default: return stage >= static_cast<int32_t>(SpawnStage::kSetup) ? "container setup" : "?";
   }
@@ -249,6 +255,7 @@ SpawnPlan make_plan(const StartRequest& req) {
   p.groups.assign(s.groups.begin(), s.groups.end());
   p.rlimits = s.rlimits;
   p.stdin_pipe = req.stdin_pipe;
+  p.terminal = req.terminal;
   p.no_new_privs = req.no_new_privs;
   p.set_oom_score_adj = req.oom_score_adj.has_value();
   if (req.oom_score_adj) p.oom_score_adj = std::to_string(*req.oom_score_adj);
@@ -290,17 +297,27 @@ int spawn(const SpawnPlan& plan, Spawned& out, int32_t* stage_out) {
   for (const auto& c : plan.candidates) cands.push_back(c.c_str());
   cands.push_back(nullptr);
 
-  UniqueFd in_r, in_w, out_r, out_w, err_r, err_w, rep_r, rep_w, pid_r, pid_w;
-  if (plan.stdin_pipe) {
-    if (!make_pipe(in_r, in_w)) return errno;
+  UniqueFd in_r, in_w, out_r, out_w, err_r, err_w, rep_r, rep_w, pid_r, pid_w, master, slave;
+  if (plan.terminal) {
+    // The slave straight from the master (TIOCGPTPEER): no path to look up, whatever /dev/pts is mounted where.
+    master.reset(above_stdio(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC)));
+    if (!master.valid() || ::unlockpt(master.get()) != 0) return errno;
+    slave.reset(above_stdio(::ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)));
+    if (!slave.valid()) return errno;
   } else {
-    in_r.reset(above_stdio(::open("/dev/null", O_RDONLY | O_CLOEXEC)));
-    if (!in_r.valid()) return errno;
+    if (plan.stdin_pipe) {
+      if (!make_pipe(in_r, in_w)) return errno;
+    } else {
+      in_r.reset(above_stdio(::open("/dev/null", O_RDONLY | O_CLOEXEC)));
+      if (!in_r.valid()) return errno;
+    }
+    if (!make_pipe(out_r, out_w) || !make_pipe(err_r, err_w)) return errno;
   }
-  if (!make_pipe(out_r, out_w) || !make_pipe(err_r, err_w) || !make_pipe(rep_r, rep_w)) return errno;
+  if (!make_pipe(rep_r, rep_w)) return errno;
   const bool joining = !plan.join_ns.empty();
   if (joining && !make_pipe(pid_r, pid_w)) return errno;
-  const ChildFds fds{in_r.get(), out_w.get(), err_w.get(), rep_w.get(), pid_w.get()};
+  const ChildFds fds = plan.terminal ? ChildFds{slave.get(), slave.get(), slave.get(), rep_w.get(), pid_w.get()}
+                                     : ChildFds{in_r.get(), out_w.get(), err_w.get(), rep_w.get(), pid_w.get()};
 
   const pid_t first = raw_clone(joining ? 0 : plan.clone_flags);
   if (first < 0) return errno;
@@ -331,6 +348,7 @@ int spawn(const SpawnPlan& plan, Spawned& out, int32_t* stage_out) {
   in_r.reset();
   out_w.reset();
   err_w.reset();
+  slave.reset();
   rep_w.reset();
   pid_w.reset();
   pid_t pid = first;
@@ -359,6 +377,12 @@ int spawn(const SpawnPlan& plan, Spawned& out, int32_t* stage_out) {
     return err;
   }
   out.pid = pid;
+  if (plan.terminal) {
+    if (plan.stdin_pipe) out.in.reset(::fcntl(master.get(), F_DUPFD_CLOEXEC, 3));
+    out.tty.reset(::fcntl(master.get(), F_DUPFD_CLOEXEC, 3));
+    out.out = std::move(master);
+    return 0;
+  }
   out.in = std::move(in_w);
   out.out = std::move(out_r);
   out.err = std::move(err_r);

@@ -31,6 +31,7 @@ enum class SpawnStage : int32_t {
   kNoNewPrivs,
   kCapabilities,  // bounding set, keep-caps, capset, ambient
   kSeccomp,
+  kTerminal,  // setsid and the controlling terminal
   kSetup = 100,  // the host's own steps (mounts, namespaces): kSetup + the host's step number
 };
 [[nodiscard]] const char* stage_name(int32_t stage) noexcept;
@@ -62,6 +63,9 @@ struct SpawnPlan {
   int cgroup_procs = -1;  // the container cgroup's cgroup.procs: the child writes "0" (itself) first
   bool make_cwd = false;  // create the cwd if missing (containers, as runc does)
   bool stdin_pipe = false;
+  // stdio on a new pseudo-terminal (made here, before the fork): the child leads a session of its own with it as
+  // the controlling terminal (so with a terminal, `pgrp` is not used: the session is the process's group).
+  bool terminal = false;
   unsigned long clone_flags = 0;  // namespaces of a container's first process
   std::span<const int> join_ns;   // an exec: namespace fds to setns() into, then a second fork (PID ns)
   ChildSetup setup = nullptr;     // after clone/setns, before stdio

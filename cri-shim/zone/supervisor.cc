@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -105,6 +106,7 @@ int Supervisor::add(uint32_t proc_id, uint32_t container_proc, Spawned&& s) {
   p.out.fd = std::move(s.out);
   p.err.fd = std::move(s.err);
   p.in = std::move(s.in);
+  p.tty = std::move(s.tty);
   for (int which : {kOut, kErr}) {
     Stream& st = which == kOut ? p.out : p.err;
     set_nonblock(st.fd.get());
@@ -123,6 +125,16 @@ int Supervisor::signal(uint32_t proc_id, int sig) {
   if (it == procs_.end()) return ENOENT;
   if (it->second.exited) return ESRCH;
   return ::kill(it->second.pid, sig) == 0 ? 0 : errno;
+}
+
+int Supervisor::resize(uint32_t proc_id, uint16_t cols, uint16_t rows) {
+  std::lock_guard l(mu_);
+  auto it = procs_.find(proc_id);
+  if (it == procs_.end()) return ENOENT;
+  if (!it->second.tty.valid()) return ENOTTY;
+  if (it->second.exited) return ESRCH;
+  const winsize ws{rows, cols, 0, 0};
+  return ::ioctl(it->second.tty.get(), TIOCSWINSZ, &ws) == 0 ? 0 : errno;
 }
 
 int Supervisor::write_stdin(uint32_t proc_id, std::span<const std::byte> bytes, bool close) {

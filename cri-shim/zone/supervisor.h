@@ -73,6 +73,8 @@ class Supervisor {
   // Queues bytes for the process's stdin; then closes it if `close`. ENOENT, EPIPE (no stdin, or closed),
   // EAGAIN (the queue is full: try again after the process read some).
   [[nodiscard]] int write_stdin(uint32_t proc_id, std::span<const std::byte> bytes, bool close);
+  // A terminal's window size. ENOENT, ENOTTY (the process has no terminal), ESRCH (it has exited).
+  [[nodiscard]] int resize(uint32_t proc_id, uint16_t cols, uint16_t rows);
   // Forgets an exited process. ENOENT, EBUSY (still running).
   [[nodiscard]] int remove(uint32_t proc_id);
   // Events that fit `max_bytes`; waits up to `wait` while nothing is ready.
@@ -101,6 +103,7 @@ class Supervisor {
     uint32_t container_proc = 0;
     Stream out, err;
     idm::UniqueFd in;
+    idm::UniqueFd tty;  // a terminal's master (Spawned::tty), for its window size
     std::vector<std::byte> in_queue;
     bool in_close = false, in_armed = false;
     bool exited = false, exit_sent = false, drained_once = false;

@@ -68,6 +68,7 @@ uint32_t ZoneCtlServer::on(OpTag<Op::CtlStart>, const CtlStartReq& r, std::span<
   req.uid = r.uid;
   req.gid = r.gid;
   req.stdin_pipe = (r.flags & kCtlStartStdin) != 0;
+  req.terminal = (r.flags & kCtlStartTerminal) != 0;
   req.no_new_privs = (r.flags & kCtlStartNoNewPrivs) != 0;
   req.set_caps = (r.flags & kCtlStartCaps) != 0;
   req.caps = r.caps;
@@ -118,6 +119,11 @@ uint32_t ZoneCtlServer::on(OpTag<Op::CtlSignal>, const CtlSignalReq& r, std::spa
 uint32_t ZoneCtlServer::on(OpTag<Op::CtlStdin>, const CtlStdinReq& r, std::span<const std::byte> tail, Reply&) {
   current_proc_ = r.proc_id;
   return static_cast<uint32_t>(sup_.write_stdin(r.proc_id, tail, (r.flags & kCtlStdinClose) != 0));
+}
+
+uint32_t ZoneCtlServer::on(OpTag<Op::CtlResize>, const CtlResizeReq& r, std::span<const std::byte>, Reply&) {
+  current_proc_ = r.proc_id;
+  return static_cast<uint32_t>(sup_.resize(r.proc_id, static_cast<uint16_t>(r.cols), static_cast<uint16_t>(r.rows)));
 }
 
 uint32_t ZoneCtlServer::on(OpTag<Op::CtlPoll>, const CtlPollReq& r, std::span<const std::byte>, Reply& reply) {

@@ -150,11 +150,11 @@ struct Fixture {
     bool output_after_exit = false;
     int polls = 0;
   };
-  // Polls until every process in `procs` has exited (bounded).
-  Collected poll_until_exit(std::vector<uint32_t> procs, uint32_t max_bytes = kMaxCtlPollTail) {
+  // Polls until every process in `procs` has exited (bounded; `max_polls`: or after that many Polls).
+  Collected poll_until_exit(std::vector<uint32_t> procs, uint32_t max_bytes = kMaxCtlPollTail, int max_polls = -1) {
     Collected c;
     const auto until = std::chrono::steady_clock::now() + 30s;
-    while (std::chrono::steady_clock::now() < until) {
+    while (std::chrono::steady_clock::now() < until && c.polls != max_polls) {
       auto a = call<Op::CtlPoll>(CtlPollReq{max_bytes, 100});
       REQUIRE(a.result == 0);
       ++c.polls;
@@ -217,6 +217,48 @@ TEST_CASE("stdin: bytes through cat, then close") {
   // A process started without stdin has none.
   REQUIRE(f.start(3, {"true"}).result == 0);
   CHECK(f.call<Op::CtlStdin>(CtlStdinReq{3, 0}, part1).result == EPIPE);
+}
+
+TEST_CASE("terminal: stdio on a pty, the process its session leader, resized, input echoed, ^C to its group") {
+  Fixture f;
+  CtlStartReq r{};
+  r.uid = ::getuid();
+  r.gid = ::getgid();
+  r.flags = kCtlStartTerminal | kCtlStartStdin;
+  // Waits for a line (after the resize), then reports what it sees; the second read is ended by ^C.
+  const std::vector<std::string> argv = {
+      "/bin/sh", "-c",
+      "[ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo on-a-tty; "
+      "[ \"$(cut -d' ' -f6 /proc/$$/stat)\" = $$ ] && echo session-leader; "
+      "read line; echo \"size $(stty size) line $line\"; trap 'echo interrupted; exit 5' INT; read more"};
+  REQUIRE(f.start_with(4, r, strings_for(argv)).result == 0);
+  CHECK(f.call<Op::CtlResize>(CtlResizeReq{4, 100, 40, 0}).result == 0);
+  CHECK(f.call<Op::CtlStdin>(CtlStdinReq{4, 0}, bytes("go\n")).result == 0);
+  // ^C once the shell has answered the line (its trap is set then, or a moment later: the ^C goes again until
+  // it ends the shell): the terminal's line discipline makes it SIGINT.
+  std::string out;
+  Fixture::Collected c;
+  for (int i = 0; i < 100 && !c.status.count(4); ++i) {
+    if (out.find("line go") != std::string::npos)
+      CHECK(f.call<Op::CtlStdin>(CtlStdinReq{4, 0}, bytes("\x03")).result == 0);
+    c = f.poll_until_exit({4}, kMaxCtlPollTail, 1);
+    out += c.out[4];
+    CHECK(c.err[4].empty());  // a terminal has one stream
+  }
+  CAPTURE(out);
+  CHECK(out.find("on-a-tty") != std::string::npos);
+  CHECK(out.find("session-leader") != std::string::npos);
+  CHECK(out.find("go\r\n") != std::string::npos);  // the terminal echoes input, with its CR-LF
+  CHECK(out.find("size 40 100 line go") != std::string::npos);
+  CHECK(out.find("interrupted") != std::string::npos);
+  CHECK(c.status[4] == 5);
+  CHECK(f.call<Op::CtlResize>(CtlResizeReq{4, 80, 24, 0}).result == ESRCH);  // exited
+  // A process without a terminal cannot be resized; an unknown one is not there.
+  REQUIRE(f.start(5, {"sleep", "100"}).result == 0);
+  CHECK(f.call<Op::CtlResize>(CtlResizeReq{5, 80, 24, 0}).result == ENOTTY);
+  CHECK(f.call<Op::CtlResize>(CtlResizeReq{6, 80, 24, 0}).result == ENOENT);
+  CHECK(f.call<Op::CtlSignal>(CtlSignalReq{5, SIGKILL, 0, 0}).result == 0);
+  (void)f.poll_until_exit({5});
 }
 
 TEST_CASE("pids and exec: a container with an exec, signalled together") {

@@ -56,8 +56,12 @@ typename OpTraits<op>::Request sample_fixed(std::span<const std::byte> tail) {
   }
   if constexpr (std::is_same_v<Req, CtlSignalReq>) r.signal = 15;
   if constexpr (std::is_same_v<Req, CtlSignalReq> || std::is_same_v<Req, CtlStdinReq> ||
-                std::is_same_v<Req, CtlProcReq>)
+                std::is_same_v<Req, CtlProcReq> || std::is_same_v<Req, CtlResizeReq>)
     r.proc_id = 1;
+  if constexpr (std::is_same_v<Req, CtlResizeReq>) {
+    r.cols = 80;
+    r.rows = 24;
+  }
   if constexpr (std::is_same_v<Req, CtlPollReq>) r.max_bytes = 4096;
   if constexpr (std::is_same_v<Req, LaunchReq>) {
     r.grid[0] = r.grid[1] = r.grid[2] = r.block[0] = r.block[1] = r.block[2] = 1;

@@ -141,7 +141,7 @@ if [ -n "$BUILD" ] && [ "${XG_XEN_GPU:-1}" = 1 ] && [ "${XG_XEN_PODS:-1}" = 1 ];
   missing=""
   GUEST_KERNEL_FOR_PODS=${XG_XEN_GUEST_KERNEL:-$VMLINUZ}
   for t in containerd ctr mkfs.erofs depmod perl xz strip; do command -v $t >/dev/null || missing="$missing $t"; done
-  for f in cri-shim/containerd-shim-xen-gpu-v1 cri-shim/zone/xg-zone-init cri-shim/xg-cri-client cri-shim/xg_pause; do [ -e "$BUILD/$f" ] || missing="$missing $BUILD/$f"; done
+  for f in cri-shim/containerd-shim-xen-gpu-v1 cri-shim/zone/xg-zone-init cri-shim/xg-cri-client cri-shim/xg-pty-run cri-shim/xg_pause; do [ -e "$BUILD/$f" ] || missing="$missing $BUILD/$f"; done
   if [ -n "$missing" ]; then
     echo "FAIL: the pod checks (g) need$missing (scripts/deps.sh installs containerd, erofs-utils and kmod; XG_XEN_PODS=0 skips them)"
     exit 1
@@ -177,6 +177,7 @@ if [ -n "$BUILD" ] && [ "${XG_XEN_GPU:-1}" = 1 ] && [ "${XG_XEN_PODS:-1}" = 1 ];
       { echo "FAIL: OCI image (pause)"; exit 1; }
     PODS=("$HERE/vm/pod-checks.sh:/pod-checks.sh" "$WORK/zone.cpio.gz:/boot/zone.cpio.gz" "$WORK/cuda.tar:/images/cuda.tar"
           "$WORK/pause.tar:/images/pause.tar" "$BUILD/cri-shim/xg-cri-client:/opt/xg/cri-shim/xg-cri-client"
+          "$BUILD/cri-shim/xg-pty-run:/opt/xg/cri-shim/xg-pty-run"
           "$WORK/vmlinux:/boot/vmlinux"
           "$(command -v containerd):/usr/local/bin/containerd" "$(command -v ctr):/usr/local/bin/ctr"
           "$(command -v mkfs.erofs):/usr/bin/mkfs.erofs"
