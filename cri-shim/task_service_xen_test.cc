@@ -163,17 +163,17 @@ RpcReply resize(TaskService& ts, const std::string& id, uint32_t cols, uint32_t 
   return call(ts, "ResizePty", r);
 }
 
-RpcReply start(TaskService& ts, const std::string& id) {
-  task::StartRequest r;
+// A method whose request names only the container.
+template <class Req>
+RpcReply call_for(TaskService& ts, const char* method, const std::string& id) {
+  Req r;
   r.set_id(id);
-  return call(ts, "Start", r);
+  return call(ts, method, r);
 }
 
-RpcReply state_reply(TaskService& ts, const std::string& id) {
-  task::StateRequest r;
-  r.set_id(id);
-  return call(ts, "State", r);
-}
+RpcReply start(TaskService& ts, const std::string& id) { return call_for<task::StartRequest>(ts, "Start", id); }
+
+RpcReply state_reply(TaskService& ts, const std::string& id) { return call_for<task::StateRequest>(ts, "State", id); }
 
 task::StateResponse state(TaskService& ts, const std::string& id) {
   const RpcReply rr = state_reply(ts, id);
@@ -183,17 +183,9 @@ task::StateResponse state(TaskService& ts, const std::string& id) {
   return s;
 }
 
-RpcReply remove(TaskService& ts, const std::string& id) {
-  task::DeleteRequest r;
-  r.set_id(id);
-  return call(ts, "Delete", r);
-}
+RpcReply remove(TaskService& ts, const std::string& id) { return call_for<task::DeleteRequest>(ts, "Delete", id); }
 
-RpcReply pids(TaskService& ts, const std::string& id) {
-  task::PidsRequest r;
-  r.set_id(id);
-  return call(ts, "Pids", r);
-}
+RpcReply pids(TaskService& ts, const std::string& id) { return call_for<task::PidsRequest>(ts, "Pids", id); }
 
 RpcReply kill(TaskService& ts, const std::string& id, uint32_t sig) {
   task::KillRequest r;
@@ -242,7 +234,7 @@ struct FifoReader {
   }
 };
 
-// The sandbox and the container, created and started against `pod`'s zone. The booter hands out `pod`'s domain.
+// The booter hands out `pod`'s domain.
 TaskService make_service(Pod& pod) {
   return TaskService(ShimIdentity{"k8s.io", "", ""}, xen_config(), [] {},
                      [d = pod.domain](const XenPodSpec&, const ZoneSpec&) {
@@ -250,14 +242,30 @@ TaskService make_service(Pod& pod) {
                      });
 }
 
-void start_pod(TaskService& ts, Dirs& dirs) {
-  REQUIRE(create(ts, "pod1", dirs.root + "/sandbox").code == RpcCode::kOk);
-  REQUIRE(start(ts, "pod1").code == RpcCode::kOk);
-  const RpcReply c = create(ts, "app", dirs.root + "/app", dirs.root + "/app.out");
-  REQUIRE_MESSAGE(c.code == RpcCode::kOk, c.message);
-  const RpcReply s = start(ts, "app");
-  REQUIRE_MESSAGE(s.code == RpcCode::kOk, s.message);
+// Whether the Xen half can be driven here (mkfs.erofs builds the images); starts the shim's reaper.
+bool xen_half_testable() {
+  start_reaper_for_tests();
+  return have_mkfs_erofs();
 }
+
+// A CRI pod against a scripted zone: the sandbox "pod1" created and started, its container "app" created and
+// (unless asked not to) started, its stdout FIFO read (unless asked not to: then nobody reads it).
+struct PodUnderTest {
+  Dirs dirs;
+  Pod pod = make_pod();
+  TaskService ts = make_service(pod);
+  std::optional<FifoReader> out;
+  explicit PodUnderTest(bool read_output = true, bool start_app = true) {
+    if (read_output) out.emplace(dirs.root + "/app.out");
+    REQUIRE(create(ts, "pod1", dirs.root + "/sandbox").code == RpcCode::kOk);
+    REQUIRE(start(ts, "pod1").code == RpcCode::kOk);
+    const RpcReply c = create(ts, "app", dirs.root + "/app", dirs.root + "/app.out");
+    REQUIRE_MESSAGE(c.code == RpcCode::kOk, c.message);
+    if (!start_app) return;
+    const RpcReply st = start(ts, "app");
+    REQUIRE_MESSAGE(st.code == RpcCode::kOk, st.message);
+  }
+};
 
 // The pod ends as containerd ends it: the container deleted, then the sandbox. Both must succeed whatever the
 // zone did, and the domain is destroyed.
@@ -318,16 +326,12 @@ TEST_CASE("stub mode stays stub mode: mode = stub never runs xl") {
 }
 
 TEST_CASE("Xen mode against a zone that keeps the contract: a CRI pod's life, the domain destroyed at its end") {
-  if (!have_mkfs_erofs()) {
+  if (!xen_half_testable()) {
     WARN_MESSAGE(false, "SKIP: mkfs.erofs not installed (erofs-utils)");
     return;
   }
-  start_reaper_for_tests();
-  Dirs dirs;
-  Pod pod = make_pod();
-  TaskService ts = make_service(pod);
-  FifoReader out(dirs.root + "/app.out");
-  start_pod(ts, dirs);
+  PodUnderTest setup;
+  auto& [dirs, pod, ts, out] = setup;
   CHECK(state(ts, "app").pid() == 101);  // the zone's pid for proc 1
   {
     // The images the shim hot-plugs are its own, in the container's bundle: the rootfs and the mount image.
@@ -353,8 +357,8 @@ TEST_CASE("Xen mode against a zone that keeps the contract: a CRI pod's life, th
   pod.zone->output(1, "hello from the zone\n");
   pod.zone->exit(1, 3);
   CHECK(wait_exit(ts, "app", 5s) == 3);
-  out.t.join();
-  CHECK(out.got == "hello from the zone\n");
+  out->t.join();
+  CHECK(out->got == "hello from the zone\n");
   CHECK(pod.domain->destroyed == 0);  // a container's end is not the pod's
   end_pod(ts, pod);
   CHECK(pod.zone->saw(idm::Op::CtlRemove));
@@ -364,13 +368,9 @@ TEST_CASE("Xen mode against a zone that keeps the contract: a CRI pod's life, th
 }
 
 TEST_CASE("a zone that stops answering: calls fail in bounded time, the pod is reclaimed and deletes cleanly") {
-  if (!have_mkfs_erofs()) return;
-  start_reaper_for_tests();
-  Dirs dirs;
-  Pod pod = make_pod();
-  TaskService ts = make_service(pod);
-  FifoReader out(dirs.root + "/app.out");
-  start_pod(ts, dirs);
+  if (!xen_half_testable()) return;
+  PodUnderTest setup;
+  auto& [dirs, pod, ts, out] = setup;
   pod.zone->go_silent();
   const auto t0 = Clock::now();
   const RpcReply k = kill(ts, "app", 15);
@@ -380,7 +380,7 @@ TEST_CASE("a zone that stops answering: calls fail in bounded time, the pod is r
   CHECK(wait_exit(ts, "app", 10s) == 137);
   for (int i = 0; i < 100 && pod.domain->destroyed == 0; ++i) std::this_thread::sleep_for(20ms);
   CHECK(pod.domain->destroyed >= 1);
-  out.t.join();  // the FIFO was closed: containerd's reader sees EOF
+  out->t.join();  // the FIFO was closed: containerd's reader sees EOF
   CHECK(pids(ts, "app").code == RpcCode::kOk);  // nothing runs in the zone any more: an empty list
   const auto t1 = Clock::now();
   end_pod(ts, pod);
@@ -388,14 +388,9 @@ TEST_CASE("a zone that stops answering: calls fail in bounded time, the pod is r
 }
 
 TEST_CASE("a zone that goes silent before a container's Start: Start fails in bounded time, the pod is reclaimed") {
-  if (!have_mkfs_erofs()) return;
-  start_reaper_for_tests();
-  Dirs dirs;
-  Pod pod = make_pod();
-  TaskService ts = make_service(pod);
-  REQUIRE(create(ts, "pod1", dirs.root + "/sandbox").code == RpcCode::kOk);
-  REQUIRE(start(ts, "pod1").code == RpcCode::kOk);
-  REQUIRE(create(ts, "app", dirs.root + "/app").code == RpcCode::kOk);
+  if (!xen_half_testable()) return;
+  PodUnderTest setup(false, false);
+  auto& [dirs, pod, ts, out] = setup;
   pod.zone->go_silent();
   const auto t0 = Clock::now();
   CHECK(start(ts, "app").code == RpcCode::kInternal);
@@ -407,35 +402,27 @@ TEST_CASE("a zone that goes silent before a container's Start: Start fails in bo
 }
 
 TEST_CASE("a zone that answers garbage, or an exit status no process has: the channel fails and the pod is reclaimed") {
-  if (!have_mkfs_erofs()) return;
-  start_reaper_for_tests();
+  if (!xen_half_testable()) return;
   for (const bool garbage : {true, false}) {
     CAPTURE(garbage);
-    Dirs dirs;
-    Pod pod = make_pod();
-    TaskService ts = make_service(pod);
-    FifoReader out(dirs.root + "/app.out");
-    start_pod(ts, dirs);
+    PodUnderTest setup;
+    auto& [dirs, pod, ts, out] = setup;
     if (garbage) pod.zone->garbage_next_poll();
     else pod.zone->exit(1, 300);  // past 255: not a status a shell reports
     CHECK(wait_exit(ts, "app", 10s) == 137);
     for (int i = 0; i < 100 && pod.domain->destroyed == 0; ++i) std::this_thread::sleep_for(20ms);
     CHECK(pod.domain->destroyed >= 1);
     CHECK(start(ts, "app").code != RpcCode::kOk);
-    out.t.join();
+    out->t.join();
     end_pod(ts, pod);
   }
 }
 
 TEST_CASE("a zone that lies about exits: unknown processes, processes not started, a second exit, all dropped") {
-  if (!have_mkfs_erofs()) return;
-  start_reaper_for_tests();
-  Dirs dirs;
+  if (!xen_half_testable()) return;
+  PodUnderTest setup;
+  auto& [dirs, pod, ts, out] = setup;
   dirs.write_bundle("idle", R"({"io.kubernetes.cri.container-type":"container","io.kubernetes.cri.sandbox-id":"pod1"})");
-  Pod pod = make_pod();
-  TaskService ts = make_service(pod);
-  FifoReader out(dirs.root + "/app.out");
-  start_pod(ts, dirs);
   REQUIRE(create(ts, "idle", dirs.root + "/idle").code == RpcCode::kOk);  // proc 2: created, never started
   pod.zone->exit(99, 0);      // a process the shim never named
   pod.zone->output(99, "not yours\n");
@@ -445,8 +432,8 @@ TEST_CASE("a zone that lies about exits: unknown processes, processes not starte
   pod.zone->exit(1, 0);       // and a second, different exit for it
   pod.zone->output(1, "after the end\n");
   CHECK(wait_exit(ts, "app", 5s) == 7);
-  out.t.join();
-  CHECK(out.got == "mine\n");
+  out->t.join();
+  CHECK(out->got == "mine\n");
   std::this_thread::sleep_for(300ms);  // the rest of the Poll's events
   CHECK(state(ts, "app").exit_status() == 7);  // the first exit stands
   CHECK(state(ts, "idle").status() == containerd::v1::types::CREATED);
@@ -456,13 +443,9 @@ TEST_CASE("a zone that lies about exits: unknown processes, processes not starte
 }
 
 TEST_CASE("a zone that floods output: the FIFO gets it all and the pod's calls still answer at once") {
-  if (!have_mkfs_erofs()) return;
-  start_reaper_for_tests();
-  Dirs dirs;
-  Pod pod = make_pod();
-  TaskService ts = make_service(pod);
-  FifoReader out(dirs.root + "/app.out");
-  start_pod(ts, dirs);
+  if (!xen_half_testable()) return;
+  PodUnderTest setup;
+  auto& [dirs, pod, ts, out] = setup;
   constexpr size_t kFlood = 16u << 20;
   pod.zone->flood(1, kFlood);
   // A call every 5 ms while the flood lasts (at most 60 s): each answered at once.
@@ -479,18 +462,15 @@ TEST_CASE("a zone that floods output: the FIFO gets it all and the pod's calls s
   CHECK(worst < 1s);
   pod.zone->exit(1, 0);
   CHECK(wait_exit(ts, "app", 10s) == 0);
-  out.t.join();
-  CHECK(out.got.size() == kFlood);
+  out->t.join();
+  CHECK(out->got.size() == kFlood);
   end_pod(ts, pod);
 }
 
 TEST_CASE("a zone that floods output nobody reads: the drop is bounded and the pod still ends") {
-  if (!have_mkfs_erofs()) return;
-  start_reaper_for_tests();
-  Dirs dirs;
-  Pod pod = make_pod();
-  TaskService ts = make_service(pod);
-  start_pod(ts, dirs);  // nobody opens app.out for reading: the shim's own read-write end keeps it open
+  if (!xen_half_testable()) return;
+  PodUnderTest setup(false);  // nobody opens app.out for reading: the shim's own read-write end keeps it open
+  auto& [dirs, pod, ts, out] = setup;
   pod.zone->flood(1, 1u << 20);
   std::this_thread::sleep_for(200ms);
   const auto t = Clock::now();
@@ -508,14 +488,11 @@ TEST_CASE("a zone that floods output nobody reads: the drop is bounded and the p
 }
 
 TEST_CASE("a terminal: the zone is asked for one, ResizePty reaches it; a mismatch or a resize without one refused") {
-  if (!have_mkfs_erofs()) return;
-  start_reaper_for_tests();
-  Dirs dirs;
+  if (!xen_half_testable()) return;
+  PodUnderTest setup;  // "app": no terminal
+  auto& [dirs, pod, ts, out] = setup;
   const std::string ann = R"({"io.kubernetes.cri.container-type":"container","io.kubernetes.cri.sandbox-id":"pod1"})";
   dirs.write_bundle("tty", ann, "[]", true);
-  Pod pod = make_pod();
-  TaskService ts = make_service(pod);
-  start_pod(ts, dirs);  // "app": no terminal
   // The request and the spec must agree (containerd sets both; the IO it made follows the request).
   CHECK(create(ts, "tty", dirs.root + "/tty", "", false).code == RpcCode::kInvalidArgument);
   REQUIRE(create(ts, "tty", dirs.root + "/tty", "", true).code == RpcCode::kOk);

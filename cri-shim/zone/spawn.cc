@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -18,6 +19,7 @@
 
 #include "cri-shim/zone/seccomp_filter.h"
 #include "idm/log.h"
+#include "idm/unix_socket.h"
 
 namespace xg::zone {
 namespace {
@@ -67,10 +69,44 @@ size_t read_full(int fd, void* buf, size_t n) noexcept {
 }
 
 struct ChildFds {
-  int in = -1, out = -1, err = -1;  // the child's ends
+  int in = -1, out = -1, err = -1;  // the child's ends (a terminal: made by the child, these unused)
   int report = -1;                  // close-on-exec: EOF at exec
   int pid_pipe = -1;                // an exec's first child writes the second child's pid here
+  int pty = -1;                     // a terminal: the child sends the master here (SCM_RIGHTS)
 };
+
+// A terminal, made in the child once it is in the container's mount namespace, so that the terminal is one of
+// the container's own devpts (its /dev/ptmx): `tty` there names it, as under runc. The master goes to the
+// parent over `sock`; the slave is returned (owned by `uid`, as runc chowns its console). -errno on failure.
+int child_terminal(int sock, uint32_t uid) noexcept {
+  const int m = ::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (m < 0) return -errno;
+  int unlock = 0;
+  const int sl = ::ioctl(m, TIOCSPTLCK, &unlock) == 0 ? ::ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC) : -1;
+  if (sl < 0) {
+    const int e = errno;
+    ::close(m);
+    return -e;
+  }
+  (void)::fchown(sl, uid, static_cast<gid_t>(-1));
+  const std::byte tag{0x74};  // any one byte: the descriptor is the message
+  const idm::Error sent = idm::send_packet(sock, std::span(&tag, 1), m);  // sendmsg only: safe in this child
+  const int e = errno;
+  ::close(m);
+  if (sent != idm::Error::kOk) {
+    ::close(sl);
+    return -(e ? e : EIO);
+  }
+  return sl;
+}
+
+// The parent's end: the master the child sent (already there: the child sent it before exec), or invalid.
+UniqueFd receive_terminal(int sock) {
+  std::byte tag{};
+  UniqueFd master;
+  auto got = idm::recv_packet(sock, std::span(&tag, 1), &master, std::chrono::milliseconds(0));
+  return got && *got == 1 && master.valid() ? UniqueFd(above_stdio(master.release())) : UniqueFd();
+}
 
 [[noreturn]] void child_fail(const ChildFds& fds, SpawnStage stage, int err) noexcept {
   child_report(fds.report, static_cast<int32_t>(stage), err);
@@ -118,8 +154,14 @@ int set_capabilities(const SpawnPlan& plan) noexcept {
       ::_exit(127);
     }
   }
+  int std_in = fds.in, std_out = fds.out, std_err = fds.err;
+  if (plan.terminal) {
+    const int sl = child_terminal(fds.pty, plan.uid);
+    if (sl < 0) child_fail(fds, SpawnStage::kTerminal, -sl);
+    std_in = std_out = std_err = sl;
+  }
   // Descriptors 0-2: dup2 clears close-on-exec on the copies; the originals close at exec.
-  if (::dup2(fds.in, 0) < 0 || ::dup2(fds.out, 1) < 0 || ::dup2(fds.err, 2) < 0) {
+  if (::dup2(std_in, 0) < 0 || ::dup2(std_out, 1) < 0 || ::dup2(std_err, 2) < 0) {
     child_report(fds.report, static_cast<int32_t>(SpawnStage::kStdio), errno);
     ::_exit(127);
   }
@@ -297,13 +339,14 @@ int spawn(const SpawnPlan& plan, Spawned& out, int32_t* stage_out) {
   for (const auto& c : plan.candidates) cands.push_back(c.c_str());
   cands.push_back(nullptr);
 
-  UniqueFd in_r, in_w, out_r, out_w, err_r, err_w, rep_r, rep_w, pid_r, pid_w, master, slave;
+  UniqueFd in_r, in_w, out_r, out_w, err_r, err_w, rep_r, rep_w, pid_r, pid_w, pty_parent, pty_child;
   if (plan.terminal) {
-    // The slave straight from the master (TIOCGPTPEER): no path to look up, whatever /dev/pts is mounted where.
-    master.reset(above_stdio(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC)));
-    if (!master.valid() || ::unlockpt(master.get()) != 0) return errno;
-    slave.reset(above_stdio(::ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)));
-    if (!slave.valid()) return errno;
+    // The child makes the terminal (child_terminal) and sends us its master over this pair.
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return errno;
+    pty_parent.reset(above_stdio(sv[0]));
+    pty_child.reset(above_stdio(sv[1]));
+    if (!pty_parent.valid() || !pty_child.valid()) return errno;
   } else {
     if (plan.stdin_pipe) {
       if (!make_pipe(in_r, in_w)) return errno;
@@ -316,8 +359,7 @@ int spawn(const SpawnPlan& plan, Spawned& out, int32_t* stage_out) {
   if (!make_pipe(rep_r, rep_w)) return errno;
   const bool joining = !plan.join_ns.empty();
   if (joining && !make_pipe(pid_r, pid_w)) return errno;
-  const ChildFds fds = plan.terminal ? ChildFds{slave.get(), slave.get(), slave.get(), rep_w.get(), pid_w.get()}
-                                     : ChildFds{in_r.get(), out_w.get(), err_w.get(), rep_w.get(), pid_w.get()};
+  const ChildFds fds{in_r.get(), out_w.get(), err_w.get(), rep_w.get(), pid_w.get(), pty_child.get()};
 
   const pid_t first = raw_clone(joining ? 0 : plan.clone_flags);
   if (first < 0) return errno;
@@ -348,7 +390,7 @@ int spawn(const SpawnPlan& plan, Spawned& out, int32_t* stage_out) {
   in_r.reset();
   out_w.reset();
   err_w.reset();
-  slave.reset();
+  pty_child.reset();
   rep_w.reset();
   pid_w.reset();
   pid_t pid = first;
@@ -378,6 +420,16 @@ int spawn(const SpawnPlan& plan, Spawned& out, int32_t* stage_out) {
   }
   out.pid = pid;
   if (plan.terminal) {
+    // Exec'd, so the child sent the master before (a failure to would have been reported).
+    UniqueFd master = receive_terminal(pty_parent.get());
+    if (!master.valid()) {
+      idm::log_line("start of '" + plan.argv.front() + "': no terminal came back from the child");
+      ::kill(pid, SIGKILL);
+      int st = 0;
+      while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+      }
+      return EIO;
+    }
     if (plan.stdin_pipe) out.in.reset(::fcntl(master.get(), F_DUPFD_CLOEXEC, 3));
     out.tty.reset(::fcntl(master.get(), F_DUPFD_CLOEXEC, 3));
     out.out = std::move(master);

@@ -63,8 +63,9 @@ struct SpawnPlan {
   int cgroup_procs = -1;  // the container cgroup's cgroup.procs: the child writes "0" (itself) first
   bool make_cwd = false;  // create the cwd if missing (containers, as runc does)
   bool stdin_pipe = false;
-  // stdio on a new pseudo-terminal (made here, before the fork): the child leads a session of its own with it as
-  // the controlling terminal (so with a terminal, `pgrp` is not used: the session is the process's group).
+  // stdio on a new pseudo-terminal, made by the child in its own mount namespace (the container's devpts) and
+  // its master passed back: the child leads a session of its own with it as the controlling terminal (so with a
+  // terminal, `pgrp` is not used: the session is the process's group).
   bool terminal = false;
   unsigned long clone_flags = 0;  // namespaces of a container's first process
   std::span<const int> join_ns;   // an exec: namespace fds to setns() into, then a second fork (PID ns)

@@ -228,7 +228,7 @@ TEST_CASE("terminal: stdio on a pty, the process its session leader, resized, in
   // Waits for a line (after the resize), then reports what it sees; the second read is ended by ^C.
   const std::vector<std::string> argv = {
       "/bin/sh", "-c",
-      "[ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo on-a-tty; "
+      "[ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo on-a-tty; tty > /dev/null && echo tty-named; "
       "[ \"$(cut -d' ' -f6 /proc/$$/stat)\" = $$ ] && echo session-leader; "
       "read line; echo \"size $(stty size) line $line\"; trap 'echo interrupted; exit 5' INT; read more"};
   REQUIRE(f.start_with(4, r, strings_for(argv)).result == 0);
@@ -248,6 +248,7 @@ TEST_CASE("terminal: stdio on a pty, the process its session leader, resized, in
   CAPTURE(out);
   CHECK(out.find("on-a-tty") != std::string::npos);
   CHECK(out.find("session-leader") != std::string::npos);
+  CHECK(out.find("tty-named") != std::string::npos);  // ttyname(3) finds it in /dev/pts
   CHECK(out.find("go\r\n") != std::string::npos);  // the terminal echoes input, with its CR-LF
   CHECK(out.find("size 40 100 line go") != std::string::npos);
   CHECK(out.find("interrupted") != std::string::npos);

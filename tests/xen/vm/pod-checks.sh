@@ -231,13 +231,14 @@ $TO $CTR tasks exec --exec-id e1 xpodA /bin/busybox sh -c 'echo exec-ok; cat /pr
 grep -q exec-ok $P/exec.out; check $? pods/exec-into-the-zone "$(tr '\n' ' ' < $P/exec.out)"
 $TO $CTR tasks exec --exec-id e2 xpodA /bin/busybox env XG_KERNELS=/kernels/demo_kernels.so /bin/saxpy > $P/exec2.out 2>&1
 grep -q "saxpy: OK" $P/exec2.out; check $? pods/exec-runs-cuda-in-the-zone "$(tail -n 1 $P/exec2.out)"
-# On a terminal (`ctr tasks exec -t`, run on a pty of 33x111 by xg-pty-run): the exec's stdio is a terminal in
-# the zone, and ctr's ResizePty (its own terminal's size, sent after the start: until then the terminal is 0x0, as
+# On a terminal (`ctr tasks exec -t`, run on a pty of 33x111 by xg-pty-run): the exec's stdio is a terminal of
+# the container's own devpts (`tty` names it), and ctr's ResizePty (its own terminal's size, sent after the start: until then the terminal is 0x0, as
 # under runc) reaches it through CtlResize.
 $TO /opt/xg/cri-shim/xg-pty-run 33 111 $CTR tasks exec -t --exec-id tty1 xpodA /bin/busybox sh -c \
-  '[ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo zone-tty-yes; for i in 1 2 3 4 5 6 7 8 9 10; do s=$(stty size 2>/dev/null);
+  '[ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo zone-tty-yes; echo "name $(tty)"; for i in 1 2 3 4 5 6 7 8 9 10; do s=$(stty size 2>/dev/null);
    case "$s" in [1-9]*) break;; esac; sleep 0.5; done; echo "size $s"; exit 4' > $P/tty.out 2>&1; RC=$?
-grep -q zone-tty-yes $P/tty.out && grep -q "size 33 111" $P/tty.out && [ $RC = 4 ]
+grep -q zone-tty-yes $P/tty.out && grep -q "size 33 111" $P/tty.out && grep -q "name /dev/pts/[0-9]" $P/tty.out &&
+  [ $RC = 4 ]
 check $? pods/exec-on-a-terminal-resized "exit $RC, $(tr -d '\r' < $P/tty.out | tr '\n' '|' | cut -c1-200)"
 
 t "(g) cross-pod GPU memory"
