@@ -35,10 +35,12 @@ enum Step : int32_t {
   kOverlay,
   kProc,
   kSys,
+  kCgroupfs,  // the container's own cgroup namespace and its cgroup2 at /sys/fs/cgroup
   kDev,
   kDevNodes,
   kPts,
   kShm,
+  kMqueue,
   kXenNodes,
   kGpuLib,
   kMounts,  // the spec's mounts (mounts.h)
@@ -47,8 +49,8 @@ enum Step : int32_t {
 };
 const char* step_name(int32_t step) {
   static constexpr const char* names[] = {"?", "private mounts", "waiting for the rootfs disk", "scratch tmpfs",
-                                          "mounting the image", "overlay", "proc", "sysfs", "/dev tmpfs",
-                                          "/dev nodes", "devpts", "/dev/shm", "/dev/xen binds",
+                                          "mounting the image", "overlay", "proc", "sysfs", "cgroupfs", "/dev tmpfs",
+                                          "/dev nodes", "devpts", "/dev/shm", "/dev/mqueue", "/dev/xen binds",
                                           "GPU library bind", "the spec's mounts", "hostname",
                                           "pivot_root"};
   return step > 0 && step < static_cast<int32_t>(std::size(names)) ? names[step] : "?";
@@ -60,7 +62,8 @@ constexpr std::array<const char*, 4> kXenDevices = {"xenbus", "gntdev", "gntallo
 struct Setup {
   std::string disk, fstype, hostname;
   std::string scratch, lower, upper, work, root, overlay_opts;
-  std::string proc, sys, dev, pts, shm, ptmx, xen_dir, gpu_src, gpu_dst;
+  std::string proc, sys, cgroupfs, dev, pts, shm, mqueue, ptmx, xen_dir, gpu_src, gpu_dst;
+  bool cgroup_ns = false;  // the container has a cgroup of its own (joined before this setup runs)
   std::array<std::string, 4> xen_src, xen_dst;
   std::array<bool, 4> xen_present{};
   bool gpu_lib = false;
@@ -105,6 +108,14 @@ int setup_container(const void* ctx, int32_t* step) {
   XG_STEP(kProc, sys(::mount("proc", s.proc.c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr)));
   XG_STEP(kSys, mkdir_p(s.sys.c_str(), 0555));
   XG_STEP(kSys, sys(::mount("sysfs", s.sys.c_str(), "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr)));
+  if (s.cgroup_ns) {
+    // As runc does: the container's cgroup (joined first, spawn.cc) becomes the root of a cgroup namespace of its
+    // own, and its cgroup2 is mounted read-only at /sys/fs/cgroup, so the container reads its own limits there
+    // (memory.max, cpu.max: what JVMs and Go runtimes size themselves by) and sees nothing of the zone's tree.
+    XG_STEP(kCgroupfs, sys(::unshare(CLONE_NEWCGROUP)));
+    XG_STEP(kCgroupfs, sys(::mount("cgroup2", s.cgroupfs.c_str(), "cgroup2", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                                   nullptr)));
+  }
   XG_STEP(kDev, mkdir_p(s.dev.c_str(), 0755));
   XG_STEP(kDev, sys(::mount("tmpfs", s.dev.c_str(), "tmpfs", MS_NOSUID, "mode=0755,size=65536k")));
   // The nodes every OCI runtime provides (runtime-spec "Default Devices").
@@ -124,6 +135,13 @@ int setup_container(const void* ctx, int32_t* step) {
   XG_STEP(kPts, symlink_in(s.dev, "pts/ptmx", "ptmx"));
   XG_STEP(kShm, mkdir_p(s.shm.c_str(), 01777));
   XG_STEP(kShm, sys(::mount("shm", s.shm.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=65536k")));
+  // POSIX message queues, as every OCI runtime mounts them (the queues are the zone's IPC namespace: the pod's,
+  // as CRI shares one per pod). A zone kernel without them (ENODEV) just has none.
+  XG_STEP(kMqueue, mkdir_p(s.mqueue.c_str(), 01777));
+  if (::mount("mqueue", s.mqueue.c_str(), "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0 && errno != ENODEV) {
+    *step = kMqueue;
+    return errno;
+  }
   for (size_t i = 0; i < kXenDevices.size(); ++i) {
     if (!s.xen_present[i]) continue;
     XG_STEP(kXenNodes, mkdir_p(s.xen_dir.c_str(), 0755));
@@ -196,13 +214,13 @@ int ContainerHost::start(const StartRequest& req, Spawned& out) {
   idm::UniqueFd cgroup;
   if (int e = cgroup_for_start(opt_.cgroups, req, cgroup); e != 0) return e;
   plan.cgroup_procs = cgroup.valid() ? cgroup.get() : -1;
-  std::array<idm::UniqueFd, 3> ns_fds;
-  std::array<int, 3> ns_raw{};
+  std::array<idm::UniqueFd, 4> ns_fds;
+  std::array<int, 4> ns_raw{};
   Setup s;
   if (req.container_pid) {
     // pid first (it only applies to the next fork), mnt last (it changes what /proc paths would mean).
-    const char* kinds[] = {"pid", "uts", "mnt"};
-    for (size_t i = 0; i < 3; ++i) {
+    constexpr std::array<const char*, 4> kinds = {"pid", "uts", "cgroup", "mnt"};
+    for (size_t i = 0; i < kinds.size(); ++i) {
       const std::string p = "/proc/" + std::to_string(req.container_pid) + "/ns/" + kinds[i];
       ns_fds[i].reset(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
       if (!ns_fds[i].valid()) return errno == ENOENT ? ESRCH : errno;
@@ -222,9 +240,12 @@ int ContainerHost::start(const StartRequest& req, Spawned& out) {
     s.overlay_opts = "lowerdir=" + s.lower + ",upperdir=" + s.upper + ",workdir=" + s.work;
     s.proc = s.root + "/proc";
     s.sys = s.root + "/sys";
+    s.cgroupfs = s.sys + "/fs/cgroup";
+    s.cgroup_ns = cgroup.valid();
     s.dev = s.root + "/dev";
     s.pts = s.dev + "/pts";
     s.shm = s.dev + "/shm";
+    s.mqueue = s.dev + "/mqueue";
     s.xen_dir = s.dev + "/xen";
     for (size_t i = 0; i < kXenDevices.size(); ++i) {
       s.xen_src[i] = std::string("/dev/xen/") + kXenDevices[i];

@@ -139,8 +139,15 @@ CPU_NS=$(echo "$STATS" | sed -n 's/.*cpu_usage_core_nano_seconds=\([0-9][0-9]*\)
 WSET=$(echo "$STATS" | sed -n 's/.*memory_working_set_bytes=\([0-9][0-9]*\).*/\1/p')
 [ "${CPU_NS:-0}" -gt 0 ] && [ "${WSET:-0}" -gt 0 ]; check $? pods/cri-container-stats "$STATS"
 $TO $CTR -n k8s.io tasks metrics "$CID" 2>&1 | sed 's/^/  | ctr tasks metrics: /'
-CGS=$($TO $CRI exec "$CID" /bin/busybox cat /proc/self/cgroup 2>&1)
-[ "$CGS" = "0::/ctr-$CID" ]; check $? pods/cri-exec-in-the-containers-cgroup "saw '$CGS', want '0::/ctr-$CID'"
+# The exec is in the container's cgroup, which is the root of the container's own cgroup namespace (as under
+# runc): /proc/self/cgroup says "0::/", and /sys/fs/cgroup is that cgroup (its pids, its files), read-only.
+CGS=$($TO $CRI exec "$CID" /bin/busybox sh -c 'cat /proc/self/cgroup; grep -qx "$$" /sys/fs/cgroup/cgroup.procs &&
+  echo own-pid-listed; [ -r /sys/fs/cgroup/memory.current ] && echo memory-current; touch /sys/fs/cgroup/x 2>/dev/null ||
+  echo read-only; grep " /dev/mqueue " /proc/mounts' 2>&1)
+[ "$(echo "$CGS" | head -n 1)" = "0::/" ] && echo "$CGS" | grep -qx own-pid-listed && echo "$CGS" | grep -qx memory-current &&
+  echo "$CGS" | grep -qx read-only
+check $? pods/cri-exec-in-the-containers-cgroup-namespace "saw '$(echo "$CGS" | tr '\n' '|')'"
+echo "$CGS" | grep -q "^mqueue /dev/mqueue mqueue "; check $? pods/cri-container-has-dev-mqueue "$(echo "$CGS" | grep mqueue)"
 STAT=$($TO $CRI exec "$CID" /bin/busybox sh -c \
   '/bin/busybox grep -E "^(NoNewPrivs|CapBnd|CapEff|Groups|Seccomp):" /proc/self/status; echo "nofile $(ulimit -n)"
    echo "init-seccomp $(/bin/busybox grep "^Seccomp:" /proc/1/status | /bin/busybox cut -f2)"' 2>&1)
@@ -212,6 +219,10 @@ MET=$($TO $CTR -n k8s.io tasks metrics "$MCID" 2>&1)
 echo "$MET" | grep -E "^(memory.usage|cpu)" | sed 's/^/  | metrics: /'
 echo "$MET" | grep -Eq "^memory.usage_limit[[:space:]]+33554432[[:space:]]*$"
 check $? pods/cri-memory-limit-in-the-zones-cgroup "$(echo "$MET" | grep usage_limit); spec: $(grep -o '"memory":{"limit":[0-9]*' $P/state/io.containerd.runtime.v2.task/k8s.io/$MCID/config.json 2>/dev/null)"
+# What the container itself reads (JVMs and Go runtimes size themselves by these files).
+LIM=$($TO $CRI exec "$MCID" /bin/busybox sh -c 'cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu.max' 2>&1)
+[ "$(echo "$LIM" | tr '\n' '|')" = "33554432|50000 100000|" ]
+check $? pods/cri-limits-seen-in-the-containers-cgroupfs "memory.max|cpu.max: '$(echo "$LIM" | tr '\n' '|')'"
 OUT=$($TO $CRI exec "$MCID" /bin/busybox dd if=/dev/zero of=/dev/null bs=64M count=1 2>&1); RC=$?
 [ $RC = 137 ]; check $? pods/cri-memory-limit-enforced "dd bs=64M under a 32 MiB limit: exit $RC $(echo "$OUT" | tail -n 1)"
 OUT=$($TO $CRI exec "$MCID" /bin/busybox dd if=/dev/zero of=/dev/null bs=4M count=1 2>&1); RC=$?
