@@ -500,13 +500,12 @@ RpcReply TaskService::CloseIO(const task::CloseIORequest& r, google::protobuf::E
 }
 
 RpcReply TaskService::Update(const task::UpdateTaskRequest& r, google::protobuf::Empty&) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   RpcReply err;
   if (!find(r.id(), "", err)) return err;
-  if (xen_mode_)
-    return rpc_error(RpcCode::kUnimplemented, "update is not implemented in Xen mode (a container's resources are the zone's: its memory and vCPUs are set when the pod starts)");
   // LinuxResources travel as JSON (containerd's typeurl for runtime-spec types): runc reads it as a file.
   if (r.resources().value().size() > (1u << 20)) return rpc_error(RpcCode::kInvalidArgument, "resources larger than 1 MiB");
+  if (xen_mode_) return xen_update(r, lock);
   const std::string path = containers_[r.id()]->bundle + "/update-resources.json";
   {
     std::ofstream f(path, std::ios::binary | std::ios::trunc);

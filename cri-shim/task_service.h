@@ -80,6 +80,7 @@ class TaskService {
                     std::unique_lock<std::mutex>& lock);
   RpcReply xen_stats(const std::shared_ptr<Proc>& p, std::unique_lock<std::mutex>& lock,
                      containerd::task::v2::StatsResponse& out);
+  RpcReply xen_update(const containerd::task::v2::UpdateTaskRequest& r, std::unique_lock<std::mutex>& lock);
   RpcReply xen_resize(const containerd::task::v2::ResizePtyRequest& r, const std::shared_ptr<Proc>& p,
                       std::unique_lock<std::mutex>& lock);
   RpcReply xen_pids(const std::shared_ptr<Proc>& p, std::unique_lock<std::mutex>& lock,

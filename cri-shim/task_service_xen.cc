@@ -511,6 +511,38 @@ RpcReply TaskService::xen_stats(const std::shared_ptr<Proc>& p, std::unique_lock
   return {};
 }
 
+RpcReply TaskService::xen_update(const task::UpdateTaskRequest& r, std::unique_lock<std::mutex>& lock) {
+  const std::shared_ptr<Proc> p = containers_[r.id()]->init;
+  if (p->proc_id == 0) return rpc_error(RpcCode::kFailedPrecondition, "the sandbox runs no process in Xen mode: nothing to update");
+  const auto res = nlohmann::json::parse(r.resources().value(), nullptr, false);
+  auto u = zone_update_for(res);
+  if (auto* why = std::get_if<std::string>(&u)) return rpc_error(RpcCode::kInvalidArgument, *why);
+  const ZoneUpdate& up = std::get<ZoneUpdate>(u);
+  if (p->status == containerd::v1::types::CREATED) {
+    // Not started: the zone has no cgroup for it yet; its CtlStart will carry the new limits.
+    idm::CtlResources& c = p->zone_start->resources;
+    const idm::CtlResources& n = up.resources;
+    if (n.memory_max || (up.unlimit & idm::kCtlUnlimitMemory)) c.memory_max = n.memory_max;
+    if (n.cpu_quota_us || (up.unlimit & idm::kCtlUnlimitCpu)) {
+      c.cpu_quota_us = n.cpu_quota_us;
+      c.cpu_period_us = n.cpu_period_us;
+    }
+    if (n.pids_max || (up.unlimit & idm::kCtlUnlimitPids)) c.pids_max = n.pids_max;
+    if (n.cpu_weight) c.cpu_weight = n.cpu_weight;
+    return {};
+  }
+  if (p->status != containerd::v1::types::RUNNING) return rpc_error(RpcCode::kFailedPrecondition, "the container is not running");
+  if (!xen_ || xen_->gone) return rpc_error(RpcCode::kNotFound, "the pod's zone is gone");
+  std::shared_ptr<ZoneControl> ctl = xen_->ctl;
+  const uint32_t proc_id = p->proc_id;
+  lock.unlock();
+  if (const int e = ctl->update(proc_id, up.resources, up.unlimit); e != 0)
+    return rpc_error(e == ESRCH ? RpcCode::kNotFound : e == ENOENT ? RpcCode::kFailedPrecondition : RpcCode::kInternal,
+                     std::string("the zone could not update the container's cgroup: ") + std::strerror(e) +
+                         (e == ENOENT ? " (no cgroup, or a controller the zone lacks)" : ""));
+  return {};
+}
+
 RpcReply TaskService::xen_resize(const task::ResizePtyRequest& r, const std::shared_ptr<Proc>& p,
                                  std::unique_lock<std::mutex>& lock) {
   if (!p->zone_start || !p->zone_start->terminal)

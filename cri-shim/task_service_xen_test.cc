@@ -155,6 +155,14 @@ RpcReply create(TaskService& ts, const std::string& id, const std::string& bundl
   return call(ts, "Create", r);
 }
 
+RpcReply update(TaskService& ts, const std::string& id, const std::string& resources_json) {
+  task::UpdateTaskRequest r;
+  r.set_id(id);
+  r.mutable_resources()->set_type_url("types.containerd.io/opencontainers/runtime-spec/1/LinuxResources");
+  r.mutable_resources()->set_value(resources_json);
+  return call(ts, "Update", r);
+}
+
 RpcReply resize(TaskService& ts, const std::string& id, uint32_t cols, uint32_t rows) {
   task::ResizePtyRequest r;
   r.set_id(id);
@@ -515,5 +523,39 @@ TEST_CASE("a terminal: the zone is asked for one, ResizePty reaches it; a mismat
   CHECK(remove(ts, "tty").code == RpcCode::kOk);
   pod.zone->exit(1, 0);
   CHECK(wait_exit(ts, "app", 5s) == 0);
+  end_pod(ts, pod);
+}
+
+TEST_CASE("Update: a running container's limits reach the zone; a created one's go with its start; refusals") {
+  if (!xen_half_testable()) return;
+  PodUnderTest setup;
+  auto& [dirs, pod, ts, out] = setup;
+  const std::string ann = R"({"io.kubernetes.cri.container-type":"container","io.kubernetes.cri.sandbox-id":"pod1"})";
+  dirs.write_bundle("later", ann);
+  CHECK(update(ts, "app", R"({"memory":{"limit":33554432},"cpu":{"quota":50000,"period":100000},"pids":{"limit":-1}})")
+            .code == RpcCode::kOk);
+  const auto u = pod.zone->last_update();
+  REQUIRE(u);
+  CHECK(u->proc_id == 1);
+  CHECK(u->resources.memory_max == 32u << 20);
+  CHECK(u->resources.cpu_quota_us == 50'000);
+  CHECK(u->unlimit == idm::kCtlUnlimitPids);
+  CHECK(update(ts, "app", R"({"cpu":{"cpus":"0"}})").code == RpcCode::kInvalidArgument);  // a zone cannot pin
+  CHECK(update(ts, "app", "not json").code == RpcCode::kInvalidArgument);
+  CHECK(update(ts, "pod1", R"({"memory":{"limit":33554432}})").code == RpcCode::kFailedPrecondition);
+  // Created, not started: its CtlStart carries the new limit.
+  REQUIRE(create(ts, "later", dirs.root + "/later").code == RpcCode::kOk);
+  CHECK(update(ts, "later", R"({"memory":{"limit":16777216}})").code == RpcCode::kOk);
+  REQUIRE(start(ts, "later").code == RpcCode::kOk);
+  const auto st = pod.zone->last_start();
+  REQUIRE(st);
+  CHECK(st->proc_id == 2);
+  CHECK(st->resources.memory_max == 16u << 20);
+  pod.zone->exit(2, 0);
+  CHECK(wait_exit(ts, "later", 5s) == 0);
+  CHECK(remove(ts, "later").code == RpcCode::kOk);
+  pod.zone->exit(1, 0);
+  CHECK(wait_exit(ts, "app", 5s) == 0);
+  CHECK(update(ts, "app", R"({"memory":{"limit":33554432}})").code == RpcCode::kFailedPrecondition);  // exited
   end_pod(ts, pod);
 }

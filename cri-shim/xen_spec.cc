@@ -196,6 +196,28 @@ std::variant<idm::CtlResources, std::string> zone_resources_for(const nlohmann::
   return out;
 }
 
+std::variant<ZoneUpdate, std::string> zone_update_for(const nlohmann::json& resources) {
+  if (!resources.is_object()) return std::string("the update's resources are not an object");
+  auto limits = zone_resources_for(nlohmann::json{{"linux", {{"resources", resources}}}});
+  if (auto* why = std::get_if<std::string>(&limits)) return *why;
+  ZoneUpdate u;
+  u.resources = std::get<idm::CtlResources>(limits);
+  // -1: lift the limit (runc's reading); zone_resources_for read it as "no limit" (0), which here means "leave".
+  auto minus_one = [&](const char* group, const char* key) {
+    const auto g = resources.find(group);
+    if (g == resources.end() || !g->is_object()) return false;
+    const auto v = g->find(key);
+    return v != g->end() && v->is_number_integer() && v->get<int64_t>() == -1;
+  };
+  if (minus_one("memory", "limit")) u.unlimit |= idm::kCtlUnlimitMemory;
+  if (minus_one("cpu", "quota")) {
+    u.unlimit |= idm::kCtlUnlimitCpu;
+    u.resources.cpu_period_us = 0;  // a period without a quota limits nothing
+  }
+  if (minus_one("pids", "limit")) u.unlimit |= idm::kCtlUnlimitPids;
+  return u;
+}
+
 std::variant<XenPodSpec, std::string> xen_pod_spec_for(const std::map<std::string, std::string>& a,
                                                        const std::string& name, const ShimConfig& cfg,
                                                        const std::string& workdir) {

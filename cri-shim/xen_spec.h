@@ -50,6 +50,14 @@ inline constexpr const char* kZoneLibDir = "/usr/lib/xen-gpu";
 // because a zone has nothing to limit: memory.swap (a zone has no swap), memory.kernel/kernelTCP, devices (the
 // container's /dev is the zone init's own short list; no device cgroup).
 [[nodiscard]] std::variant<idm::CtlResources, std::string> zone_resources_for(const nlohmann::json& spec);
+// An Update's resources (containerd's JSON of an OCI LinuxResources) as a CtlUpdate: the limits as above (the same
+// refusals), and -1 for memory.limit, cpu.quota or pids.limit lifts that limit (idm::CtlUnlimit); fields the
+// update leaves out stay as they are.
+struct ZoneUpdate {
+  idm::CtlResources resources{};
+  uint32_t unlimit = 0;
+};
+[[nodiscard]] std::variant<ZoneUpdate, std::string> zone_update_for(const nlohmann::json& resources);
 
 // Capability and rlimit names (OCI's "CAP_CHOWN", "RLIMIT_NOFILE") to their numbers; nullopt if unknown.
 [[nodiscard]] std::optional<uint32_t> capability_number(std::string_view name);

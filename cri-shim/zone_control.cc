@@ -317,6 +317,14 @@ int ZoneControl::write_stdin(uint32_t proc_id, std::span<const std::byte> bytes,
   return 0;
 }
 
+int ZoneControl::update(uint32_t proc_id, const idm::CtlResources& r, uint32_t unlimit) {
+  const idm::CtlUpdateReq req{proc_id, unlimit, r};
+  if (!req.valid({})) return EINVAL;  // xen_spec.cc's reading keeps an update within these bounds
+  auto lock = impl_->lock_for_call();
+  idm::Message m;
+  return impl_->call<idm::Op::CtlUpdate>(req, {}, m);
+}
+
 int ZoneControl::resize(uint32_t proc_id, uint32_t cols, uint32_t rows) {
   if (cols > 0xffff || rows > 0xffff) return EINVAL;
   auto lock = impl_->lock_for_call();

@@ -432,6 +432,27 @@ TEST_CASE("capability and rlimit names are the kernel's numbers") {
   CHECK(!rlimit_number("NOFILE"));
 }
 
+TEST_CASE("an Update's resources: limits as at Create, -1 lifts one, what is left out stays") {
+  using namespace xg::idm;
+  auto u = zone_update_for(nlohmann::json::parse(R"({"memory":{"limit":67108864},"cpu":{"quota":-1,"period":100000},
+                                                     "pids":{"limit":-1}})"));
+  REQUIRE(std::holds_alternative<ZoneUpdate>(u));
+  CHECK(std::get<ZoneUpdate>(u).resources.memory_max == 64u << 20);
+  CHECK(std::get<ZoneUpdate>(u).resources.cpu_quota_us == 0);
+  CHECK(std::get<ZoneUpdate>(u).resources.cpu_period_us == 0);  // no period without a quota
+  CHECK(std::get<ZoneUpdate>(u).unlimit == (kCtlUnlimitCpu | kCtlUnlimitPids));
+  u = zone_update_for(nlohmann::json::parse(R"({"cpu":{"shares":1024}})"));
+  REQUIRE(std::holds_alternative<ZoneUpdate>(u));
+  CHECK(std::get<ZoneUpdate>(u).resources.memory_max == 0);  // left as it is
+  CHECK(std::get<ZoneUpdate>(u).resources.cpu_weight == cpu_weight_from_shares(1024));
+  CHECK(std::get<ZoneUpdate>(u).unlimit == 0);
+  // The same refusals as at Create (kubelet's CPU manager asks for cpusets: a zone cannot pin).
+  u = zone_update_for(nlohmann::json::parse(R"({"cpu":{"cpus":"0-1"}})"));
+  REQUIRE(std::holds_alternative<std::string>(u));
+  CHECK(std::get<std::string>(u).find("cpu.cpus") != std::string::npos);
+  CHECK(std::holds_alternative<std::string>(zone_update_for(nlohmann::json::parse("[1]"))));
+}
+
 TEST_CASE("linux.resources become the zone's cgroup limits; what a zone cannot do is refused by name") {
   auto spec = nlohmann::json::parse(R"({"linux":{"resources":{
       "memory":{"limit":50331648,"swap":50331648,"kernel":0},

@@ -149,6 +149,13 @@ bool valid_ctl_resources(const CtlResources& r) noexcept {
   return r.memory_max <= (uint64_t{1} << 48) && r.pids_max <= (uint64_t{1} << 22);
 }
 
+bool CtlUpdateReq::valid(std::span<const std::byte>) const noexcept {
+  if (proc_id == 0 || (unlimit & ~uint32_t{kCtlUnlimitKnown}) != 0 || !valid_ctl_resources(resources)) return false;
+  return !((unlimit & kCtlUnlimitMemory) && resources.memory_max) &&
+         !((unlimit & kCtlUnlimitCpu) && (resources.cpu_quota_us || resources.cpu_period_us)) &&
+         !((unlimit & kCtlUnlimitPids) && resources.pids_max);
+}
+
 bool CtlStartReq::valid(std::span<const std::byte> tail) const noexcept {
   if (proc_id == 0 || (flags & ~uint32_t{kCtlStartFlagsKnown}) != 0 || reserved != 0) return false;
   if (container_proc == 0 ? rootfs_disk >= kMaxCtlDisks : (rootfs_disk != 0 || container_proc == proc_id))

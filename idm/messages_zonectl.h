@@ -31,7 +31,8 @@ inline constexpr const char* kCtlDeviceType = "xen-gpu-ctl";
 // 4: CtlStart carries a container's seccomp filter (a BPF program; its execs get the same); the tail bound is
 // 60 KiB (was 48).
 // 5: a process may run on a terminal (kCtlStartTerminal), resized with CtlResize.
-inline constexpr uint32_t kCtlProtocolVersion = 5;
+// 6: CtlUpdate changes a running container's cgroup limits.
+inline constexpr uint32_t kCtlProtocolVersion = 6;
 
 // Bounds (also what the zone init promises in CtlHelloRsp).
 inline constexpr uint32_t kMaxCtlStartTail = 60 * 1024;  // gids ... filter, then the NUL-terminated strings
@@ -229,6 +230,23 @@ struct CtlResizeReq {
   [[nodiscard]] bool valid(std::span<const std::byte>) const noexcept {
     return proc_id != 0 && cols <= 0xffff && rows <= 0xffff && reserved == 0;
   }
+};
+
+// Changes a container's cgroup limits (containerd's Update: kubelet's in-place resize). Each non-zero field of
+// `resources` is written as CtlStart writes it; a bit of `unlimit` writes "max" instead (memory.max, cpu.max's
+// quota, pids.max); everything else is left as it is. `proc_id` names the container (its first process).
+enum CtlUnlimit : uint32_t {
+  kCtlUnlimitMemory = 1u << 0,
+  kCtlUnlimitCpu = 1u << 1,
+  kCtlUnlimitPids = 1u << 2,
+  kCtlUnlimitKnown = kCtlUnlimitMemory | kCtlUnlimitCpu | kCtlUnlimitPids,
+};
+struct CtlUpdateReq {
+  uint32_t proc_id;
+  uint32_t unlimit;  // CtlUnlimit
+  CtlResources resources;
+  // Valid: a process, known bits, resources as CtlStart's, and no field both set and lifted.
+  [[nodiscard]] bool valid(std::span<const std::byte>) const noexcept;
 };
 
 // Collects what happened since the last Poll: output of every process and exits. The zone may hold the answer

@@ -250,6 +250,21 @@ TEST_CASE("CtlResize: a process and a size within a terminal's 16-bit fields") {
   CHECK_FALSE(CtlResizeReq{1, 80, 24, 1}.valid({}));        // reserved
 }
 
+TEST_CASE("CtlUpdate: limits as CtlStart's, a field either set or lifted, never both") {
+  CtlUpdateReq u{1, 0, CtlResources{64 << 20, 50'000, 100'000, 100, 20, 0}};
+  CHECK(u.valid({}));
+  u.unlimit = kCtlUnlimitMemory;  // set and lifted at once
+  CHECK_FALSE(u.valid({}));
+  u = CtlUpdateReq{1, kCtlUnlimitKnown, CtlResources{0, 0, 0, 0, 20, 0}};  // all three lifted, the weight set
+  CHECK(u.valid({}));
+  u.unlimit = 1u << 3;
+  CHECK_FALSE(u.valid({}));
+  u = CtlUpdateReq{0, 0, {}};
+  CHECK_FALSE(u.valid({}));
+  u = CtlUpdateReq{1, 0, CtlResources{0, 500, 0, 0, 0, 0}};  // a quota under the kernel's 1 ms, as in CtlStart
+  CHECK_FALSE(u.valid({}));
+}
+
 CtlMountEntry image_mount(std::string_view src, std::string_view dst, uint32_t flags) {
   return {CtlMount{static_cast<uint32_t>(CtlMountKind::kImage), flags, 0, 0, 0}, src, dst};
 }

@@ -82,6 +82,14 @@ std::vector<std::pair<std::string, std::string>> cgroup_limit_writes(const idm::
   return w;
 }
 
+std::vector<std::pair<std::string, std::string>> cgroup_update_writes(const idm::CtlResources& r, uint32_t unlimit) {
+  auto w = cgroup_limit_writes(r);
+  if (unlimit & idm::kCtlUnlimitMemory) w.emplace_back("memory.max", "max");
+  if (unlimit & idm::kCtlUnlimitCpu) w.emplace_back("cpu.max", "max");  // the period stays
+  if (unlimit & idm::kCtlUnlimitPids) w.emplace_back("pids.max", "max");
+  return w;
+}
+
 std::optional<uint64_t> parse_cgroup_value(std::string_view text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
   if (text == "max") return idm::kCtlUnlimited;
@@ -204,6 +212,20 @@ int ZoneCgroups::join(uint32_t container_proc, idm::UniqueFd& procs) {
   if (it == dirs_.end()) return 0;  // a container started without a tree: its execs have none either
   procs.reset(::open((it->second + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
   return procs.valid() ? 0 : errno;
+}
+
+int ZoneCgroups::update(uint32_t proc_id, const idm::CtlResources& r, uint32_t unlimit) {
+  if (!ok_) return ENOTSUP;
+  std::lock_guard l(mu_);
+  auto it = dirs_.find(proc_id);
+  if (it == dirs_.end()) return ENOENT;
+  for (const auto& [file, value] : cgroup_update_writes(r, unlimit)) {
+    if (int e = write_file(it->second + "/" + file, value); e != 0) {
+      idm::log_line("cgroup " + it->second + ": update " + file + " = " + value + " refused (" + std::strerror(e) + ")");
+      return e;
+    }
+  }
+  return 0;
 }
 
 void ZoneCgroups::release(uint32_t proc_id) {

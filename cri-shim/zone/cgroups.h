@@ -35,6 +35,9 @@ struct CgroupOptions {
 
 // The (file, value) writes that apply `r` in a container's cgroup, in order. Pure: unit-tested.
 [[nodiscard]] std::vector<std::pair<std::string, std::string>> cgroup_limit_writes(const idm::CtlResources& r);
+// The writes of a CtlUpdate: `r`'s as above, then "max" for each lifted limit (idm::CtlUnlimit bits).
+[[nodiscard]] std::vector<std::pair<std::string, std::string>> cgroup_update_writes(const idm::CtlResources& r,
+                                                                                   uint32_t unlimit);
 // Parsers of the files CtlStats reads (pure, tested on sample text): each fills its part of `out` and sets the
 // group's bit in out.present only when the text had what the group needs.
 void parse_cpu_stat(std::string_view text, idm::CtlStatsRsp& out);
@@ -59,6 +62,10 @@ class ZoneCgroups {
   [[nodiscard]] int create(uint32_t proc_id, std::string_view id, const idm::CtlResources& r, idm::UniqueFd& procs);
   // cgroup.procs of container `container_proc`'s cgroup, for an exec. 0 (invalid fd where it has none) or errno.
   [[nodiscard]] int join(uint32_t container_proc, idm::UniqueFd& procs);
+  // Changes container `proc_id`'s limits (cgroup_update_writes). Unlike at creation, a write the kernel refuses
+  // fails the update with its errno (ENOENT: a controller this zone lacks): the caller asked for that change.
+  // ENOENT also when the container has no cgroup, ENOTSUP without a cgroup v2 tree.
+  [[nodiscard]] int update(uint32_t proc_id, const idm::CtlResources& r, uint32_t unlimit);
   // Removes the container's cgroup; kept (and logged) while it still holds processes. Idempotent.
   void release(uint32_t proc_id);
   // The container's figures. ENOENT: no cgroup for it; ENOTSUP: no cgroup v2 tree in this zone.

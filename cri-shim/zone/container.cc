@@ -280,6 +280,10 @@ int ContainerHost::start(const StartRequest& req, Spawned& out) {
   return e;
 }
 
+int ContainerHost::update(uint32_t proc_id, const idm::CtlResources& r, uint32_t unlimit) {
+  return opt_.cgroups ? opt_.cgroups->update(proc_id, r, unlimit) : ENOTSUP;
+}
+
 int ContainerHost::stats(uint32_t proc_id, idm::CtlStatsRsp& out) {
   return opt_.cgroups ? opt_.cgroups->stats(proc_id, out) : ENOTSUP;
 }

@@ -50,6 +50,10 @@ int PlainHost::start(const StartRequest& req, Spawned& out) {
   return e;
 }
 
+int PlainHost::update(uint32_t proc_id, const idm::CtlResources& r, uint32_t unlimit) {
+  return cgroups_ ? cgroups_->update(proc_id, r, unlimit) : ENOTSUP;
+}
+
 int PlainHost::stats(uint32_t proc_id, idm::CtlStatsRsp& out) {
   return cgroups_ ? cgroups_->stats(proc_id, out) : ENOTSUP;
 }

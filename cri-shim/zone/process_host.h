@@ -54,6 +54,8 @@ class ProcessHost {
   [[nodiscard]] virtual int signal_all(pid_t container_pid, int sig) = 0;
   // The pids (zone init's namespace) of every process of that container.
   [[nodiscard]] virtual int pids(pid_t container_pid, std::vector<uint32_t>& out) = 0;
+  // Changes container `proc_id`'s cgroup limits (CtlUpdate); 0 or an errno (ENOENT: it has no cgroup).
+  [[nodiscard]] virtual int update(uint32_t proc_id, const idm::CtlResources& r, uint32_t unlimit) = 0;
   // Container `proc_id`'s cgroup figures; 0 or an errno (ENOENT: it has no cgroup).
   [[nodiscard]] virtual int stats(uint32_t proc_id, idm::CtlStatsRsp& out) = 0;
   // Container `proc_id`'s first process was reaped, or the container was removed: its cgroup can go. May be

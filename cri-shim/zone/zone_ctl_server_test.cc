@@ -262,6 +262,20 @@ TEST_CASE("terminal: stdio on a pty, the process its session leader, resized, in
   (void)f.poll_until_exit({5});
 }
 
+TEST_CASE("update: a container's limits; refused for an exec, an exited or unknown process, or without cgroups") {
+  Fixture f;  // PlainHost without cgroups
+  REQUIRE(f.start(1, {"sleep", "100"}).result == 0);
+  REQUIRE(f.start(2, {"sleep", "100"}, 1).result == 0);  // an exec into it
+  const CtlResources r{32 << 20, 0, 0, 0, 0, 0};
+  CHECK(f.call<Op::CtlUpdate>(CtlUpdateReq{1, 0, r}).result == ENOTSUP);  // no cgroup v2 tree to write
+  CHECK(f.call<Op::CtlUpdate>(CtlUpdateReq{2, 0, r}).result == EINVAL);   // an exec has its container's
+  CHECK(f.call<Op::CtlUpdate>(CtlUpdateReq{9, 0, r}).result == ENOENT);
+  CHECK(f.call<Op::CtlSignal>(CtlSignalReq{2, SIGKILL, 0, 0}).result == 0);
+  CHECK(f.call<Op::CtlSignal>(CtlSignalReq{1, SIGKILL, 0, 0}).result == 0);
+  (void)f.poll_until_exit({1, 2});
+  CHECK(f.call<Op::CtlUpdate>(CtlUpdateReq{1, 0, r}).result == ESRCH);
+}
+
 TEST_CASE("pids and exec: a container with an exec, signalled together") {
   Fixture f;
   auto c1 = f.start(10, {"sleep", "100"});
@@ -543,6 +557,11 @@ TEST_CASE("cgroups: a container's cgroup, its process and exec in it, stats read
   if (::access((dir + "/memory.max").c_str(), F_OK) == 0) CHECK(read_text(dir + "/memory.max") == "67108864\n");
   if (::access((dir + "/pids.max").c_str(), F_OK) == 0) CHECK(read_text(dir + "/pids.max") == "100\n");
   if (::access((dir + "/cpu.max").c_str(), F_OK) == 0) CHECK(read_text(dir + "/cpu.max") == "50000 100000\n");
+  // An update: applied where the controller is on; refused (ENOENT, not skipped) where it is not.
+  const bool memcg = ::access((dir + "/memory.max").c_str(), F_OK) == 0;
+  const auto up = f.call<Op::CtlUpdate>(CtlUpdateReq{60, kCtlUnlimitPids, CtlResources{32 << 20, 0, 0, 0, 0, 0}});
+  CHECK(up.result == (memcg ? 0u : uint32_t{ENOENT}));
+  if (memcg) CHECK(read_text(dir + "/memory.max") == "33554432\n");
   // An exec joins the same cgroup.
   REQUIRE(f.start(61, {"cat", "/proc/self/cgroup"}, 60).result == 0);
   auto c = f.poll_until_exit({61});
@@ -580,6 +599,11 @@ TEST_CASE("cgroup files: limits written as runc writes them; stats parsed from t
   CHECK(w[2] == std::pair<std::string, std::string>{"cpu.weight", "20"});
   CHECK(w[3] == std::pair<std::string, std::string>{"pids.max", "64"});
   CHECK(cgroup_limit_writes(CtlResources{}).empty());
+  // An update: the same writes, then "max" for each lifted limit.
+  using W = std::vector<std::pair<std::string, std::string>>;
+  CHECK(cgroup_update_writes(CtlResources{2 << 20, 0, 0, 0, 0, 0}, kCtlUnlimitCpu | kCtlUnlimitPids) ==
+        W{{"memory.max", "2097152"}, {"cpu.max", "max"}, {"pids.max", "max"}});
+  CHECK(cgroup_update_writes(CtlResources{}, 0).empty());
   CHECK(parse_cgroup_value("max\n") == kCtlUnlimited);
   CHECK(parse_cgroup_value("12345\n") == 12345u);
   CHECK_FALSE(parse_cgroup_value("12a\n"));

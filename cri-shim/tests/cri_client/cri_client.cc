@@ -3,6 +3,7 @@
 //   ... POD-FLAGS create POD_ID NAME IMAGE [CONTAINER-FLAGS]... -- CMD ARGS...             -> prints the container id
 //   ... start CID | exec CID CMD ARGS... | status CID | stop CID | rm CID | stop-pod POD_ID | rm-pod POD_ID
 //   ... stats CID          -> "cpu_usage_core_nano_seconds=N memory_working_set_bytes=N" (CRI ContainerStats)
+//   ... update CID [--memory BYTES] [--cpu-quota US] [--cpu-period US] [--cpu-shares N]  (UpdateContainerResources)
 // CONTAINER-FLAGS: --env K=V, --memory BYTES, --cpu-quota US, --cpu-period US, --cpu-shares N, --cap-add CAP,
 // --cap-drop CAP (CRI's names: CHOWN, ALL), --group GID (supplemental), --no-new-privs,
 // --seccomp runtime-default|unconfined (the container's seccomp profile, as kubelet asks for it),
@@ -178,6 +179,26 @@ int main(int argc, char** argv) {
     std::fwrite(resp.stdout().data(), 1, resp.stdout().size(), stdout);
     std::fwrite(resp.stderr().data(), 1, resp.stderr().size(), stderr);
     return resp.exit_code();
+  }
+  if (cmd == "update") {
+    cri::UpdateContainerResourcesRequest req;
+    req.set_container_id(arg(0));
+    auto* res = req.mutable_linux();
+    for (size_t k = i + 1; k + 1 < a.size(); k += 2) {
+      const std::string& f = a[k];
+      const long long v = std::stoll(a[k + 1]);
+      if (f == "--memory") res->set_memory_limit_in_bytes(v);
+      else if (f == "--cpu-quota") res->set_cpu_quota(v);
+      else if (f == "--cpu-period") res->set_cpu_period(v);
+      else if (f == "--cpu-shares") res->set_cpu_shares(v);
+      else {
+        std::fprintf(stderr, "unknown update flag %s\n", f.c_str());
+        return 2;
+      }
+    }
+    cri::UpdateContainerResourcesResponse resp;
+    if (!(st = rt->UpdateContainerResources(&ctx, req, &resp)).ok()) return fail(st, "UpdateContainerResources");
+    return 0;
   }
   if (cmd == "stats") {
     cri::ContainerStatsRequest req;

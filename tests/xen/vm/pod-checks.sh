@@ -227,6 +227,11 @@ OUT=$($TO $CRI exec "$MCID" /bin/busybox dd if=/dev/zero of=/dev/null bs=64M cou
 [ $RC = 137 ]; check $? pods/cri-memory-limit-enforced "dd bs=64M under a 32 MiB limit: exit $RC $(echo "$OUT" | tail -n 1)"
 OUT=$($TO $CRI exec "$MCID" /bin/busybox dd if=/dev/zero of=/dev/null bs=4M count=1 2>&1); RC=$?
 [ $RC = 0 ]; check $? pods/cri-memory-limit-leaves-room "dd bs=4M: exit $RC"
+# CRI UpdateContainerResources (kubelet's in-place resize): containerd's Update -> CtlUpdate -> the cgroup's files.
+$TO $CRI update "$MCID" --memory 50331648 --cpu-quota 20000 --cpu-period 100000 > $P/update.out 2>&1; RC=$?
+LIM=$($TO $CRI exec "$MCID" /bin/busybox sh -c 'cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu.max' 2>&1)
+[ $RC = 0 ] && [ "$(echo "$LIM" | tr '\n' '|')" = "50331648|20000 100000|" ]
+check $? pods/cri-update-container-resources "update exit $RC $(tail -n 1 $P/update.out); now memory.max|cpu.max: '$(echo "$LIM" | tr '\n' '|')'"
 # CRI StopContainer: containerd's SIGTERM, then (the container's first process is its PID namespace's init and
 # has no handler, so it ignores SIGTERM) SIGKILL after the 5 s timeout; both reach the zone as CtlSignal.
 $TO $CRI stop "$MCID" > $P/mstop.out 2>&1; RC=$?
