@@ -460,11 +460,11 @@ RpcReply TaskService::Pids(const task::PidsRequest& r, task::PidsResponse& out) 
 }
 
 RpcReply TaskService::Pause(const task::PauseRequest& r, google::protobuf::Empty&) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   RpcReply err;
   auto p = find(r.id(), "", err);
   if (!p) return err;
-  if (xen_mode_) return rpc_error(RpcCode::kUnimplemented, "pause is not implemented in Xen mode (the zone control protocol has no freeze)");
+  if (xen_mode_) return xen_freeze(r.id(), p, true, lock);
   const RuncResult rr = runc_.pause(r.id());
   if (!rr.ok) return rpc_error(RpcCode::kInternal, "runc pause: " + rr.error);
   p->status = containerd::v1::types::PAUSED;
@@ -475,11 +475,11 @@ RpcReply TaskService::Pause(const task::PauseRequest& r, google::protobuf::Empty
 }
 
 RpcReply TaskService::Resume(const task::ResumeRequest& r, google::protobuf::Empty&) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   RpcReply err;
   auto p = find(r.id(), "", err);
   if (!p) return err;
-  if (xen_mode_) return rpc_error(RpcCode::kUnimplemented, "resume is not implemented in Xen mode (the zone control protocol has no freeze)");
+  if (xen_mode_) return xen_freeze(r.id(), p, false, lock);
   const RuncResult rr = runc_.resume(r.id());
   if (!rr.ok) return rpc_error(RpcCode::kInternal, "runc resume: " + rr.error);
   if (!is_stopped(*p)) p->status = containerd::v1::types::RUNNING;

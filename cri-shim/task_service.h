@@ -80,6 +80,8 @@ class TaskService {
                     std::unique_lock<std::mutex>& lock);
   RpcReply xen_stats(const std::shared_ptr<Proc>& p, std::unique_lock<std::mutex>& lock,
                      containerd::task::v2::StatsResponse& out);
+  // Pause (frozen) or Resume of a container: its status and event follow the zone's answer.
+  RpcReply xen_freeze(const std::string& id, const std::shared_ptr<Proc>& p, bool frozen, std::unique_lock<std::mutex>& lock);
   RpcReply xen_update(const containerd::task::v2::UpdateTaskRequest& r, std::unique_lock<std::mutex>& lock);
   RpcReply xen_resize(const containerd::task::v2::ResizePtyRequest& r, const std::shared_ptr<Proc>& p,
                       std::unique_lock<std::mutex>& lock);

@@ -493,7 +493,8 @@ RpcReply TaskService::xen_kill(const task::KillRequest& r, const std::shared_ptr
 RpcReply TaskService::xen_stats(const std::shared_ptr<Proc>& p, std::unique_lock<std::mutex>& lock,
                                 task::StatsResponse& out) {
   if (p->proc_id == 0) return rpc_error(RpcCode::kNotFound, "the sandbox runs no process in Xen mode: it has no stats");
-  if (p->status != containerd::v1::types::RUNNING) return rpc_error(RpcCode::kNotFound, "the container is not running");
+  if (p->status != containerd::v1::types::RUNNING && p->status != containerd::v1::types::PAUSED)
+    return rpc_error(RpcCode::kNotFound, "the container is not running");
   if (!xen_ || xen_->gone) return rpc_error(RpcCode::kNotFound, "the pod's zone is gone");
   std::shared_ptr<ZoneControl> ctl = xen_->ctl;
   const uint32_t proc_id = p->proc_id;
@@ -508,6 +509,36 @@ RpcReply TaskService::xen_stats(const std::shared_ptr<Proc>& p, std::unique_lock
   }
   out.mutable_stats()->set_type_url(kCgroupsV2MetricsType);
   out.mutable_stats()->set_value(metrics_from_zone(rsp).SerializeAsString());
+  return {};
+}
+
+RpcReply TaskService::xen_freeze(const std::string& id, const std::shared_ptr<Proc>& p, bool frozen,
+                                 std::unique_lock<std::mutex>& lock) {
+  if (p->proc_id == 0) return rpc_error(RpcCode::kFailedPrecondition, "the sandbox runs no process in Xen mode");
+  const auto from = frozen ? containerd::v1::types::RUNNING : containerd::v1::types::PAUSED;
+  if (p->status != from)
+    return rpc_error(RpcCode::kFailedPrecondition, "container " + id + (frozen ? " is not running" : " is not paused"));
+  if (!xen_ || xen_->gone) return rpc_error(RpcCode::kNotFound, "the pod's zone is gone");
+  std::shared_ptr<ZoneControl> ctl = xen_->ctl;
+  const uint32_t proc_id = p->proc_id;
+  lock.unlock();
+  const int e = ctl->freeze(proc_id, frozen);
+  lock.lock();
+  if (e != 0)
+    return rpc_error(e == ESRCH ? RpcCode::kNotFound : e == ENOENT ? RpcCode::kFailedPrecondition : RpcCode::kInternal,
+                     std::string("the zone could not ") + (frozen ? "freeze" : "thaw") + " the container: " +
+                         std::strerror(e) + (e == ENOENT ? " (it has no cgroup in the zone)" : ""));
+  // Its exit may have come meanwhile: a stopped process stays stopped.
+  if (p->status == from) p->status = frozen ? containerd::v1::types::PAUSED : containerd::v1::types::RUNNING;
+  if (frozen) {
+    ev::TaskPaused ev;
+    ev.set_container_id(id);
+    events_.publish("/tasks/paused", ev);
+  } else {
+    ev::TaskResumed ev;
+    ev.set_container_id(id);
+    events_.publish("/tasks/resumed", ev);
+  }
   return {};
 }
 
@@ -531,7 +562,8 @@ RpcReply TaskService::xen_update(const task::UpdateTaskRequest& r, std::unique_l
     if (n.cpu_weight) c.cpu_weight = n.cpu_weight;
     return {};
   }
-  if (p->status != containerd::v1::types::RUNNING) return rpc_error(RpcCode::kFailedPrecondition, "the container is not running");
+  if (p->status != containerd::v1::types::RUNNING && p->status != containerd::v1::types::PAUSED)
+    return rpc_error(RpcCode::kFailedPrecondition, "the container is not running");
   if (!xen_ || xen_->gone) return rpc_error(RpcCode::kNotFound, "the pod's zone is gone");
   std::shared_ptr<ZoneControl> ctl = xen_->ctl;
   const uint32_t proc_id = p->proc_id;
@@ -560,7 +592,7 @@ RpcReply TaskService::xen_resize(const task::ResizePtyRequest& r, const std::sha
 
 RpcReply TaskService::xen_pids(const std::shared_ptr<Proc>& p, std::unique_lock<std::mutex>& lock,
                                task::PidsResponse& out) {
-  if (p->proc_id == 0 || p->status != containerd::v1::types::RUNNING) return {};  // no process in the zone
+  if (p->proc_id == 0 || (p->status != containerd::v1::types::RUNNING && p->status != containerd::v1::types::PAUSED)) return {};  // no process in the zone
   if (!xen_ || xen_->gone) return {};
   std::shared_ptr<ZoneControl> ctl = xen_->ctl;
   const uint32_t proc_id = p->proc_id;

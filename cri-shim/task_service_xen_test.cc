@@ -559,3 +559,28 @@ TEST_CASE("Update: a running container's limits reach the zone; a created one's 
   CHECK(update(ts, "app", R"({"memory":{"limit":33554432}})").code == RpcCode::kFailedPrecondition);  // exited
   end_pod(ts, pod);
 }
+
+TEST_CASE("Pause and Resume: the zone freezes and thaws the container; state and refusals follow") {
+  if (!xen_half_testable()) return;
+  PodUnderTest setup;
+  auto& [dirs, pod, ts, out] = setup;
+  CHECK(call_for<task::ResumeRequest>(ts, "Resume", "app").code == RpcCode::kFailedPrecondition);  // not paused
+  REQUIRE(call_for<task::PauseRequest>(ts, "Pause", "app").code == RpcCode::kOk);
+  auto fr = pod.zone->last_freeze();
+  REQUIRE(fr);
+  CHECK(fr->proc_id == 1);
+  CHECK(fr->freeze == 1);
+  CHECK(state(ts, "app").status() == containerd::v1::types::PAUSED);
+  CHECK(call_for<task::PauseRequest>(ts, "Pause", "app").code == RpcCode::kFailedPrecondition);  // already
+  CHECK(pids(ts, "app").code == RpcCode::kOk);  // a paused container still lists its processes
+  CHECK(remove(ts, "app").code == RpcCode::kFailedPrecondition);  // nor is it deleted
+  REQUIRE(call_for<task::ResumeRequest>(ts, "Resume", "app").code == RpcCode::kOk);
+  fr = pod.zone->last_freeze();
+  REQUIRE(fr);
+  CHECK(fr->freeze == 0);
+  CHECK(state(ts, "app").status() == containerd::v1::types::RUNNING);
+  CHECK(call_for<task::PauseRequest>(ts, "Pause", "pod1").code == RpcCode::kFailedPrecondition);  // runs nothing
+  pod.zone->exit(1, 0);
+  CHECK(wait_exit(ts, "app", 5s) == 0);
+  end_pod(ts, pod);
+}

@@ -44,7 +44,7 @@ inline ZoneChannelPair zone_channel_pair() {
 }
 
 // The zone init's end of the channel, as a script: answers Hello, Start (pid 100 + proc_id), Signal, Stdin, Pids,
-// Resize, Update, Remove and Shutdown as the real init would, Stats with the bytes given (ENOTSUP without); holds a Poll until it
+// Resize, Update, Freeze, Remove and Shutdown as the real init would, Stats with the bytes given (ENOTSUP without); holds a Poll until it
 // has events, a request arrives behind it, or the Poll's wait is over. Hostile turns on request.
 class ScriptedZone {
   using Clock = std::chrono::steady_clock;
@@ -89,6 +89,10 @@ class ScriptedZone {
     std::lock_guard l(mu_);
     return last_start_;
   }
+  std::optional<idm::CtlFreezeReq> last_freeze() {
+    std::lock_guard l(mu_);
+    return last_freeze_;
+  }
   std::optional<idm::CtlUpdateReq> last_update() {
     std::lock_guard l(mu_);
     return last_update_;
@@ -117,6 +121,7 @@ class ScriptedZone {
   std::optional<idm::CtlStartReq> last_start_;
   std::optional<idm::CtlResizeReq> last_resize_;
   std::optional<idm::CtlUpdateReq> last_update_;
+  std::optional<idm::CtlFreezeReq> last_freeze_;
   std::optional<std::pair<std::vector<std::byte>, std::vector<std::byte>>> stats_;
   uint32_t flood_proc_ = 0;
   size_t flood_left_ = 0;
@@ -193,6 +198,12 @@ class ScriptedZone {
         std::lock_guard l(mu_);
         if (stats_) (void)idm::send_response_bytes(tx, m.header, 0, stats_->first, stats_->second, d);
         else (void)idm::send_response(tx, m.header, ENOTSUP, idm::Empty{}, {}, d);
+        break;
+      }
+      case idm::Op::CtlFreeze: {
+        std::lock_guard l(mu_);
+        last_freeze_ = m.fixed<idm::CtlFreezeReq>();
+        (void)idm::send_response(tx, m.header, 0, idm::Empty{}, {}, d);
         break;
       }
       case idm::Op::CtlUpdate: {

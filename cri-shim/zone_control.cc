@@ -325,6 +325,12 @@ int ZoneControl::update(uint32_t proc_id, const idm::CtlResources& r, uint32_t u
   return impl_->call<idm::Op::CtlUpdate>(req, {}, m);
 }
 
+int ZoneControl::freeze(uint32_t proc_id, bool frozen) {
+  auto lock = impl_->lock_for_call();
+  idm::Message m;
+  return impl_->call<idm::Op::CtlFreeze>(idm::CtlFreezeReq{proc_id, frozen ? 1u : 0u}, {}, m);
+}
+
 int ZoneControl::resize(uint32_t proc_id, uint32_t cols, uint32_t rows) {
   if (cols > 0xffff || rows > 0xffff) return EINVAL;
   auto lock = impl_->lock_for_call();

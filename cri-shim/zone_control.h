@@ -84,6 +84,8 @@ class ZoneControl {
   [[nodiscard]] int write_stdin(uint32_t proc_id, std::span<const std::byte> bytes, bool close);
   // A running container's new cgroup limits (CtlUpdate; `unlimit`: idm::CtlUnlimit bits).
   [[nodiscard]] int update(uint32_t proc_id, const idm::CtlResources& r, uint32_t unlimit);
+  // Freezes (true) or thaws a container (CtlFreeze: containerd's Pause and Resume).
+  [[nodiscard]] int freeze(uint32_t proc_id, bool frozen);
   // A terminal's window size (ENOTTY: the process has none).
   [[nodiscard]] int resize(uint32_t proc_id, uint32_t cols, uint32_t rows);
   [[nodiscard]] int pids(uint32_t proc_id, std::vector<uint32_t>& out);

@@ -97,6 +97,7 @@
   X(CtlShutdown, 0x0207, kCall, kPlain, CtlShutdownReq, Empty, 0, 0)                                   \
   X(CtlStats, 0x0208, kCall, kPlain, CtlProcReq, CtlStatsRsp, 0, 0)                                     \
   X(CtlResize, 0x0209, kCall, kPlain, CtlResizeReq, Empty, 0, 0)                                       \
-  X(CtlUpdate, 0x020a, kCall, kPlain, CtlUpdateReq, Empty, 0, 0)
+  X(CtlUpdate, 0x020a, kCall, kPlain, CtlUpdateReq, Empty, 0, 0)                                       \
+  X(CtlFreeze, 0x020b, kCall, kPlain, CtlFreezeReq, Empty, 0, 0)
 
 #define IDM_MESSAGES(X) IDM_CORE_MESSAGES(X) IDM_CUDA_MESSAGES(X) IDM_ZONECTL_MESSAGES(X)

@@ -32,7 +32,8 @@ inline constexpr const char* kCtlDeviceType = "xen-gpu-ctl";
 // 60 KiB (was 48).
 // 5: a process may run on a terminal (kCtlStartTerminal), resized with CtlResize.
 // 6: CtlUpdate changes a running container's cgroup limits.
-inline constexpr uint32_t kCtlProtocolVersion = 6;
+// 7: CtlFreeze freezes and thaws a container (containerd's Pause and Resume).
+inline constexpr uint32_t kCtlProtocolVersion = 7;
 
 // Bounds (also what the zone init promises in CtlHelloRsp).
 inline constexpr uint32_t kMaxCtlStartTail = 60 * 1024;  // gids ... filter, then the NUL-terminated strings
@@ -247,6 +248,14 @@ struct CtlUpdateReq {
   CtlResources resources;
   // Valid: a process, known bits, resources as CtlStart's, and no field both set and lifted.
   [[nodiscard]] bool valid(std::span<const std::byte>) const noexcept;
+};
+
+// Freezes (1) or thaws (0) every process of a container through its cgroup (cgroup v2's cgroup.freeze), and
+// answers once the kernel says the cgroup is frozen or thawed (bounded: ETIMEDOUT). ENOENT: it has no cgroup.
+struct CtlFreezeReq {
+  uint32_t proc_id;  // the container (its first process)
+  uint32_t freeze;   // 1: freeze, 0: thaw
+  [[nodiscard]] bool valid(std::span<const std::byte>) const noexcept { return proc_id != 0 && freeze <= 1; }
 };
 
 // Collects what happened since the last Poll: output of every process and exits. The zone may hold the answer

@@ -265,6 +265,13 @@ TEST_CASE("CtlUpdate: limits as CtlStart's, a field either set or lifted, never 
   CHECK_FALSE(u.valid({}));
 }
 
+TEST_CASE("CtlFreeze: a container, frozen or thawed") {
+  CHECK(CtlFreezeReq{1, 1}.valid({}));
+  CHECK(CtlFreezeReq{1, 0}.valid({}));
+  CHECK_FALSE(CtlFreezeReq{0, 1}.valid({}));
+  CHECK_FALSE(CtlFreezeReq{1, 2}.valid({}));
+}
+
 CtlMountEntry image_mount(std::string_view src, std::string_view dst, uint32_t flags) {
   return {CtlMount{static_cast<uint32_t>(CtlMountKind::kImage), flags, 0, 0, 0}, src, dst};
 }

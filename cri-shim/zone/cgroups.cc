@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <fstream>
+#include <thread>
 
 #include "cri-shim/zone/spawn.h"
 #include "idm/log.h"
@@ -226,6 +228,28 @@ int ZoneCgroups::update(uint32_t proc_id, const idm::CtlResources& r, uint32_t u
     }
   }
   return 0;
+}
+
+int ZoneCgroups::freeze(uint32_t proc_id, bool frozen, std::chrono::milliseconds wait) {
+  if (!ok_) return ENOTSUP;
+  std::string dir;
+  {
+    std::lock_guard l(mu_);
+    auto it = dirs_.find(proc_id);
+    if (it == dirs_.end()) return ENOENT;
+    dir = it->second;
+  }
+  if (int e = write_file(dir + "/cgroup.freeze", frozen ? "1" : "0"); e != 0) return e;
+  // cgroup.events says "frozen 1" once every task has stopped (a task in a system call may take a moment).
+  const std::string want = frozen ? "frozen 1" : "frozen 0";
+  const auto until = std::chrono::steady_clock::now() + wait;
+  for (;;) {
+    std::ifstream f(dir + "/cgroup.events");
+    for (std::string line; std::getline(f, line);)
+      if (line == want) return 0;
+    if (std::chrono::steady_clock::now() >= until) return ETIMEDOUT;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 void ZoneCgroups::release(uint32_t proc_id) {

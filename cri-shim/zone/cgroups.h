@@ -13,6 +13,7 @@
 // container. Thread-safe (starts on the server thread, removal also from the supervisor's reaper).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -66,6 +67,9 @@ class ZoneCgroups {
   // fails the update with its errno (ENOENT: a controller this zone lacks): the caller asked for that change.
   // ENOENT also when the container has no cgroup, ENOTSUP without a cgroup v2 tree.
   [[nodiscard]] int update(uint32_t proc_id, const idm::CtlResources& r, uint32_t unlimit);
+  // Freezes or thaws the container's cgroup (cgroup.freeze) and waits, at most `wait`, until cgroup.events says
+  // so. ENOENT: no cgroup for it; ENOTSUP: no tree; ETIMEDOUT: the kernel did not get there in time.
+  [[nodiscard]] int freeze(uint32_t proc_id, bool frozen, std::chrono::milliseconds wait);
   // Removes the container's cgroup; kept (and logged) while it still holds processes. Idempotent.
   void release(uint32_t proc_id);
   // The container's figures. ENOENT: no cgroup for it; ENOTSUP: no cgroup v2 tree in this zone.

@@ -284,6 +284,10 @@ int ContainerHost::update(uint32_t proc_id, const idm::CtlResources& r, uint32_t
   return opt_.cgroups ? opt_.cgroups->update(proc_id, r, unlimit) : ENOTSUP;
 }
 
+int ContainerHost::freeze(uint32_t proc_id, bool frozen) {
+  return opt_.cgroups ? opt_.cgroups->freeze(proc_id, frozen, kFreezeWait) : ENOTSUP;
+}
+
 int ContainerHost::stats(uint32_t proc_id, idm::CtlStatsRsp& out) {
   return opt_.cgroups ? opt_.cgroups->stats(proc_id, out) : ENOTSUP;
 }

@@ -54,6 +54,10 @@ int PlainHost::update(uint32_t proc_id, const idm::CtlResources& r, uint32_t unl
   return cgroups_ ? cgroups_->update(proc_id, r, unlimit) : ENOTSUP;
 }
 
+int PlainHost::freeze(uint32_t proc_id, bool frozen) {
+  return cgroups_ ? cgroups_->freeze(proc_id, frozen, kFreezeWait) : ENOTSUP;
+}
+
 int PlainHost::stats(uint32_t proc_id, idm::CtlStatsRsp& out) {
   return cgroups_ ? cgroups_->stats(proc_id, out) : ENOTSUP;
 }

@@ -19,6 +19,7 @@ class PlainHost final : public ProcessHost {
   [[nodiscard]] int signal_all(pid_t container_pid, int sig) override;
   [[nodiscard]] int pids(pid_t container_pid, std::vector<uint32_t>& out) override;
   [[nodiscard]] int update(uint32_t proc_id, const idm::CtlResources& r, uint32_t unlimit) override;
+  [[nodiscard]] int freeze(uint32_t proc_id, bool frozen) override;
   [[nodiscard]] int stats(uint32_t proc_id, idm::CtlStatsRsp& out) override;
   void container_gone(uint32_t proc_id) override;
 

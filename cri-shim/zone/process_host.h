@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -43,6 +44,9 @@ struct Spawned {
   idm::UniqueFd in, out, err, tty;
 };
 
+// How long a freeze may take before CtlFreeze answers ETIMEDOUT (well inside the shim's 10 s call bound).
+inline constexpr std::chrono::milliseconds kFreezeWait{3'000};
+
 class ProcessHost {
  public:
   virtual ~ProcessHost() = default;
@@ -56,6 +60,8 @@ class ProcessHost {
   [[nodiscard]] virtual int pids(pid_t container_pid, std::vector<uint32_t>& out) = 0;
   // Changes container `proc_id`'s cgroup limits (CtlUpdate); 0 or an errno (ENOENT: it has no cgroup).
   [[nodiscard]] virtual int update(uint32_t proc_id, const idm::CtlResources& r, uint32_t unlimit) = 0;
+  // Freezes (true) or thaws container `proc_id` (CtlFreeze); 0 or an errno.
+  [[nodiscard]] virtual int freeze(uint32_t proc_id, bool frozen) = 0;
   // Container `proc_id`'s cgroup figures; 0 or an errno (ENOENT: it has no cgroup).
   [[nodiscard]] virtual int stats(uint32_t proc_id, idm::CtlStatsRsp& out) = 0;
   // Container `proc_id`'s first process was reaped, or the container was removed: its cgroup can go. May be

@@ -135,6 +135,15 @@ uint32_t ZoneCtlServer::on(OpTag<Op::CtlUpdate>, const CtlUpdateReq& r, std::spa
   return static_cast<uint32_t>(host_.update(r.proc_id, r.resources, r.unlimit));
 }
 
+uint32_t ZoneCtlServer::on(OpTag<Op::CtlFreeze>, const CtlFreezeReq& r, std::span<const std::byte>, Reply&) {
+  current_proc_ = r.proc_id;
+  const auto c = sup_.find(r.proc_id);
+  if (!c) return ENOENT;
+  if (c->container_proc != 0) return EINVAL;  // a container is frozen whole, through its cgroup
+  if (c->exited) return ESRCH;
+  return static_cast<uint32_t>(host_.freeze(r.proc_id, r.freeze != 0));
+}
+
 uint32_t ZoneCtlServer::on(OpTag<Op::CtlPoll>, const CtlPollReq& r, std::span<const std::byte>, Reply& reply) {
   if (r.wait_ms > 0) {
     // Held until a process has output or an exit, or the shim's next record (a call, or the Nop it sends to end

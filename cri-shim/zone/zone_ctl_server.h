@@ -57,6 +57,7 @@ class ZoneCtlServer {
   uint32_t on(idm::OpTag<idm::Op::CtlStdin>, const idm::CtlStdinReq& r, std::span<const std::byte> tail, Reply&);
   uint32_t on(idm::OpTag<idm::Op::CtlResize>, const idm::CtlResizeReq& r, std::span<const std::byte>, Reply&);
   uint32_t on(idm::OpTag<idm::Op::CtlUpdate>, const idm::CtlUpdateReq& r, std::span<const std::byte>, Reply&);
+  uint32_t on(idm::OpTag<idm::Op::CtlFreeze>, const idm::CtlFreezeReq& r, std::span<const std::byte>, Reply&);
   uint32_t on(idm::OpTag<idm::Op::CtlPoll>, const idm::CtlPollReq& r, std::span<const std::byte>, Reply& reply);
   uint32_t on(idm::OpTag<idm::Op::CtlPids>, const idm::CtlProcReq& r, std::span<const std::byte>, Reply& reply);
   uint32_t on(idm::OpTag<idm::Op::CtlRemove>, const idm::CtlProcReq& r, std::span<const std::byte>, Reply&);

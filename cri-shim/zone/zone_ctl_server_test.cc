@@ -262,7 +262,7 @@ TEST_CASE("terminal: stdio on a pty, the process its session leader, resized, in
   (void)f.poll_until_exit({5});
 }
 
-TEST_CASE("update: a container's limits; refused for an exec, an exited or unknown process, or without cgroups") {
+TEST_CASE("update and freeze: refused for an exec, an exited or unknown process, or without cgroups") {
   Fixture f;  // PlainHost without cgroups
   REQUIRE(f.start(1, {"sleep", "100"}).result == 0);
   REQUIRE(f.start(2, {"sleep", "100"}, 1).result == 0);  // an exec into it
@@ -270,6 +270,8 @@ TEST_CASE("update: a container's limits; refused for an exec, an exited or unkno
   CHECK(f.call<Op::CtlUpdate>(CtlUpdateReq{1, 0, r}).result == ENOTSUP);  // no cgroup v2 tree to write
   CHECK(f.call<Op::CtlUpdate>(CtlUpdateReq{2, 0, r}).result == EINVAL);   // an exec has its container's
   CHECK(f.call<Op::CtlUpdate>(CtlUpdateReq{9, 0, r}).result == ENOENT);
+  CHECK(f.call<Op::CtlFreeze>(CtlFreezeReq{1, 1}).result == ENOTSUP);  // freezing takes a cgroup too
+  CHECK(f.call<Op::CtlFreeze>(CtlFreezeReq{2, 1}).result == EINVAL);   // an exec is frozen with its container
   CHECK(f.call<Op::CtlSignal>(CtlSignalReq{2, SIGKILL, 0, 0}).result == 0);
   CHECK(f.call<Op::CtlSignal>(CtlSignalReq{1, SIGKILL, 0, 0}).result == 0);
   (void)f.poll_until_exit({1, 2});
@@ -562,6 +564,11 @@ TEST_CASE("cgroups: a container's cgroup, its process and exec in it, stats read
   const auto up = f.call<Op::CtlUpdate>(CtlUpdateReq{60, kCtlUnlimitPids, CtlResources{32 << 20, 0, 0, 0, 0, 0}});
   CHECK(up.result == (memcg ? 0u : uint32_t{ENOENT}));
   if (memcg) CHECK(read_text(dir + "/memory.max") == "33554432\n");
+  // Freeze and thaw (cgroup.freeze is in every v2 cgroup, controllers or not): answered once the kernel says so.
+  REQUIRE(f.call<Op::CtlFreeze>(CtlFreezeReq{60, 1}).result == 0);
+  CHECK(read_text(dir + "/cgroup.events").find("frozen 1") != std::string::npos);
+  REQUIRE(f.call<Op::CtlFreeze>(CtlFreezeReq{60, 0}).result == 0);
+  CHECK(read_text(dir + "/cgroup.events").find("frozen 0") != std::string::npos);
   // An exec joins the same cgroup.
   REQUIRE(f.start(61, {"cat", "/proc/self/cgroup"}, 60).result == 0);
   auto c = f.poll_until_exit({61});

@@ -57,7 +57,7 @@ typename OpTraits<op>::Request sample_fixed(std::span<const std::byte> tail) {
   if constexpr (std::is_same_v<Req, CtlSignalReq>) r.signal = 15;
   if constexpr (std::is_same_v<Req, CtlSignalReq> || std::is_same_v<Req, CtlStdinReq> ||
                 std::is_same_v<Req, CtlProcReq> || std::is_same_v<Req, CtlResizeReq> ||
-                std::is_same_v<Req, CtlUpdateReq>)
+                std::is_same_v<Req, CtlUpdateReq> || std::is_same_v<Req, CtlFreezeReq>)
     r.proc_id = 1;
   if constexpr (std::is_same_v<Req, CtlUpdateReq>) {
     r.resources.memory_max = 64 << 20;

@@ -232,6 +232,14 @@ $TO $CRI update "$MCID" --memory 50331648 --cpu-quota 20000 --cpu-period 100000 
 LIM=$($TO $CRI exec "$MCID" /bin/busybox sh -c 'cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu.max' 2>&1)
 [ $RC = 0 ] && [ "$(echo "$LIM" | tr '\n' '|')" = "50331648|20000 100000|" ]
 check $? pods/cri-update-container-resources "update exit $RC $(tail -n 1 $P/update.out); now memory.max|cpu.max: '$(echo "$LIM" | tr '\n' '|')'"
+# containerd's Pause and Resume (`ctr tasks pause/resume`): CtlFreeze on the container's cgroup in the zone.
+$TO $CTR -n k8s.io tasks pause "$MCID" > $P/pause.out 2>&1; RC=$?
+PST=$($CTR -n k8s.io tasks ls 2>/dev/null | awk -v id="$MCID" '$1 == id {print $3}')
+$TO $CTR -n k8s.io tasks resume "$MCID" >> $P/pause.out 2>&1; RC2=$?
+RST=$($CTR -n k8s.io tasks ls 2>/dev/null | awk -v id="$MCID" '$1 == id {print $3}')
+EV=$($TO $CRI exec "$MCID" /bin/busybox grep frozen /sys/fs/cgroup/cgroup.events 2>&1)
+[ $RC = 0 ] && [ "$PST" = PAUSED ] && [ $RC2 = 0 ] && [ "$RST" = RUNNING ] && [ "$EV" = "frozen 0" ]
+check $? pods/pause-and-resume-freeze-the-container "pause exit $RC -> $PST, resume exit $RC2 -> $RST, then '$EV' $(tail -n 1 $P/pause.out)"
 # CRI StopContainer: containerd's SIGTERM, then (the container's first process is its PID namespace's init and
 # has no handler, so it ignores SIGTERM) SIGKILL after the 5 s timeout; both reach the zone as CtlSignal.
 $TO $CRI stop "$MCID" > $P/mstop.out 2>&1; RC=$?
