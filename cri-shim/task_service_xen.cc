@@ -39,6 +39,10 @@ constexpr auto kWatchEvery = std::chrono::seconds(2);
 constexpr int kKilledStatus = 128 + SIGKILL;  // what a process of a domain that died is reported with
 
 bool stopped(const TaskService::Proc& p) { return p.status == containerd::v1::types::STOPPED; }
+// Started and not ended: its processes are in the zone (a paused container's are frozen there).
+bool live(const TaskService::Proc& p) {
+  return p.status == containerd::v1::types::RUNNING || p.status == containerd::v1::types::PAUSED;
+}
 
 // A ZoneStart's id: the container's (or exec's) when the zone accepts it ([A-Za-z0-9._-]{1,64}), else one made
 // from the proc_id (containerd allows longer ids than the zone init does).
@@ -493,7 +497,7 @@ RpcReply TaskService::xen_kill(const task::KillRequest& r, const std::shared_ptr
 RpcReply TaskService::xen_stats(const std::shared_ptr<Proc>& p, std::unique_lock<std::mutex>& lock,
                                 task::StatsResponse& out) {
   if (p->proc_id == 0) return rpc_error(RpcCode::kNotFound, "the sandbox runs no process in Xen mode: it has no stats");
-  if (p->status != containerd::v1::types::RUNNING && p->status != containerd::v1::types::PAUSED)
+  if (!live(*p))
     return rpc_error(RpcCode::kNotFound, "the container is not running");
   if (!xen_ || xen_->gone) return rpc_error(RpcCode::kNotFound, "the pod's zone is gone");
   std::shared_ptr<ZoneControl> ctl = xen_->ctl;
@@ -562,7 +566,7 @@ RpcReply TaskService::xen_update(const task::UpdateTaskRequest& r, std::unique_l
     if (n.cpu_weight) c.cpu_weight = n.cpu_weight;
     return {};
   }
-  if (p->status != containerd::v1::types::RUNNING && p->status != containerd::v1::types::PAUSED)
+  if (!live(*p))
     return rpc_error(RpcCode::kFailedPrecondition, "the container is not running");
   if (!xen_ || xen_->gone) return rpc_error(RpcCode::kNotFound, "the pod's zone is gone");
   std::shared_ptr<ZoneControl> ctl = xen_->ctl;
@@ -592,7 +596,7 @@ RpcReply TaskService::xen_resize(const task::ResizePtyRequest& r, const std::sha
 
 RpcReply TaskService::xen_pids(const std::shared_ptr<Proc>& p, std::unique_lock<std::mutex>& lock,
                                task::PidsResponse& out) {
-  if (p->proc_id == 0 || (p->status != containerd::v1::types::RUNNING && p->status != containerd::v1::types::PAUSED)) return {};  // no process in the zone
+  if (p->proc_id == 0 || !live(*p)) return {};  // no process in the zone
   if (!xen_ || xen_->gone) return {};
   std::shared_ptr<ZoneControl> ctl = xen_->ctl;
   const uint32_t proc_id = p->proc_id;

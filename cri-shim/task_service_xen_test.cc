@@ -349,7 +349,7 @@ TEST_CASE("Xen mode against a zone that keeps the contract: a CRI pod's life, th
     CHECK(pod.domain->disks[1] == "1 " + dirs.root + "/app/xg-mounts.erofs");
   }
   // What the zone was asked to start: the container's image and its mounts (one from the mount image).
-  const auto started = pod.zone->last_start();
+  const auto started = pod.zone->last<idm::Op::CtlStart>();
   REQUIRE(started);
   CHECK(started->proc_id == 1);
   CHECK(started->container_proc == 0);
@@ -506,12 +506,12 @@ TEST_CASE("a terminal: the zone is asked for one, ResizePty reaches it; a mismat
   REQUIRE(create(ts, "tty", dirs.root + "/tty", "", true).code == RpcCode::kOk);
   CHECK(resize(ts, "tty", 120, 50).code == RpcCode::kFailedPrecondition);  // not started yet
   REQUIRE(start(ts, "tty").code == RpcCode::kOk);
-  const auto started = pod.zone->last_start();
+  const auto started = pod.zone->last<idm::Op::CtlStart>();
   REQUIRE(started);
   CHECK(started->proc_id == 2);
   CHECK((started->flags & idm::kCtlStartTerminal) != 0);
   CHECK(resize(ts, "tty", 120, 50).code == RpcCode::kOk);
-  const auto rs = pod.zone->last_resize();
+  const auto rs = pod.zone->last<idm::Op::CtlResize>();
   REQUIRE(rs);
   CHECK(rs->proc_id == 2);
   CHECK(rs->cols == 120);
@@ -534,7 +534,7 @@ TEST_CASE("Update: a running container's limits reach the zone; a created one's 
   dirs.write_bundle("later", ann);
   CHECK(update(ts, "app", R"({"memory":{"limit":33554432},"cpu":{"quota":50000,"period":100000},"pids":{"limit":-1}})")
             .code == RpcCode::kOk);
-  const auto u = pod.zone->last_update();
+  const auto u = pod.zone->last<idm::Op::CtlUpdate>();
   REQUIRE(u);
   CHECK(u->proc_id == 1);
   CHECK(u->resources.memory_max == 32u << 20);
@@ -547,7 +547,7 @@ TEST_CASE("Update: a running container's limits reach the zone; a created one's 
   REQUIRE(create(ts, "later", dirs.root + "/later").code == RpcCode::kOk);
   CHECK(update(ts, "later", R"({"memory":{"limit":16777216}})").code == RpcCode::kOk);
   REQUIRE(start(ts, "later").code == RpcCode::kOk);
-  const auto st = pod.zone->last_start();
+  const auto st = pod.zone->last<idm::Op::CtlStart>();
   REQUIRE(st);
   CHECK(st->proc_id == 2);
   CHECK(st->resources.memory_max == 16u << 20);
@@ -566,7 +566,7 @@ TEST_CASE("Pause and Resume: the zone freezes and thaws the container; state and
   auto& [dirs, pod, ts, out] = setup;
   CHECK(call_for<task::ResumeRequest>(ts, "Resume", "app").code == RpcCode::kFailedPrecondition);  // not paused
   REQUIRE(call_for<task::PauseRequest>(ts, "Pause", "app").code == RpcCode::kOk);
-  auto fr = pod.zone->last_freeze();
+  auto fr = pod.zone->last<idm::Op::CtlFreeze>();
   REQUIRE(fr);
   CHECK(fr->proc_id == 1);
   CHECK(fr->freeze == 1);
@@ -575,7 +575,7 @@ TEST_CASE("Pause and Resume: the zone freezes and thaws the container; state and
   CHECK(pids(ts, "app").code == RpcCode::kOk);  // a paused container still lists its processes
   CHECK(remove(ts, "app").code == RpcCode::kFailedPrecondition);  // nor is it deleted
   REQUIRE(call_for<task::ResumeRequest>(ts, "Resume", "app").code == RpcCode::kOk);
-  fr = pod.zone->last_freeze();
+  fr = pod.zone->last<idm::Op::CtlFreeze>();
   REQUIRE(fr);
   CHECK(fr->freeze == 0);
   CHECK(state(ts, "app").status() == containerd::v1::types::RUNNING);

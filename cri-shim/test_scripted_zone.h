@@ -5,10 +5,13 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -85,21 +88,16 @@ class ScriptedZone {
     return flood_left_;
   }
   // The fixed part of the last CtlStart (the tail is the codec's, tested elsewhere).
-  std::optional<idm::CtlStartReq> last_start() {
+  // The fixed part of the last request of opcode `op` the zone received (the tail is the codec's, tested
+  // elsewhere), e.g. last<idm::Op::CtlStart>().
+  template <idm::Op op>
+  std::optional<typename idm::OpTraits<op>::Request> last() {
     std::lock_guard l(mu_);
-    return last_start_;
-  }
-  std::optional<idm::CtlFreezeReq> last_freeze() {
-    std::lock_guard l(mu_);
-    return last_freeze_;
-  }
-  std::optional<idm::CtlUpdateReq> last_update() {
-    std::lock_guard l(mu_);
-    return last_update_;
-  }
-  std::optional<idm::CtlResizeReq> last_resize() {
-    std::lock_guard l(mu_);
-    return last_resize_;
+    const auto it = last_.find(op);
+    if (it == last_.end()) return std::nullopt;
+    typename idm::OpTraits<op>::Request r{};
+    std::memcpy(&r, it->second.data(), std::min(sizeof r, it->second.size()));
+    return r;
   }
   bool saw(idm::Op op) {
     std::lock_guard l(mu_);
@@ -118,10 +116,7 @@ class ScriptedZone {
   std::mutex mu_;
   std::deque<Queued> queue_;
   std::vector<idm::Op> seen_;
-  std::optional<idm::CtlStartReq> last_start_;
-  std::optional<idm::CtlResizeReq> last_resize_;
-  std::optional<idm::CtlUpdateReq> last_update_;
-  std::optional<idm::CtlFreezeReq> last_freeze_;
+  std::map<idm::Op, std::vector<std::byte>> last_;  // each opcode's last request payload
   std::optional<std::pair<std::vector<std::byte>, std::vector<std::byte>>> stats_;
   uint32_t flood_proc_ = 0;
   size_t flood_left_ = 0;
@@ -176,14 +171,9 @@ class ScriptedZone {
       case idm::Op::CtlHello:
         (void)idm::send_response(tx, m.header, 0, idm::CtlHelloRsp{idm::kCtlProtocolVersion, 1, 65536}, {}, d);
         break;
-      case idm::Op::CtlStart: {
-        {
-          std::lock_guard l(mu_);
-          last_start_ = m.fixed<idm::CtlStartReq>();
-        }
+      case idm::Op::CtlStart:
         (void)idm::send_response(tx, m.header, 0, idm::CtlStartRsp{100 + m.fixed<idm::CtlStartReq>().proc_id, 0}, {}, d);
         break;
-      }
       case idm::Op::CtlPoll:
         held_ = m.header;
         held_max_ = m.fixed<idm::CtlPollReq>().max_bytes;
@@ -200,24 +190,9 @@ class ScriptedZone {
         else (void)idm::send_response(tx, m.header, ENOTSUP, idm::Empty{}, {}, d);
         break;
       }
-      case idm::Op::CtlFreeze: {
-        std::lock_guard l(mu_);
-        last_freeze_ = m.fixed<idm::CtlFreezeReq>();
-        (void)idm::send_response(tx, m.header, 0, idm::Empty{}, {}, d);
-        break;
-      }
-      case idm::Op::CtlUpdate: {
-        std::lock_guard l(mu_);
-        last_update_ = m.fixed<idm::CtlUpdateReq>();
-        (void)idm::send_response(tx, m.header, 0, idm::Empty{}, {}, d);
-        break;
-      }
-      case idm::Op::CtlResize: {
-        std::lock_guard l(mu_);
-        last_resize_ = m.fixed<idm::CtlResizeReq>();
-        (void)idm::send_response(tx, m.header, 0, idm::Empty{}, {}, d);
-        break;
-      }
+      case idm::Op::CtlFreeze:
+      case idm::Op::CtlUpdate:
+      case idm::Op::CtlResize:
       case idm::Op::CtlSignal:
       case idm::Op::CtlRemove:
       case idm::Op::CtlShutdown:
@@ -245,6 +220,7 @@ class ScriptedZone {
       {
         std::lock_guard l(mu_);
         seen_.push_back(m->op());
+        last_[m->op()].assign(m->payload.begin(), m->payload.end());
       }
       if (held_) answer_poll();  // something behind the held Poll: it ends now, as in the zone init
       handle(*m);
