@@ -414,6 +414,9 @@ RpcReply TaskService::xen_start(const task::StartRequest& r, const std::shared_p
   }
   if (!xen_ || xen_->gone)
     return rpc_error(RpcCode::kFailedPrecondition, "the pod's zone is gone" + (xen_ ? ": " + xen_->gone_why : std::string()));
+  // An exec joins its container's cgroup: a frozen one would freeze it before it could exec.
+  if (!r.exec_id().empty() && containers_[r.id()]->init->status != containerd::v1::types::RUNNING)
+    return rpc_error(RpcCode::kFailedPrecondition, "container " + r.id() + " is not running (paused or ended)");
   std::shared_ptr<ZoneControl> ctl = xen_->ctl;
   uint32_t pid = 0;
   // Under mu_ (bounded by the call's 10 s): the process's exit, if it comes at once, waits for its start.
@@ -520,20 +523,25 @@ RpcReply TaskService::xen_freeze(const std::string& id, const std::shared_ptr<Pr
                                  std::unique_lock<std::mutex>& lock) {
   if (p->proc_id == 0) return rpc_error(RpcCode::kFailedPrecondition, "the sandbox runs no process in Xen mode");
   const auto from = frozen ? containerd::v1::types::RUNNING : containerd::v1::types::PAUSED;
+  if (p->freezing) return rpc_error(RpcCode::kFailedPrecondition, "a pause or resume of " + id + " is under way");
   if (p->status != from)
     return rpc_error(RpcCode::kFailedPrecondition, "container " + id + (frozen ? " is not running" : " is not paused"));
   if (!xen_ || xen_->gone) return rpc_error(RpcCode::kNotFound, "the pod's zone is gone");
   std::shared_ptr<ZoneControl> ctl = xen_->ctl;
   const uint32_t proc_id = p->proc_id;
+  // Until the zone answers, no other Pause or Resume of it: the status then follows the zone's last word.
+  p->freezing = true;
   lock.unlock();
   const int e = ctl->freeze(proc_id, frozen);
   lock.lock();
+  p->freezing = false;
   if (e != 0)
     return rpc_error(e == ESRCH ? RpcCode::kNotFound : e == ENOENT ? RpcCode::kFailedPrecondition : RpcCode::kInternal,
                      std::string("the zone could not ") + (frozen ? "freeze" : "thaw") + " the container: " +
                          std::strerror(e) + (e == ENOENT ? " (it has no cgroup in the zone)" : ""));
-  // Its exit may have come meanwhile: a stopped process stays stopped.
-  if (p->status == from) p->status = frozen ? containerd::v1::types::PAUSED : containerd::v1::types::RUNNING;
+  // Its exit may have come meanwhile: a stopped process stays stopped, and nothing is announced.
+  if (p->status != from) return {};
+  p->status = frozen ? containerd::v1::types::PAUSED : containerd::v1::types::RUNNING;
   if (frozen) {
     ev::TaskPaused ev;
     ev.set_container_id(id);

@@ -442,7 +442,12 @@ TEST_CASE("a zone that lies about exits: unknown processes, processes not starte
   CHECK(wait_exit(ts, "app", 5s) == 7);
   out->t.join();
   CHECK(out->got == "mine\n");
-  std::this_thread::sleep_for(300ms);  // the rest of the Poll's events
+  // Every event sent, and the shim back for more: it has handled them all.
+  for (int i = 0; i < 500 && pod.zone->events_queued() > 0; ++i) std::this_thread::sleep_for(10ms);
+  REQUIRE(pod.zone->events_queued() == 0);
+  const size_t polls = pod.zone->count(idm::Op::CtlPoll);
+  for (int i = 0; i < 500 && pod.zone->count(idm::Op::CtlPoll) <= polls; ++i) std::this_thread::sleep_for(10ms);
+  CHECK(pod.zone->count(idm::Op::CtlPoll) > polls);
   CHECK(state(ts, "app").exit_status() == 7);  // the first exit stands
   CHECK(state(ts, "idle").status() == containerd::v1::types::CREATED);
   CHECK(pod.domain->destroyed == 0);  // lies about its own processes harm only the pod: not a broken channel
@@ -580,6 +585,32 @@ TEST_CASE("Pause and Resume: the zone freezes and thaws the container; state and
   CHECK(fr->freeze == 0);
   CHECK(state(ts, "app").status() == containerd::v1::types::RUNNING);
   CHECK(call_for<task::PauseRequest>(ts, "Pause", "pod1").code == RpcCode::kFailedPrecondition);  // runs nothing
+  // A pause the zone cannot do (its freeze timed out there and was undone): the container stays RUNNING.
+  pod.zone->answer_errno(idm::Op::CtlFreeze, ETIMEDOUT);
+  CHECK(call_for<task::PauseRequest>(ts, "Pause", "app").code == RpcCode::kInternal);
+  CHECK(state(ts, "app").status() == containerd::v1::types::RUNNING);
+  // An exec created while the container runs cannot start while it is paused (it would be frozen at once).
+  task::ExecProcessRequest ex;
+  ex.set_id("app");
+  ex.set_exec_id("e1");
+  ex.mutable_spec()->set_value(R"({"args":["/bin/true"],"cwd":"/"})");
+  REQUIRE(call(ts, "Exec", ex).code == RpcCode::kOk);
+  REQUIRE(call_for<task::PauseRequest>(ts, "Pause", "app").code == RpcCode::kOk);
+  task::StartRequest se;
+  se.set_id("app");
+  se.set_exec_id("e1");
+  CHECK(call(ts, "Start", se).code == RpcCode::kFailedPrecondition);
+  REQUIRE(call_for<task::ResumeRequest>(ts, "Resume", "app").code == RpcCode::kOk);
+  CHECK(call(ts, "Start", se).code == RpcCode::kOk);
+  pod.zone->exit(2, 0);
+  task::WaitRequest we;
+  we.set_id("app");
+  we.set_exec_id("e1");
+  CHECK(call(ts, "Wait", we).code == RpcCode::kOk);
+  task::DeleteRequest de;
+  de.set_id("app");
+  de.set_exec_id("e1");
+  CHECK(call(ts, "Delete", de).code == RpcCode::kOk);
   pod.zone->exit(1, 0);
   CHECK(wait_exit(ts, "app", 5s) == 0);
   end_pod(ts, pod);

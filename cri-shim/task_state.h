@@ -42,6 +42,7 @@ struct TaskService::Proc {
   // Xen mode: the process in the zone, named by the shim (0: the sandbox, which runs nothing in the zone).
   uint32_t proc_id = 0;
   std::optional<ZoneStart> zone_start;  // what Start sends
+  bool freezing = false;  // a Pause or Resume is waiting for the zone's answer
   std::unique_ptr<ZoneIo> zio;
 };
 

@@ -78,6 +78,21 @@ class ScriptedZone {
     flood_proc_ = proc;
     flood_left_ = bytes;
   }
+  // The next request of opcode `op` is answered with errno `e` (a zone that refuses, or times out inside).
+  void answer_errno(idm::Op op, uint32_t e) {
+    std::lock_guard l(mu_);
+    errno_for_[op] = e;
+  }
+  // Events queued and not yet sent in a Poll's answer.
+  size_t events_queued() {
+    std::lock_guard l(mu_);
+    return queue_.size();
+  }
+  // How many requests of opcode `op` arrived (e.g. Polls: the shim asks again once it has handled the last).
+  size_t count(idm::Op op) {
+    std::lock_guard l(mu_);
+    return static_cast<size_t>(std::count(seen_.begin(), seen_.end(), op));
+  }
   // CtlStats is answered with these raw bytes (a transcript may be malformed on purpose).
   void answer_stats(std::vector<std::byte> fixed, std::vector<std::byte> tail = {}) {
     std::lock_guard l(mu_);
@@ -117,6 +132,7 @@ class ScriptedZone {
   std::deque<Queued> queue_;
   std::vector<idm::Op> seen_;
   std::map<idm::Op, std::vector<std::byte>> last_;  // each opcode's last request payload
+  std::map<idm::Op, uint32_t> errno_for_;            // answer_errno()
   std::optional<std::pair<std::vector<std::byte>, std::vector<std::byte>>> stats_;
   uint32_t flood_proc_ = 0;
   size_t flood_left_ = 0;
@@ -167,6 +183,14 @@ class ScriptedZone {
   void handle(const idm::Message& m) {
     auto& tx = ep_->channel.tx();
     const auto d = Clock::now() + kAnswerWithin;
+    {
+      std::lock_guard l(mu_);
+      if (const auto it = errno_for_.find(m.op()); it != errno_for_.end()) {
+        (void)idm::send_response(tx, m.header, it->second, idm::Empty{}, {}, d);
+        errno_for_.erase(it);
+        return;
+      }
+    }
     switch (m.op()) {
       case idm::Op::CtlHello:
         (void)idm::send_response(tx, m.header, 0, idm::CtlHelloRsp{idm::kCtlProtocolVersion, 1, 65536}, {}, d);

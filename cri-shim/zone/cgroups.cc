@@ -212,6 +212,7 @@ int ZoneCgroups::join(uint32_t container_proc, idm::UniqueFd& procs) {
   std::lock_guard l(mu_);
   auto it = dirs_.find(container_proc);
   if (it == dirs_.end()) return 0;  // a container started without a tree: its execs have none either
+  if (frozen_.count(container_proc)) return EBUSY;
   procs.reset(::open((it->second + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
   return procs.valid() ? 0 : errno;
 }
@@ -238,16 +239,25 @@ int ZoneCgroups::freeze(uint32_t proc_id, bool frozen, std::chrono::milliseconds
     auto it = dirs_.find(proc_id);
     if (it == dirs_.end()) return ENOENT;
     dir = it->second;
+    if (frozen) frozen_.insert(proc_id);  // from now on no exec joins it
   }
-  if (int e = write_file(dir + "/cgroup.freeze", frozen ? "1" : "0"); e != 0) return e;
+  auto done = [&](int e) {
+    std::lock_guard l(mu_);
+    if (!frozen || e != 0) frozen_.erase(proc_id);
+    return e;
+  };
+  if (int e = write_file(dir + "/cgroup.freeze", frozen ? "1" : "0"); e != 0) return done(e);
   // cgroup.events says "frozen 1" once every task has stopped (a task in a system call may take a moment).
   const std::string want = frozen ? "frozen 1" : "frozen 0";
   const auto until = std::chrono::steady_clock::now() + wait;
   for (;;) {
     std::ifstream f(dir + "/cgroup.events");
     for (std::string line; std::getline(f, line);)
-      if (line == want) return 0;
-    if (std::chrono::steady_clock::now() >= until) return ETIMEDOUT;
+      if (line == want) return done(0);
+    if (std::chrono::steady_clock::now() >= until) {
+      if (frozen) (void)write_file(dir + "/cgroup.freeze", "0");  // not frozen in time: left thawed, not half-way
+      return done(ETIMEDOUT);
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
 }
@@ -262,6 +272,7 @@ void ZoneCgroups::release(uint32_t proc_id) {
     return;
   }
   dirs_.erase(it);
+  frozen_.erase(proc_id);
 }
 
 std::string ZoneCgroups::path_of(uint32_t proc_id) {

@@ -18,6 +18,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -61,14 +62,16 @@ class ZoneCgroups {
   // Makes container `proc_id`'s cgroup (named after `id`), applies `r`, and opens its cgroup.procs for the
   // child. 0 or an errno (EEXIST: the name is taken). Without a tree: 0 and an invalid fd.
   [[nodiscard]] int create(uint32_t proc_id, std::string_view id, const idm::CtlResources& r, idm::UniqueFd& procs);
-  // cgroup.procs of container `container_proc`'s cgroup, for an exec. 0 (invalid fd where it has none) or errno.
+  // cgroup.procs of container `container_proc`'s cgroup, for an exec. 0 (invalid fd where it has none) or errno;
+  // EBUSY while the container is frozen (the exec would be frozen before it could exec).
   [[nodiscard]] int join(uint32_t container_proc, idm::UniqueFd& procs);
   // Changes container `proc_id`'s limits (cgroup_update_writes). Unlike at creation, a write the kernel refuses
   // fails the update with its errno (ENOENT: a controller this zone lacks): the caller asked for that change.
   // ENOENT also when the container has no cgroup, ENOTSUP without a cgroup v2 tree.
   [[nodiscard]] int update(uint32_t proc_id, const idm::CtlResources& r, uint32_t unlimit);
   // Freezes or thaws the container's cgroup (cgroup.freeze) and waits, at most `wait`, until cgroup.events says
-  // so. ENOENT: no cgroup for it; ENOTSUP: no tree; ETIMEDOUT: the kernel did not get there in time.
+  // so. ENOENT: no cgroup for it; ENOTSUP: no tree; ETIMEDOUT: the kernel did not get there in time (a freeze
+  // that times out is undone: the container is thawed again, as runc does).
   [[nodiscard]] int freeze(uint32_t proc_id, bool frozen, std::chrono::milliseconds wait);
   // Removes the container's cgroup; kept (and logged) while it still holds processes. Idempotent.
   void release(uint32_t proc_id);
@@ -83,6 +86,7 @@ class ZoneCgroups {
   std::vector<std::string> enabled_;
   std::mutex mu_;
   std::map<uint32_t, std::string> dirs_;  // container proc_id -> its cgroup's directory
+  std::set<uint32_t> frozen_;             // containers frozen by freeze(): no exec may join them
 };
 
 // For a host's start(): the cgroup.procs descriptor `req`'s process joins (a container: its new cgroup; an exec:

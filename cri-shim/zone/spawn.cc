@@ -79,10 +79,12 @@ struct ChildFds {
 // the container's own devpts (its /dev/ptmx): `tty` there names it, as under runc. The master goes to the
 // parent over `sock`; the slave is returned (owned by `uid`, as runc chowns its console). -errno on failure.
 int child_terminal(int sock, uint32_t uid) noexcept {
-  const int m = ::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  // Both above 0-2 (above_stdio): a slave that landed on 0-2 would keep close-on-exec through dup2 onto itself.
+  const int m = above_stdio(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
   if (m < 0) return -errno;
   int unlock = 0;
-  const int sl = ::ioctl(m, TIOCSPTLCK, &unlock) == 0 ? ::ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC) : -1;
+  const int sl =
+      ::ioctl(m, TIOCSPTLCK, &unlock) == 0 ? above_stdio(::ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) : -1;
   if (sl < 0) {
     const int e = errno;
     ::close(m);

@@ -230,12 +230,12 @@ TEST_CASE("terminal: stdio on a pty, the process its session leader, resized, in
       "/bin/sh", "-c",
       "[ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo on-a-tty; tty > /dev/null && echo tty-named; "
       "[ \"$(cut -d' ' -f6 /proc/$$/stat)\" = $$ ] && echo session-leader; "
-      "read line; echo \"size $(stty size) line $line\"; trap 'echo interrupted; exit 5' INT; read more"};
+      "trap 'echo interrupted; exit 5' INT; read line; echo \"size $(stty size) line $line\"; read more"};
   REQUIRE(f.start_with(4, r, strings_for(argv)).result == 0);
   CHECK(f.call<Op::CtlResize>(CtlResizeReq{4, 100, 40, 0}).result == 0);
   CHECK(f.call<Op::CtlStdin>(CtlStdinReq{4, 0}, bytes("go\n")).result == 0);
-  // ^C once the shell has answered the line (its trap is set then, or a moment later: the ^C goes again until
-  // it ends the shell): the terminal's line discipline makes it SIGINT.
+  // ^C once the shell has answered the line (its trap was set first; the ^C goes again until it ends the
+  // shell): the terminal's line discipline makes it SIGINT.
   std::string out;
   Fixture::Collected c;
   for (int i = 0; i < 100 && !c.status.count(4); ++i) {
@@ -559,14 +559,15 @@ TEST_CASE("cgroups: a container's cgroup, its process and exec in it, stats read
   if (::access((dir + "/memory.max").c_str(), F_OK) == 0) CHECK(read_text(dir + "/memory.max") == "67108864\n");
   if (::access((dir + "/pids.max").c_str(), F_OK) == 0) CHECK(read_text(dir + "/pids.max") == "100\n");
   if (::access((dir + "/cpu.max").c_str(), F_OK) == 0) CHECK(read_text(dir + "/cpu.max") == "50000 100000\n");
-  // An update: applied where the controller is on; refused (ENOENT, not skipped) where it is not.
-  const bool memcg = ::access((dir + "/memory.max").c_str(), F_OK) == 0;
+  // An update: applied where the controllers are on; refused (ENOENT, not skipped) where one is not.
+  const bool both_on = ::access((dir + "/memory.max").c_str(), F_OK) == 0 && ::access((dir + "/pids.max").c_str(), F_OK) == 0;
   const auto up = f.call<Op::CtlUpdate>(CtlUpdateReq{60, kCtlUnlimitPids, CtlResources{32 << 20, 0, 0, 0, 0, 0}});
-  CHECK(up.result == (memcg ? 0u : uint32_t{ENOENT}));
-  if (memcg) CHECK(read_text(dir + "/memory.max") == "33554432\n");
+  CHECK(up.result == (both_on ? 0u : uint32_t{ENOENT}));
+  if (both_on) CHECK(read_text(dir + "/memory.max") == "33554432\n");
   // Freeze and thaw (cgroup.freeze is in every v2 cgroup, controllers or not): answered once the kernel says so.
   REQUIRE(f.call<Op::CtlFreeze>(CtlFreezeReq{60, 1}).result == 0);
   CHECK(read_text(dir + "/cgroup.events").find("frozen 1") != std::string::npos);
+  CHECK(f.start(63, {"true"}, 60).result == EBUSY);  // no exec joins a frozen container (it would hang frozen)
   REQUIRE(f.call<Op::CtlFreeze>(CtlFreezeReq{60, 0}).result == 0);
   CHECK(read_text(dir + "/cgroup.events").find("frozen 0") != std::string::npos);
   // An exec joins the same cgroup.
