@@ -89,6 +89,8 @@ class TaskService {
                     containerd::task::v2::PidsResponse& out);
   RpcReply xen_delete(const containerd::task::v2::DeleteRequest& r, const std::shared_ptr<Proc>& p,
                       std::unique_lock<std::mutex>& lock);
+  // Under mu_: the live pod's control channel; null without a pod, or once it was reclaimed (its zone gone).
+  [[nodiscard]] std::shared_ptr<ZoneControl> xen_ctl() const;
   // The zone control channel's callbacks (its poller thread) and the pod watcher's thread.
   void xen_output(uint32_t proc_id, int stream, std::span<const std::byte> bytes);
   void xen_exit(uint32_t proc_id, int status);

@@ -230,6 +230,10 @@ void TaskService::xen_reclaim(XenPodState* self, const std::string& why) {
   if (domain) domain->destroy();
 }
 
+std::shared_ptr<ZoneControl> TaskService::xen_ctl() const {
+  return xen_ && !xen_->gone ? xen_->ctl : nullptr;
+}
+
 // ---- the zone's events -----------------------------------------------------------------------------------------
 
 void TaskService::xen_output(uint32_t proc_id, int stream, std::span<const std::byte> bytes) {
@@ -412,12 +416,12 @@ RpcReply TaskService::xen_start(const task::StartRequest& r, const std::shared_p
     out.set_pid(static_cast<uint32_t>(p->pid));
     return {};
   }
-  if (!xen_ || xen_->gone)
+  std::shared_ptr<ZoneControl> ctl = xen_ctl();
+  if (!ctl)
     return rpc_error(RpcCode::kFailedPrecondition, "the pod's zone is gone" + (xen_ ? ": " + xen_->gone_why : std::string()));
   // An exec joins its container's cgroup: a frozen one would freeze it before it could exec.
   if (!r.exec_id().empty() && containers_[r.id()]->init->status != containerd::v1::types::RUNNING)
     return rpc_error(RpcCode::kFailedPrecondition, "container " + r.id() + " is not running (paused or ended)");
-  std::shared_ptr<ZoneControl> ctl = xen_->ctl;
   uint32_t pid = 0;
   // Under mu_ (bounded by the call's 10 s): the process's exit, if it comes at once, waits for its start.
   if (const int e = ctl->start(*p->zone_start, pid); e != 0)
@@ -485,8 +489,8 @@ RpcReply TaskService::xen_kill(const task::KillRequest& r, const std::shared_ptr
     }
     return {};
   }
-  if (!xen_ || xen_->gone) return rpc_error(RpcCode::kNotFound, "process already finished (the pod's zone is gone)");
-  std::shared_ptr<ZoneControl> ctl = xen_->ctl;
+  std::shared_ptr<ZoneControl> ctl = xen_ctl();
+  if (!ctl) return rpc_error(RpcCode::kNotFound, "process already finished (the pod's zone is gone)");
   const uint32_t proc_id = p->proc_id;
   // `all`: every process of the container (its PID namespace); an exec is one process.
   const bool all = r.all() && r.exec_id().empty();
@@ -502,8 +506,8 @@ RpcReply TaskService::xen_stats(const std::shared_ptr<Proc>& p, std::unique_lock
   if (p->proc_id == 0) return rpc_error(RpcCode::kNotFound, "the sandbox runs no process in Xen mode: it has no stats");
   if (!live(*p))
     return rpc_error(RpcCode::kNotFound, "the container is not running");
-  if (!xen_ || xen_->gone) return rpc_error(RpcCode::kNotFound, "the pod's zone is gone");
-  std::shared_ptr<ZoneControl> ctl = xen_->ctl;
+  std::shared_ptr<ZoneControl> ctl = xen_ctl();
+  if (!ctl) return rpc_error(RpcCode::kNotFound, "the pod's zone is gone");
   const uint32_t proc_id = p->proc_id;
   lock.unlock();
   idm::CtlStatsRsp rsp{};
@@ -526,8 +530,8 @@ RpcReply TaskService::xen_freeze(const std::string& id, const std::shared_ptr<Pr
   if (p->freezing) return rpc_error(RpcCode::kFailedPrecondition, "a pause or resume of " + id + " is under way");
   if (p->status != from)
     return rpc_error(RpcCode::kFailedPrecondition, "container " + id + (frozen ? " is not running" : " is not paused"));
-  if (!xen_ || xen_->gone) return rpc_error(RpcCode::kNotFound, "the pod's zone is gone");
-  std::shared_ptr<ZoneControl> ctl = xen_->ctl;
+  std::shared_ptr<ZoneControl> ctl = xen_ctl();
+  if (!ctl) return rpc_error(RpcCode::kNotFound, "the pod's zone is gone");
   const uint32_t proc_id = p->proc_id;
   // Until the zone answers, no other Pause or Resume of it: the status then follows the zone's last word.
   p->freezing = true;
@@ -563,21 +567,13 @@ RpcReply TaskService::xen_update(const task::UpdateTaskRequest& r, std::unique_l
   const ZoneUpdate& up = std::get<ZoneUpdate>(u);
   if (p->status == containerd::v1::types::CREATED) {
     // Not started: the zone has no cgroup for it yet; its CtlStart will carry the new limits.
-    idm::CtlResources& c = p->zone_start->resources;
-    const idm::CtlResources& n = up.resources;
-    if (n.memory_max || (up.unlimit & idm::kCtlUnlimitMemory)) c.memory_max = n.memory_max;
-    if (n.cpu_quota_us || (up.unlimit & idm::kCtlUnlimitCpu)) {
-      c.cpu_quota_us = n.cpu_quota_us;
-      c.cpu_period_us = n.cpu_period_us;
-    }
-    if (n.pids_max || (up.unlimit & idm::kCtlUnlimitPids)) c.pids_max = n.pids_max;
-    if (n.cpu_weight) c.cpu_weight = n.cpu_weight;
+    apply_update(p->zone_start->resources, up);
     return {};
   }
   if (!live(*p))
     return rpc_error(RpcCode::kFailedPrecondition, "the container is not running");
-  if (!xen_ || xen_->gone) return rpc_error(RpcCode::kNotFound, "the pod's zone is gone");
-  std::shared_ptr<ZoneControl> ctl = xen_->ctl;
+  std::shared_ptr<ZoneControl> ctl = xen_ctl();
+  if (!ctl) return rpc_error(RpcCode::kNotFound, "the pod's zone is gone");
   const uint32_t proc_id = p->proc_id;
   lock.unlock();
   if (const int e = ctl->update(proc_id, up.resources, up.unlimit); e != 0)
@@ -592,8 +588,8 @@ RpcReply TaskService::xen_resize(const task::ResizePtyRequest& r, const std::sha
   if (!p->zone_start || !p->zone_start->terminal)
     return rpc_error(RpcCode::kFailedPrecondition, "the process has no terminal");
   if (p->status != containerd::v1::types::RUNNING) return rpc_error(RpcCode::kFailedPrecondition, "the process is not running");
-  if (!xen_ || xen_->gone) return rpc_error(RpcCode::kNotFound, "the pod's zone is gone");
-  std::shared_ptr<ZoneControl> ctl = xen_->ctl;
+  std::shared_ptr<ZoneControl> ctl = xen_ctl();
+  if (!ctl) return rpc_error(RpcCode::kNotFound, "the pod's zone is gone");
   const uint32_t proc_id = p->proc_id;
   lock.unlock();
   if (const int e = ctl->resize(proc_id, r.width(), r.height()); e != 0)
@@ -605,8 +601,8 @@ RpcReply TaskService::xen_resize(const task::ResizePtyRequest& r, const std::sha
 RpcReply TaskService::xen_pids(const std::shared_ptr<Proc>& p, std::unique_lock<std::mutex>& lock,
                                task::PidsResponse& out) {
   if (p->proc_id == 0 || !live(*p)) return {};  // no process in the zone
-  if (!xen_ || xen_->gone) return {};
-  std::shared_ptr<ZoneControl> ctl = xen_->ctl;
+  std::shared_ptr<ZoneControl> ctl = xen_ctl();
+  if (!ctl) return {};
   const uint32_t proc_id = p->proc_id;
   lock.unlock();
   std::vector<uint32_t> pids;
@@ -620,7 +616,7 @@ RpcReply TaskService::xen_pids(const std::shared_ptr<Proc>& p, std::unique_lock<
 RpcReply TaskService::xen_delete(const task::DeleteRequest& r, const std::shared_ptr<Proc>& p,
                                  std::unique_lock<std::mutex>& lock) {
   Container& c = *containers_[r.id()];
-  std::shared_ptr<ZoneControl> ctl = xen_ && !xen_->gone ? xen_->ctl : nullptr;
+  std::shared_ptr<ZoneControl> ctl = xen_ctl();
   // The zone forgets the process (a container: its overlay and namespaces). ENOENT: it never started there.
   auto forget = [&](const Proc& q) {
     if (q.proc_id == 0) return;

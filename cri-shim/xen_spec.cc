@@ -218,6 +218,17 @@ std::variant<ZoneUpdate, std::string> zone_update_for(const nlohmann::json& reso
   return u;
 }
 
+void apply_update(idm::CtlResources& limits, const ZoneUpdate& u) {
+  const idm::CtlResources& n = u.resources;
+  if (n.memory_max || (u.unlimit & idm::kCtlUnlimitMemory)) limits.memory_max = n.memory_max;
+  if (n.cpu_quota_us || (u.unlimit & idm::kCtlUnlimitCpu)) {
+    limits.cpu_quota_us = n.cpu_quota_us;
+    limits.cpu_period_us = n.cpu_period_us;
+  }
+  if (n.pids_max || (u.unlimit & idm::kCtlUnlimitPids)) limits.pids_max = n.pids_max;
+  if (n.cpu_weight) limits.cpu_weight = n.cpu_weight;
+}
+
 std::variant<XenPodSpec, std::string> xen_pod_spec_for(const std::map<std::string, std::string>& a,
                                                        const std::string& name, const ShimConfig& cfg,
                                                        const std::string& workdir) {

@@ -58,6 +58,9 @@ struct ZoneUpdate {
   uint32_t unlimit = 0;
 };
 [[nodiscard]] std::variant<ZoneUpdate, std::string> zone_update_for(const nlohmann::json& resources);
+// `u` applied to CtlStart's limits of a container not started yet, as the zone applies it to a running one's
+// cgroup: a set field replaces, a lifted one becomes 0 ("not limited" at start), the rest stays.
+void apply_update(idm::CtlResources& limits, const ZoneUpdate& u);
 
 // Capability and rlimit names (OCI's "CAP_CHOWN", "RLIMIT_NOFILE") to their numbers; nullopt if unknown.
 [[nodiscard]] std::optional<uint32_t> capability_number(std::string_view name);

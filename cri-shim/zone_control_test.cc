@@ -451,6 +451,14 @@ TEST_CASE("an Update's resources: limits as at Create, -1 lifts one, what is lef
   REQUIRE(std::holds_alternative<std::string>(u));
   CHECK(std::get<std::string>(u).find("cpu.cpus") != std::string::npos);
   CHECK(std::holds_alternative<std::string>(zone_update_for(nlohmann::json::parse("[1]"))));
+  // Onto a not-yet-started container's limits: set fields replace, lifted ones become "not limited", the rest stays.
+  CtlResources limits{64u << 20, 50'000, 100'000, 100, 20, 0};
+  apply_update(limits, ZoneUpdate{CtlResources{32u << 20, 0, 0, 0, 0, 0}, kCtlUnlimitCpu});
+  CHECK(limits.memory_max == 32u << 20);
+  CHECK(limits.cpu_quota_us == 0);
+  CHECK(limits.cpu_period_us == 0);
+  CHECK(limits.pids_max == 100);
+  CHECK(limits.cpu_weight == 20);
 }
 
 TEST_CASE("linux.resources become the zone's cgroup limits; what a zone cannot do is refused by name") {

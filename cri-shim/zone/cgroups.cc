@@ -308,6 +308,22 @@ int ZoneCgroups::stats(uint32_t proc_id, idm::CtlStatsRsp& out) {
   return 0;
 }
 
+int CgroupHost::update(uint32_t proc_id, const idm::CtlResources& r, uint32_t unlimit) {
+  return cgroups_ ? cgroups_->update(proc_id, r, unlimit) : ENOTSUP;
+}
+
+int CgroupHost::freeze(uint32_t proc_id, bool frozen) {
+  return cgroups_ ? cgroups_->freeze(proc_id, frozen, kFreezeWait) : ENOTSUP;
+}
+
+int CgroupHost::stats(uint32_t proc_id, idm::CtlStatsRsp& out) {
+  return cgroups_ ? cgroups_->stats(proc_id, out) : ENOTSUP;
+}
+
+void CgroupHost::container_gone(uint32_t proc_id) {
+  if (cgroups_) cgroups_->release(proc_id);
+}
+
 int cgroup_for_start(ZoneCgroups* cgroups, const StartRequest& req, idm::UniqueFd& procs) {
   procs.reset();
   if (!cgroups) return 0;

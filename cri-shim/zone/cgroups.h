@@ -93,4 +93,18 @@ class ZoneCgroups {
 // its container's). 0 with an invalid fd where there is no tree (`cgroups` null, or no cgroup v2).
 [[nodiscard]] int cgroup_for_start(ZoneCgroups* cgroups, const StartRequest& req, idm::UniqueFd& procs);
 
+// The cgroup half of a ProcessHost, the same for every host: each call goes to the zone's tree (`cgroups`, which
+// may be null: then ENOTSUP, and nothing to release). The hosts add how processes start, are signalled, listed.
+class CgroupHost : public ProcessHost {
+ public:
+  explicit CgroupHost(ZoneCgroups* cgroups) : cgroups_(cgroups) {}
+  [[nodiscard]] int update(uint32_t proc_id, const idm::CtlResources& r, uint32_t unlimit) final;
+  [[nodiscard]] int freeze(uint32_t proc_id, bool frozen) final;
+  [[nodiscard]] int stats(uint32_t proc_id, idm::CtlStatsRsp& out) final;
+  void container_gone(uint32_t proc_id) final;
+
+ protected:
+  ZoneCgroups* const cgroups_;
+};
+
 }  // namespace xg::zone

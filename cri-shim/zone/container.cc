@@ -204,7 +204,7 @@ int for_each_in_container(pid_t container_pid, Fn&& fn) {
 
 }  // namespace
 
-ContainerHost::ContainerHost(ContainerOptions options) : opt_(std::move(options)) {
+ContainerHost::ContainerHost(ContainerOptions options) : CgroupHost(options.cgroups), opt_(std::move(options)) {
   if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) idm::log_errno("PR_SET_CHILD_SUBREAPER");
 }
 
@@ -212,7 +212,7 @@ int ContainerHost::start(const StartRequest& req, Spawned& out) {
   SpawnPlan plan = make_plan(req);
   plan.make_cwd = true;
   idm::UniqueFd cgroup;
-  if (int e = cgroup_for_start(opt_.cgroups, req, cgroup); e != 0) return e;
+  if (int e = cgroup_for_start(cgroups_, req, cgroup); e != 0) return e;
   plan.cgroup_procs = cgroup.valid() ? cgroup.get() : -1;
   std::array<idm::UniqueFd, 4> ns_fds;
   std::array<int, 4> ns_raw{};
@@ -263,7 +263,7 @@ int ContainerHost::start(const StartRequest& req, Spawned& out) {
     mp.disk_wait_ms = s.disk_wait_ms;
     if (int e = prepare_mounts(req.strings->mounts, req.mounts_disk, mp, s.mounts); e != 0) {
       idm::log_line("container " + std::string(req.strings->id) + ": its mounts are refused (" + std::strerror(e) + ")");
-      if (opt_.cgroups) opt_.cgroups->release(req.proc_id);
+      if (cgroups_) cgroups_->release(req.proc_id);
       return e;
     }
     plan.clone_flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS;
@@ -276,24 +276,8 @@ int ContainerHost::start(const StartRequest& req, Spawned& out) {
     idm::log_line("container " + std::string(req.strings->id) + ": " +
                   step_name(stage - static_cast<int32_t>(SpawnStage::kSetup)) + " failed (" +
                   (s.disk.empty() ? std::string() : s.disk + ", ") + std::strerror(e) + ")");
-  if (e != 0 && !req.container_pid && opt_.cgroups) opt_.cgroups->release(req.proc_id);
+  if (e != 0 && !req.container_pid && cgroups_) cgroups_->release(req.proc_id);
   return e;
-}
-
-int ContainerHost::update(uint32_t proc_id, const idm::CtlResources& r, uint32_t unlimit) {
-  return opt_.cgroups ? opt_.cgroups->update(proc_id, r, unlimit) : ENOTSUP;
-}
-
-int ContainerHost::freeze(uint32_t proc_id, bool frozen) {
-  return opt_.cgroups ? opt_.cgroups->freeze(proc_id, frozen, kFreezeWait) : ENOTSUP;
-}
-
-int ContainerHost::stats(uint32_t proc_id, idm::CtlStatsRsp& out) {
-  return opt_.cgroups ? opt_.cgroups->stats(proc_id, out) : ENOTSUP;
-}
-
-void ContainerHost::container_gone(uint32_t proc_id) {
-  if (opt_.cgroups) opt_.cgroups->release(proc_id);
 }
 
 int ContainerHost::signal_all(pid_t container_pid, int sig) {

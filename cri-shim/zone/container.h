@@ -42,7 +42,7 @@ struct ContainerOptions {
   ZoneCgroups* cgroups = nullptr;  // a cgroup per container (cgroups.h); none without
 };
 
-class ContainerHost final : public ProcessHost {
+class ContainerHost final : public CgroupHost {
  public:
   // Makes us a child subreaper (an exec's process is reparented to us when its first fork exits; PID 1 is one
   // anyway).
@@ -50,10 +50,6 @@ class ContainerHost final : public ProcessHost {
   [[nodiscard]] int start(const StartRequest& req, Spawned& out) override;
   [[nodiscard]] int signal_all(pid_t container_pid, int sig) override;
   [[nodiscard]] int pids(pid_t container_pid, std::vector<uint32_t>& out) override;
-  [[nodiscard]] int update(uint32_t proc_id, const idm::CtlResources& r, uint32_t unlimit) override;
-  [[nodiscard]] int freeze(uint32_t proc_id, bool frozen) override;
-  [[nodiscard]] int stats(uint32_t proc_id, idm::CtlStatsRsp& out) override;
-  void container_gone(uint32_t proc_id) override;
 
  private:
   ContainerOptions opt_;

@@ -50,22 +50,6 @@ int PlainHost::start(const StartRequest& req, Spawned& out) {
   return e;
 }
 
-int PlainHost::update(uint32_t proc_id, const idm::CtlResources& r, uint32_t unlimit) {
-  return cgroups_ ? cgroups_->update(proc_id, r, unlimit) : ENOTSUP;
-}
-
-int PlainHost::freeze(uint32_t proc_id, bool frozen) {
-  return cgroups_ ? cgroups_->freeze(proc_id, frozen, kFreezeWait) : ENOTSUP;
-}
-
-int PlainHost::stats(uint32_t proc_id, idm::CtlStatsRsp& out) {
-  return cgroups_ ? cgroups_->stats(proc_id, out) : ENOTSUP;
-}
-
-void PlainHost::container_gone(uint32_t proc_id) {
-  if (cgroups_) cgroups_->release(proc_id);
-}
-
 int PlainHost::signal_all(pid_t container_pid, int sig) {
   return ::kill(-container_pid, sig) == 0 ? 0 : errno;
 }

@@ -12,19 +12,12 @@
 
 namespace xg::zone {
 
-class PlainHost final : public ProcessHost {
+class PlainHost final : public CgroupHost {
  public:
-  explicit PlainHost(ZoneCgroups* cgroups = nullptr) : cgroups_(cgroups) {}
+  explicit PlainHost(ZoneCgroups* cgroups = nullptr) : CgroupHost(cgroups) {}
   [[nodiscard]] int start(const StartRequest& req, Spawned& out) override;
   [[nodiscard]] int signal_all(pid_t container_pid, int sig) override;
   [[nodiscard]] int pids(pid_t container_pid, std::vector<uint32_t>& out) override;
-  [[nodiscard]] int update(uint32_t proc_id, const idm::CtlResources& r, uint32_t unlimit) override;
-  [[nodiscard]] int freeze(uint32_t proc_id, bool frozen) override;
-  [[nodiscard]] int stats(uint32_t proc_id, idm::CtlStatsRsp& out) override;
-  void container_gone(uint32_t proc_id) override;
-
- private:
-  ZoneCgroups* cgroups_;
 };
 
 }  // namespace xg::zone

@@ -56,6 +56,13 @@ bool make_pipe(UniqueFd& r, UniqueFd& w) noexcept {
   return r.valid() && w.valid();
 }
 
+// Waits for our own child `pid` (the caller holds the reaper off, so it is ours to reap).
+void reap_child(pid_t pid) noexcept {
+  int st = 0;
+  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+}
+
 // Reads exactly n bytes unless EOF first; returns bytes read (retries EINTR).
 size_t read_full(int fd, void* buf, size_t n) noexcept {
   size_t got = 0;
@@ -399,9 +406,7 @@ int spawn(const SpawnPlan& plan, Spawned& out, int32_t* stage_out) {
   if (joining) {
     int32_t second = -1;
     const bool got = read_full(pid_r.get(), &second, sizeof second) == sizeof second;
-    int st = 0;
-    while (::waitpid(first, &st, 0) < 0 && errno == EINTR) {
-    }
+    reap_child(first);
     pid = got ? second : -1;
   }
   Report rep{};
@@ -413,11 +418,7 @@ int spawn(const SpawnPlan& plan, Spawned& out, int32_t* stage_out) {
                   (n == sizeof rep ? stage_name(rep.stage) : "fork") + " (stage " + std::to_string(rep.stage) +
                   "): " + std::strerror(err));
     // The failed child exits at once; reap it here (the caller holds the reaper off).
-    if (pid > 0) {
-      int st = 0;
-      while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-      }
-    }
+    if (pid > 0) reap_child(pid);
     return err;
   }
   out.pid = pid;
@@ -427,9 +428,7 @@ int spawn(const SpawnPlan& plan, Spawned& out, int32_t* stage_out) {
     if (!master.valid()) {
       idm::log_line("start of '" + plan.argv.front() + "': no terminal came back from the child");
       ::kill(pid, SIGKILL);
-      int st = 0;
-      while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-      }
+      reap_child(pid);
       return EIO;
     }
     if (plan.stdin_pipe) out.in.reset(::fcntl(master.get(), F_DUPFD_CLOEXEC, 3));

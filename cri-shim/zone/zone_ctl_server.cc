@@ -126,21 +126,21 @@ uint32_t ZoneCtlServer::on(OpTag<Op::CtlResize>, const CtlResizeReq& r, std::spa
   return static_cast<uint32_t>(sup_.resize(r.proc_id, static_cast<uint16_t>(r.cols), static_cast<uint16_t>(r.rows)));
 }
 
-uint32_t ZoneCtlServer::on(OpTag<Op::CtlUpdate>, const CtlUpdateReq& r, std::span<const std::byte>, Reply&) {
-  current_proc_ = r.proc_id;
-  const auto c = sup_.find(r.proc_id);
+uint32_t ZoneCtlServer::running_container(uint32_t proc_id) {
+  current_proc_ = proc_id;
+  const auto c = sup_.find(proc_id);
   if (!c) return ENOENT;
   if (c->container_proc != 0) return EINVAL;  // an exec has its container's cgroup, not one of its own
-  if (c->exited) return ESRCH;
+  return c->exited ? ESRCH : 0;
+}
+
+uint32_t ZoneCtlServer::on(OpTag<Op::CtlUpdate>, const CtlUpdateReq& r, std::span<const std::byte>, Reply&) {
+  if (const uint32_t e = running_container(r.proc_id)) return e;
   return static_cast<uint32_t>(host_.update(r.proc_id, r.resources, r.unlimit));
 }
 
 uint32_t ZoneCtlServer::on(OpTag<Op::CtlFreeze>, const CtlFreezeReq& r, std::span<const std::byte>, Reply&) {
-  current_proc_ = r.proc_id;
-  const auto c = sup_.find(r.proc_id);
-  if (!c) return ENOENT;
-  if (c->container_proc != 0) return EINVAL;  // a container is frozen whole, through its cgroup
-  if (c->exited) return ESRCH;
+  if (const uint32_t e = running_container(r.proc_id)) return e;  // a container is frozen whole
   return static_cast<uint32_t>(host_.freeze(r.proc_id, r.freeze != 0));
 }
 

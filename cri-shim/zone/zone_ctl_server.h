@@ -58,6 +58,8 @@ class ZoneCtlServer {
   uint32_t on(idm::OpTag<idm::Op::CtlResize>, const idm::CtlResizeReq& r, std::span<const std::byte>, Reply&);
   uint32_t on(idm::OpTag<idm::Op::CtlUpdate>, const idm::CtlUpdateReq& r, std::span<const std::byte>, Reply&);
   uint32_t on(idm::OpTag<idm::Op::CtlFreeze>, const idm::CtlFreezeReq& r, std::span<const std::byte>, Reply&);
+  // 0 when `proc_id` is a container's first process that still runs; else ENOENT, EINVAL (an exec) or ESRCH.
+  uint32_t running_container(uint32_t proc_id);
   uint32_t on(idm::OpTag<idm::Op::CtlPoll>, const idm::CtlPollReq& r, std::span<const std::byte>, Reply& reply);
   uint32_t on(idm::OpTag<idm::Op::CtlPids>, const idm::CtlProcReq& r, std::span<const std::byte>, Reply& reply);
   uint32_t on(idm::OpTag<idm::Op::CtlRemove>, const idm::CtlProcReq& r, std::span<const std::byte>, Reply&);
